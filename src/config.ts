@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { DEFAULT_LIMITS, type Limits } from './domain/limits.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const kek = z
+  .string()
+  .transform((s) => Buffer.from(s, 'base64'))
+  .refine((b) => b.length === 32, 'must be 32 random bytes in base64 (for example: openssl rand -base64 32)');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  ROOMGATE_GRPC_ADDRESS: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be host:port, for example 0.0.0.0:50051')
+    .default('127.0.0.1:50051'),
+  ROOMGATE_DATA_DIR: z.string().min(1).default('./.roomgate'),
+  ROOMGATE_ISSUER: z.string().min(1).max(256).default('roomgate'),
+  ROOMGATE_KEY_ENCRYPTION_KEY: kek.optional(),
+  ROOMGATE_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  ROOMGATE_DB_POOL_SIZE: int(1, 1000).default(10),
+  ROOMGATE_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(5),
+  ROOMGATE_MAX_METADATA_BYTES: int(2, 1_048_576).default(DEFAULT_LIMITS.maxMetadataBytes),
+  ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
+});
+
+/** Validated configuration; the only thing in roomgate that reads process.env. */
+export interface Config {
+  /** Postgres to use; undefined means embedded Postgres in {@link dataDir}. */
+  databaseUrl: string | undefined;
+  grpcAddress: string;
+  dataDir: string;
+  issuer: string;
+  /** 32-byte key that encrypts signing keys at rest; required with databaseUrl. */
+  keyEncryptionKey: Buffer | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+  poolSize: number;
+  clockToleranceSeconds: number;
+  shutdownGraceSeconds: number;
+  limits: Limits;
+}
+
+/** Thrown for invalid configuration, with one line per problem. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Reads and validates the environment. Empty variables count as unset, as
+ * container platforms often pass them that way.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = true } = {}): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  if (needKeys && c.DATABASE_URL && !c.ROOMGATE_KEY_ENCRYPTION_KEY) {
+    throw new ConfigError(
+      'invalid configuration:\n  ROOMGATE_KEY_ENCRYPTION_KEY: is required when DATABASE_URL is set ' +
+        '(32 random bytes in base64, for example: openssl rand -base64 32); every instance must use the same key',
+    );
+  }
+  return {
+    databaseUrl: c.DATABASE_URL,
+    grpcAddress: c.ROOMGATE_GRPC_ADDRESS,
+    dataDir: c.ROOMGATE_DATA_DIR,
+    issuer: c.ROOMGATE_ISSUER,
+    keyEncryptionKey: c.ROOMGATE_KEY_ENCRYPTION_KEY,
+    logLevel: c.ROOMGATE_LOG_LEVEL,
+    poolSize: c.ROOMGATE_DB_POOL_SIZE,
+    clockToleranceSeconds: c.ROOMGATE_CLOCK_TOLERANCE_SECONDS,
+    shutdownGraceSeconds: c.ROOMGATE_SHUTDOWN_GRACE_SECONDS,
+    limits: { ...DEFAULT_LIMITS, maxMetadataBytes: c.ROOMGATE_MAX_METADATA_BYTES },
+  };
+}

@@ -1,0 +1,68 @@
+import { DomainError } from './errors.js';
+import {
+  hashManagementToken,
+  MANAGEMENT_TOKEN_MARK,
+  parseManagementToken,
+} from './management-token.js';
+import type { Clock } from './clock.js';
+import type { Principal } from './principal.js';
+import type { ManagementTokenStore } from './stores.js';
+import type { TokenManager } from './token-manager.js';
+
+/** Largest authorization value accepted; checked before any parsing. */
+export const MAX_AUTHORIZATION_BYTES = 8192;
+
+// One message for every failed check, so a caller cannot learn which check a
+// forged or stolen token failed (unknown, revoked, expired, bad signature...).
+const REJECTED = 'invalid, expired or revoked credentials';
+
+const unauthenticated = (message: string) => new DomainError('ERR_UNAUTHENTICATED', message);
+
+/** Resolves the bearer token of a call into a {@link Principal}. */
+export class Authenticator {
+  constructor(
+    private readonly managementTokens: ManagementTokenStore,
+    private readonly tokens: TokenManager,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Authenticates an `authorization` metadata value (undefined when absent). */
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    if (authorization === undefined || authorization === '') {
+      throw unauthenticated("missing credentials: send metadata 'authorization: Bearer <token>'");
+    }
+    if (authorization.length > MAX_AUTHORIZATION_BYTES) {
+      throw unauthenticated(`authorization metadata is longer than ${MAX_AUTHORIZATION_BYTES} bytes`);
+    }
+    const match = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization);
+    if (!match?.[1]) throw unauthenticated("authorization metadata must be 'Bearer <token>'");
+    const token = match[1];
+    return token.startsWith(MANAGEMENT_TOKEN_MARK) ? this.management(token) : this.peer(token);
+  }
+
+  private async management(token: string): Promise<Principal> {
+    // The checksum rejects typos and junk without touching the database.
+    const environment = parseManagementToken(token);
+    if (!environment) throw unauthenticated(REJECTED);
+    const record = await this.managementTokens.findByHash(hashManagementToken(token));
+    const now = this.clock.now();
+    if (!record || record.environment !== environment || (record.revokedAt && record.revokedAt <= now) || (record.expiresAt && record.expiresAt <= now)) {
+      throw unauthenticated(REJECTED);
+    }
+    return { kind: 'management', environment, tokenId: record.id };
+  }
+
+  private async peer(token: string): Promise<Principal> {
+    const result = await this.tokens.verifyLive(token);
+    if (!result.valid) throw unauthenticated(REJECTED);
+    const c = result.claims;
+    return {
+      kind: 'peer',
+      environment: c.environment,
+      roomId: c.roomId,
+      peerId: c.peerId,
+      permissions: c.permissions,
+      tokenId: c.tokenId,
+    };
+  }
+}

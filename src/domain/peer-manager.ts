@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { DomainError } from './errors.js';
+import { idempotencyKey } from './idempotency.js';
+import type { Limits } from './limits.js';
+import { decodePageToken, toPage, type Page } from './pagination.js';
+import type { PeerTokens, PeerTokenSubject } from './peer-token.js';
+import { ensureCan } from './permissions.js';
+import { NO_PERMISSIONS, type PeerPermissions, type Principal } from './principal.js';
+import type { PeerRecord } from './records.js';
+import { throwIt } from './room-manager.js';
+import type { PeerStore } from './stores.js';
+import * as v from './validation.js';
+
+/** Input of CreatePeer, as received. */
+export interface CreatePeerInput {
+  roomId: string;
+  identity: string;
+  name: string;
+  metadata: string;
+  permissions: PeerPermissions | undefined;
+  tokenTtlSeconds: number;
+  requestId: string;
+}
+
+/** A peer token and when it expires. */
+export interface IssuedPeerToken {
+  token: string;
+  expiresAt: Date;
+}
+
+const notFound = () => new DomainError('ERR_PEER_NOT_FOUND', 'peer not found');
+
+/** The claims a peer's tokens carry. */
+export function tokenSubject(peer: PeerRecord): PeerTokenSubject {
+  return {
+    environment: peer.environment,
+    roomId: peer.roomId,
+    peerId: peer.id,
+    identity: peer.identity,
+    name: peer.name,
+    metadata: peer.metadata,
+    permissions: peer.permissions,
+  };
+}
+
+/** Peer use cases: validation, authorization, the store, and token issue. */
+export class PeerManager {
+  constructor(
+    private readonly peers: PeerStore,
+    private readonly tokens: PeerTokens,
+    private readonly limits: Limits,
+  ) {}
+
+  /** Creates a peer and its first token; a repeated request_id returns the same peer and token. */
+  async create(principal: Principal, input: CreatePeerInput): Promise<{ peer: PeerRecord } & IssuedPeerToken> {
+    const roomId = v.requireId('room_id', input.roomId);
+    ensureCan(principal, 'peer:create', { roomId });
+    const identity = v.text('identity', input.identity, this.limits);
+    const name = v.text('name', input.name, this.limits);
+    const metadata = v.jsonText('metadata', input.metadata, this.limits);
+    const ttl = v.tokenTtl(input.tokenTtlSeconds, this.limits);
+    const permissions = { ...NO_PERMISSIONS, ...input.permissions };
+    const key = idempotencyKey(v.requestId(input.requestId), { roomId, identity, name, metadata, ttl, permissions });
+    const id = randomUUID();
+    const { peer, stamp } = await this.peers.create(
+      {
+        id,
+        roomId,
+        environment: principal.environment,
+        // An empty identity defaults to the peer id, which is unique by construction.
+        identity: identity === '' ? id : identity,
+        name,
+        metadata,
+        permissions,
+        stamp: this.tokens.stamp(ttl),
+      },
+      key,
+    );
+    const token = await this.tokens.sign(tokenSubject(peer), stamp);
+    return { peer, token, expiresAt: new Date(stamp.expiresAt * 1000) };
+  }
+
+  /** Returns one peer. */
+  async get(principal: Principal, roomId: string, peerId: string): Promise<PeerRecord> {
+    v.requireId('room_id', roomId);
+    v.requireId('peer_id', peerId);
+    ensureCan(principal, 'peer:read', { roomId, peerId });
+    return (await this.peers.get(principal.environment, roomId, peerId)) ?? throwIt(notFound());
+  }
+
+  /** Lists the peers of a room, oldest first. */
+  async list(principal: Principal, roomId: string, pageSize: number, pageToken: string): Promise<Page<PeerRecord>> {
+    v.requireId('room_id', roomId);
+    ensureCan(principal, 'peer:list', { roomId });
+    const size = v.pageSize(pageSize, this.limits);
+    const rows = await this.peers.list(principal.environment, roomId, decodePageToken(pageToken), size + 1);
+    if (!rows) throw new DomainError('ERR_ROOM_NOT_FOUND', 'room not found');
+    return toPage(rows, size);
+  }
+
+  /** Removes a peer; its tokens stop verifying because the peer is gone. */
+  async delete(principal: Principal, roomId: string, peerId: string): Promise<void> {
+    v.requireId('room_id', roomId);
+    v.requireId('peer_id', peerId);
+    ensureCan(principal, 'peer:delete', { roomId, peerId });
+    if (!(await this.peers.delete(principal.environment, roomId, peerId))) throw notFound();
+  }
+
+  /** Replaces the peer's client metadata. */
+  async updateClientMetadata(
+    principal: Principal,
+    roomId: string,
+    peerId: string,
+    clientMetadata: string,
+  ): Promise<PeerRecord> {
+    v.requireId('room_id', roomId);
+    v.requireId('peer_id', peerId);
+    ensureCan(principal, 'peer:update-client-metadata', { roomId, peerId });
+    const json = v.jsonText('client_metadata', clientMetadata, this.limits);
+    return (await this.peers.updateClientMetadata(principal.environment, roomId, peerId, json)) ?? throwIt(notFound());
+  }
+}

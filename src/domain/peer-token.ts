@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { errors, jwtVerify, SignJWT, type JWTPayload, type JWTHeaderParameters } from 'jose';
+import type { Clock } from './clock.js';
+import type { Environment, PeerPermissions } from './principal.js';
+import { ENVIRONMENTS } from './principal.js';
+import type { TokenStamp } from './records.js';
+import { PEER_TOKEN_ALGORITHM, type SigningKeyRing } from './signing-keys.js';
+
+/** The `typ` header of peer tokens; any other JWT (JWKS, webhook, ...) is refused as a peer token. */
+export const PEER_TOKEN_TYPE = 'roomgate-peer+jwt';
+
+/** The `aud` of a peer token issued in `environment`. */
+export function audienceFor(environment: Environment): string {
+  return `roomgate:${environment}`;
+}
+
+/** What a peer token says about its peer. */
+export interface PeerTokenSubject {
+  environment: Environment;
+  roomId: string;
+  peerId: string;
+  identity: string;
+  name: string;
+  metadata: string;
+  permissions: PeerPermissions;
+}
+
+/** Verified claims of a peer token. */
+export interface PeerTokenClaims extends PeerTokenSubject {
+  tokenId: string;
+  issuer: string;
+  keyId: string;
+  issuedAt: Date;
+  notBefore: Date;
+  expiresAt: Date;
+}
+
+/** Why a token does not verify; mirrors roomgate.v1.TokenInvalidReason. */
+export type TokenInvalidReason =
+  | 'EXPIRED'
+  | 'REVOKED'
+  | 'BAD_SIGNATURE'
+  | 'MALFORMED'
+  | 'WRONG_ENVIRONMENT'
+  | 'WRONG_ROOM'
+  | 'NOT_YET_VALID'
+  | 'WRONG_ISSUER';
+
+/** The outcome of a signature-and-claims check. */
+export type PeerTokenCheck = { valid: true; claims: PeerTokenClaims } | { valid: false; reason: TokenInvalidReason };
+
+/** Options shared by issuing and verifying. */
+export interface PeerTokenOptions {
+  issuer: string;
+  /** Seconds of clock skew tolerated on `exp` and `nbf`. */
+  clockToleranceSeconds: number;
+}
+
+class UnknownKeyError extends Error {}
+
+const PERMISSION_KEYS = ['canPublish', 'canSubscribe', 'canUpdateMetadata', 'canUpdateRoom', 'canRemoveParticipants'] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Signs and verifies peer tokens: EdDSA JWTs with `kid` and a peer-specific `typ`. */
+export class PeerTokens {
+  constructor(
+    private readonly keys: SigningKeyRing,
+    private readonly clock: Clock,
+    private readonly options: PeerTokenOptions,
+  ) {}
+
+  /** Chooses the claims of a new token valid for `ttlSeconds` from now. */
+  stamp(ttlSeconds: number): TokenStamp {
+    const issuedAt = Math.floor(this.clock.now().getTime() / 1000);
+    return { jti: randomUUID(), kid: this.keys.current().kid, issuedAt, expiresAt: issuedAt + ttlSeconds };
+  }
+
+  /**
+   * Signs a token. Ed25519 signatures are deterministic, so signing the same
+   * subject and stamp again yields the same token: an idempotent retry of
+   * CreatePeer returns byte-for-byte the first response.
+   */
+  async sign(subject: PeerTokenSubject, stamp: TokenStamp): Promise<string> {
+    const key = this.keys.privateKey(stamp.kid) ?? this.keys.current().privateKey;
+    const kid = this.keys.privateKey(stamp.kid) ? stamp.kid : this.keys.current().kid;
+    return new SignJWT({
+      room: subject.roomId,
+      identity: subject.identity,
+      name: subject.name,
+      metadata: subject.metadata,
+      permissions: { ...subject.permissions },
+    })
+      .setProtectedHeader({ alg: PEER_TOKEN_ALGORITHM, kid, typ: PEER_TOKEN_TYPE })
+      .setIssuer(this.options.issuer)
+      .setAudience(audienceFor(subject.environment))
+      .setSubject(subject.peerId)
+      .setIssuedAt(stamp.issuedAt)
+      .setNotBefore(stamp.issuedAt)
+      .setExpirationTime(stamp.expiresAt)
+      .setJti(stamp.jti)
+      .sign(key);
+  }
+
+  /**
+   * Checks signature, header and claims, in that order, so nothing about an
+   * unsigned token is believed. Does not check that the peer still exists:
+   * that needs the database and is the caller's job.
+   */
+  async check(token: string): Promise<PeerTokenCheck> {
+    let payload: JWTPayload;
+    let header: JWTHeaderParameters;
+    try {
+      ({ payload, protectedHeader: header } = await jwtVerify(
+        token,
+        async (h) => {
+          const key = typeof h.kid === 'string' && h.kid.length <= 64 ? await this.keys.publicKey(h.kid) : undefined;
+          if (!key) throw new UnknownKeyError();
+          return key;
+        },
+        {
+          algorithms: [PEER_TOKEN_ALGORITHM],
+          typ: PEER_TOKEN_TYPE,
+          issuer: this.options.issuer,
+          clockTolerance: this.options.clockToleranceSeconds,
+          requiredClaims: ['exp', 'iat', 'nbf', 'jti', 'sub', 'aud'],
+          currentDate: this.clock.now(),
+        },
+      ));
+    } catch (err) {
+      return { valid: false, reason: reasonFor(err) };
+    }
+    const claims = toClaims(payload, header, this.options.issuer);
+    return claims ? { valid: true, claims } : { valid: false, reason: 'MALFORMED' };
+  }
+}
+
+function reasonFor(err: unknown): TokenInvalidReason {
+  if (err instanceof UnknownKeyError || err instanceof errors.JWSSignatureVerificationFailed) return 'BAD_SIGNATURE';
+  if (err instanceof errors.JWTExpired) return 'EXPIRED';
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf' && err.reason === 'check_failed') return 'NOT_YET_VALID';
+    if (err.claim === 'iss' && err.reason === 'check_failed') return 'WRONG_ISSUER';
+  }
+  return 'MALFORMED';
+}
+
+function toClaims(p: JWTPayload, header: JWTHeaderParameters, issuer: string): PeerTokenClaims | undefined {
+  const environment = ENVIRONMENTS.find((e) => p.aud === audienceFor(e));
+  const perms = p.permissions as Record<string, unknown> | undefined;
+  if (
+    !environment ||
+    typeof p.sub !== 'string' || !UUID.test(p.sub) ||
+    typeof p.room !== 'string' || !UUID.test(p.room) ||
+    typeof p.identity !== 'string' || typeof p.name !== 'string' || typeof p.metadata !== 'string' ||
+    typeof perms !== 'object' || perms === null || Array.isArray(perms) ||
+    !PERMISSION_KEYS.every((k) => typeof perms[k] === 'boolean') ||
+    typeof p.jti !== 'string'
+  ) {
+    return undefined;
+  }
+  const permissions = Object.fromEntries(PERMISSION_KEYS.map((k) => [k, perms[k] as boolean])) as unknown as PeerPermissions;
+  return {
+    environment,
+    roomId: p.room,
+    peerId: p.sub,
+    identity: p.identity,
+    name: p.name,
+    metadata: p.metadata,
+    permissions,
+    tokenId: p.jti,
+    issuer,
+    keyId: String(header.kid),
+    issuedAt: new Date((p.iat as number) * 1000),
+    notBefore: new Date((p.nbf as number) * 1000),
+    expiresAt: new Date((p.exp as number) * 1000),
+  };
+}

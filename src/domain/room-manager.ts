@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { DomainError } from './errors.js';
+import { idempotencyKey } from './idempotency.js';
+import type { Limits } from './limits.js';
+import { decodePageToken, toPage, type Page } from './pagination.js';
+import { ensureCan } from './permissions.js';
+import type { Principal } from './principal.js';
+import type { RoomRecord } from './records.js';
+import type { RoomStore } from './stores.js';
+import * as v from './validation.js';
+
+/** Input of CreateRoom, as received. */
+export interface CreateRoomInput {
+  name: string;
+  maxPeers: number;
+  metadata: string;
+  requestId: string;
+}
+
+/** Input of UpdateRoom: only fields that are set change. */
+export interface UpdateRoomInput {
+  roomId: string;
+  metadata?: string;
+  maxPeers?: number;
+}
+
+const notFound = () => new DomainError('ERR_ROOM_NOT_FOUND', 'room not found');
+
+/** Room use cases: validation, authorization, then the store. */
+export class RoomManager {
+  constructor(
+    private readonly rooms: RoomStore,
+    private readonly limits: Limits,
+  ) {}
+
+  /** Creates a room; a repeated request_id returns the room it first created. */
+  async create(principal: Principal, input: CreateRoomInput): Promise<RoomRecord> {
+    ensureCan(principal, 'room:create');
+    const name = v.optionalRoomName(input.name);
+    const maxPeers = v.maxPeers(input.maxPeers);
+    const metadata = v.jsonText('metadata', input.metadata, this.limits);
+    const key = idempotencyKey(v.requestId(input.requestId), { name, maxPeers, metadata });
+    const { room } = await this.rooms.create(
+      { id: randomUUID(), environment: principal.environment, name, maxPeers, metadata },
+      key,
+    );
+    return room;
+  }
+
+  /** Returns one room of the caller's environment. */
+  async get(principal: Principal, roomId: string): Promise<RoomRecord> {
+    v.requireId('room_id', roomId);
+    ensureCan(principal, 'room:read', { roomId });
+    return (await this.rooms.get(principal.environment, roomId)) ?? throwIt(notFound());
+  }
+
+  /** Lists rooms oldest first. */
+  async list(principal: Principal, pageSize: number, pageToken: string): Promise<Page<RoomRecord>> {
+    ensureCan(principal, 'room:list');
+    const size = v.pageSize(pageSize, this.limits);
+    const after = decodePageToken(pageToken);
+    return toPage(await this.rooms.list(principal.environment, after, size + 1), size);
+  }
+
+  /** Changes metadata and/or max_peers. */
+  async update(principal: Principal, input: UpdateRoomInput): Promise<RoomRecord> {
+    const roomId = v.requireId('room_id', input.roomId);
+    if (input.metadata === undefined && input.maxPeers === undefined) {
+      throw new DomainError('ERR_INVALID_ARGUMENT', 'nothing to update: set metadata and/or max_peers');
+    }
+    if (input.metadata !== undefined) ensureCan(principal, 'room:update-metadata', { roomId });
+    if (input.maxPeers !== undefined) ensureCan(principal, 'room:update-limits', { roomId });
+    const patch = {
+      ...(input.metadata !== undefined && { metadata: v.jsonText('metadata', input.metadata, this.limits) }),
+      ...(input.maxPeers !== undefined && { maxPeers: v.maxPeers(input.maxPeers) }),
+    };
+    return (await this.rooms.update(principal.environment, roomId, patch)) ?? throwIt(notFound());
+  }
+
+  /** Deletes a room with its peers; their tokens stop verifying because the peers are gone. */
+  async delete(principal: Principal, roomId: string): Promise<void> {
+    v.requireId('room_id', roomId);
+    ensureCan(principal, 'room:delete', { roomId });
+    if (!(await this.rooms.delete(principal.environment, roomId))) throw notFound();
+  }
+}
+
+/** Throws `err`; lets `??` end an expression with a throw. */
+export function throwIt(err: Error): never {
+  throw err;
+}

@@ -1,0 +1,28 @@
+import type { PeerManager } from '../domain/peer-manager.js';
+import type { PeerServiceServer } from '../gen/roomgate/v1/peer_service.js';
+import { toPeer } from './mappers.js';
+import { unary, type UnaryDeps } from './unary.js';
+
+/** gRPC handlers of roomgate.v1.PeerService. */
+export function peerService(deps: UnaryDeps, peers: PeerManager): PeerServiceServer {
+  return {
+    createPeer: unary(deps, 'CreatePeer', async (req, { principal }) => {
+      const created = await peers.create(principal, req);
+      return { peer: toPeer(created.peer), peerToken: created.token, tokenExpireTime: created.expiresAt };
+    }),
+    getPeer: unary(deps, 'GetPeer', async (req, { principal }) => ({
+      peer: toPeer(await peers.get(principal, req.roomId, req.peerId)),
+    })),
+    listPeers: unary(deps, 'ListPeers', async (req, { principal }) => {
+      const page = await peers.list(principal, req.roomId, req.pageSize, req.pageToken);
+      return { peers: page.items.map(toPeer), nextPageToken: page.nextPageToken };
+    }),
+    deletePeer: unary(deps, 'DeletePeer', async (req, { principal }) => {
+      await peers.delete(principal, req.roomId, req.peerId);
+      return {};
+    }),
+    updatePeerMetadata: unary(deps, 'UpdatePeerMetadata', async (req, { principal }) => ({
+      peer: toPeer(await peers.updateClientMetadata(principal, req.roomId, req.peerId, req.clientMetadata)),
+    })),
+  };
+}

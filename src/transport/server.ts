@@ -1,0 +1,68 @@
+import * as grpc from '@grpc/grpc-js';
+import { FILE_DESCRIPTOR_SET_BASE64 } from '../gen/descriptor-set.js';
+import { PeerServiceService } from '../gen/roomgate/v1/peer_service.js';
+import { RoomServiceService } from '../gen/roomgate/v1/room_service.js';
+import { TokenServiceService } from '../gen/roomgate/v1/token_service.js';
+import type { PeerManager } from '../domain/peer-manager.js';
+import type { RoomManager } from '../domain/room-manager.js';
+import type { TokenManager } from '../domain/token-manager.js';
+import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
+import { peerService } from './peer-service.js';
+import { addReflectionService, REFLECTION_SERVICE_NAMES } from './reflection-service.js';
+import { roomService } from './room-service.js';
+import { tokenService } from './token-service.js';
+import type { UnaryDeps } from './unary.js';
+
+/** The roomgate.v1 services, by fully qualified name. */
+export const ROOMGATE_SERVICE_NAMES = ['roomgate.v1.RoomService', 'roomgate.v1.PeerService', 'roomgate.v1.TokenService'];
+
+/** What the server calls into. */
+export interface ServerDeps extends UnaryDeps {
+  rooms: RoomManager;
+  peers: PeerManager;
+  tokens: TokenManager;
+}
+
+/** A gRPC server with every roomgate service, reflection and health. */
+export interface RoomgateServer {
+  server: grpc.Server;
+  health: ServerHealth;
+  /** Binds `address` (host:port; port 0 picks one) and returns the bound port. */
+  listen(address: string): Promise<number>;
+  /** Health NOT_SERVING, then a graceful shutdown forced after `graceMs`. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Builds the server; nothing listens until {@link RoomgateServer.listen}. */
+export function createRoomgateServer(deps: ServerDeps): RoomgateServer {
+  const server = new grpc.Server();
+  server.addService(RoomServiceService, roomService(deps, deps.rooms));
+  server.addService(PeerServiceService, peerService(deps, deps.peers));
+  server.addService(TokenServiceService, tokenService(deps, deps.tokens));
+  const health = new ServerHealth(ROOMGATE_SERVICE_NAMES, 'SERVING');
+  health.addToServer(server);
+  addReflectionService(server, {
+    descriptorSet: Buffer.from(FILE_DESCRIPTOR_SET_BASE64, 'base64'),
+    services: [...ROOMGATE_SERVICE_NAMES, HEALTH_SERVICE_NAME, ...REFLECTION_SERVICE_NAMES],
+  });
+
+  return {
+    server,
+    health,
+    listen: (address) =>
+      new Promise((resolve, reject) => {
+        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+          err ? reject(err) : resolve(port),
+        );
+      }),
+    close: (graceMs = 5_000) =>
+      new Promise((resolve) => {
+        health.setStatus('NOT_SERVING');
+        const force = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}

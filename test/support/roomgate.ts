@@ -1,0 +1,79 @@
+// A real roomgate for integration tests: the production wiring (startRoomgate)
+// on a database of this test file's own (see database.ts), listening on
+// 127.0.0.1:0, reached through the exported promise client over a socket.
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { ServiceError } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { expect } from 'vitest';
+import { createRoomgateClient, type RoomgateClient } from '../../src/client/index.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { ManagementTokenManager } from '../../src/domain/management-token-manager.js';
+import type { Environment } from '../../src/domain/principal.js';
+import { startRoomgate, type Roomgate } from '../../src/main.js';
+import { PgManagementTokenStore } from '../../src/store/management-token-store.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+/** A running server, its database, a client, and the log lines it wrote. */
+export interface TestRoomgate {
+  address: string;
+  config: Config;
+  db: TestDatabase;
+  roomgate: Roomgate;
+  client: RoomgateClient;
+  logs: string[];
+  /** Creates a management token in `environment` the way the CLI does. */
+  managementToken(environment?: Environment): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts roomgate on a fresh database. */
+export async function startTestRoomgate(env: Record<string, string> = {}): Promise<TestRoomgate> {
+  const db = await createTestDatabase();
+  const config = loadConfig({
+    DATABASE_URL: db.connectionString,
+    ROOMGATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0',
+    ROOMGATE_LOG_LEVEL: 'info',
+    ROOMGATE_SHUTDOWN_GRACE_SECONDS: '1',
+    ...env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const roomgate = await startRoomgate(config, pino({ level: config.logLevel }, sink));
+  const address = `127.0.0.1:${roomgate.port}`;
+  const client = createRoomgateClient(address);
+  const tokens = new ManagementTokenManager(new PgManagementTokenStore(db.pool));
+  return {
+    address,
+    config,
+    db,
+    roomgate,
+    client,
+    logs,
+    managementToken: async (environment = 'sandbox') => (await tokens.create(environment, 'test')).token,
+    close: async () => {
+      client.close();
+      await roomgate.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Asserts that `promise` fails with gRPC `code` and a details text matching `details`. */
+export async function expectStatus(promise: Promise<unknown>, code: number, details?: RegExp): Promise<ServiceError> {
+  const err = await promise.then(
+    (value) => {
+      throw new Error(`expected gRPC status ${code}, got a response: ${JSON.stringify(value)}`);
+    },
+    (e: ServiceError) => e,
+  );
+  expect(err.code, `status of: ${err.details}`).toBe(code);
+  if (details) expect(err.details).toMatch(details);
+  return err;
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const KEK = Buffer.alloc(32, 7).toString('base64');
+
+describe('config', () => {
+  it('has defaults for embedded mode', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      databaseUrl: undefined,
+      grpcAddress: '127.0.0.1:50051',
+      dataDir: './.roomgate',
+      issuer: 'roomgate',
+      logLevel: 'info',
+      clockToleranceSeconds: 5,
+    });
+    expect(c.limits.maxMetadataBytes).toBe(4096);
+  });
+
+  it('requires the key-encryption key with DATABASE_URL, naming the variable', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@h/db' })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@h/db' })).toThrow(/ROOMGATE_KEY_ENCRYPTION_KEY: is required/);
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }, { needKeys: false }).databaseUrl).toBe('postgres://u@h/db');
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', ROOMGATE_KEY_ENCRYPTION_KEY: KEK }).keyEncryptionKey).toEqual(
+      Buffer.alloc(32, 7),
+    );
+  });
+
+  it('reports every invalid variable at once', () => {
+    try {
+      loadConfig({ ROOMGATE_GRPC_ADDRESS: 'nonsense', ROOMGATE_KEY_ENCRYPTION_KEY: 'c2hvcnQ=', ROOMGATE_LOG_LEVEL: 'loud' });
+      throw new Error('expected ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const message = (err as Error).message;
+      expect(message).toMatch(/ROOMGATE_GRPC_ADDRESS: must be host:port/);
+      expect(message).toMatch(/ROOMGATE_KEY_ENCRYPTION_KEY: must be 32 random bytes/);
+      expect(message).toMatch(/ROOMGATE_LOG_LEVEL/);
+    }
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', ROOMGATE_GRPC_ADDRESS: '' }).grpcAddress).toBe('127.0.0.1:50051');
+  });
+});

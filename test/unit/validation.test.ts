@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { DomainError } from '../../src/domain/errors.js';
+import { DEFAULT_LIMITS as L } from '../../src/domain/limits.js';
+import { decodePageToken, encodePageToken, toPage } from '../../src/domain/pagination.js';
+import * as v from '../../src/domain/validation.js';
+
+const invalid = (fn: () => unknown, pattern: RegExp) => {
+  try {
+    fn();
+  } catch (err) {
+    expect((err as DomainError).code).toBe('ERR_INVALID_ARGUMENT');
+    expect((err as DomainError).message).toMatch(pattern);
+    return;
+  }
+  throw new Error('expected INVALID_ARGUMENT');
+};
+
+describe('validation', () => {
+  it('checks room names', () => {
+    expect(v.optionalRoomName('')).toBeNull();
+    expect(v.optionalRoomName('standup_2026-11')).toBe('standup_2026-11');
+    expect(v.optionalRoomName('a'.repeat(64))).toHaveLength(64);
+    invalid(() => v.optionalRoomName('a'.repeat(65)), /^name: must be 1-64/);
+    invalid(() => v.optionalRoomName('has space'), /^name:/);
+    invalid(() => v.optionalRoomName('ünïcode'), /^name:/);
+  });
+
+  it('checks JSON metadata and its size', () => {
+    expect(v.jsonText('metadata', '', L)).toBe('{}');
+    expect(v.jsonText('metadata', '{"a":[1,2]}', L)).toBe('{"a":[1,2]}');
+    expect(v.jsonText('metadata', '"just a string"', L)).toBe('"just a string"');
+    invalid(() => v.jsonText('metadata', '{not json', L), /^metadata: must be valid JSON/);
+    invalid(() => v.jsonText('client_metadata', JSON.stringify({ x: 'y'.repeat(L.maxMetadataBytes) }), L), /^client_metadata: is \d+ bytes; the limit is 4096/);
+  });
+
+  it('checks token lifetimes: 0 is 24 h, 60-86400 accepted', () => {
+    expect(v.tokenTtl(0, L)).toBe(86_400);
+    expect(v.tokenTtl(60, L)).toBe(60);
+    expect(v.tokenTtl(86_400, L)).toBe(86_400);
+    invalid(() => v.tokenTtl(59, L), /^token_ttl_seconds:/);
+    invalid(() => v.tokenTtl(86_401, L), /^token_ttl_seconds:/);
+  });
+
+  it('checks ids, page sizes, identities and request ids', () => {
+    invalid(() => v.requireId('room_id', ''), /^room_id: is required/);
+    invalid(() => v.requireId('room_id', "1' OR '1'='1"), /^room_id: must be a UUID/);
+    expect(v.pageSize(0, L)).toBe(50);
+    expect(v.pageSize(100, L)).toBe(100);
+    invalid(() => v.pageSize(101, L), /^page_size:/);
+    invalid(() => v.text('identity', 'x'.repeat(129), L), /^identity: must be at most 128/);
+    invalid(() => v.text('name', 'bell\u0007', L), /control characters/);
+    expect(v.requestId('')).toBeNull();
+    invalid(() => v.requestId('has space'), /^request_id:/);
+    invalid(() => v.maxPeers(-1), /^max_peers:/);
+  });
+});
+
+describe('page tokens', () => {
+  it('round-trip and reject anything else', () => {
+    expect(decodePageToken(encodePageToken('12345'))).toBe('12345');
+    expect(decodePageToken('')).toBeUndefined();
+    invalid(() => decodePageToken('garbage!'), /^page_token:/);
+    invalid(() => decodePageToken(Buffer.from('v1.abc').toString('base64url')), /^page_token:/);
+    invalid(() => decodePageToken(Buffer.from('12').toString('base64url')), /^page_token:/);
+  });
+
+  it('give a next token only when more rows exist', () => {
+    const rows = [{ seq: '1' }, { seq: '2' }, { seq: '3' }];
+    expect(toPage(rows, 2)).toEqual({ items: rows.slice(0, 2), nextPageToken: encodePageToken('2') });
+    expect(toPage(rows, 3)).toEqual({ items: rows, nextPageToken: '' });
+  });
+});
