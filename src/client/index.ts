@@ -60,7 +60,10 @@ type UnaryMethod<Req, Res> = (
 
 /** A generated client with each unary method turned into `(request, settings?) => Promise<response>`. */
 export type PromiseClient<C> = {
-  [K in keyof C as C[K] extends UnaryMethod<never, never> ? K : never]: C[K] extends UnaryMethod<infer Req, infer Res>
+  [K in keyof C as C[K] extends UnaryMethod<infer _Req, infer _Res> ? K : never]: C[K] extends UnaryMethod<
+    infer Req,
+    infer Res
+  >
     ? (request: DeepPartial<Req>, settings?: CallSettings) => Promise<Res>
     : never;
 };

@@ -1,0 +1,130 @@
+// The `roomgate` command as a user runs it: the compiled bin in child
+// processes (`npm test` builds first), against the test database with
+// DATABASE_URL, and in embedded mode on a data directory of its own.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRoomgateClient } from '../../src/client/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { expectStatus } from '../support/roomgate.js';
+
+const BIN = path.resolve('bin/roomgate.js');
+const run = promisify(execFile);
+const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `roomgate serve` and resolves once it logs that it is serving. */
+function serve(env: Record<string, string>): Promise<{ child: ChildProcess; stdout: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"roomgate serving"')) resolve({ child, stdout: () => out });
+    });
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => reject(new Error(`roomgate serve exited with ${code}: ${err}${out}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit');
+    child.on('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+}
+
+describe('roomgate CLI with DATABASE_URL', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db?.drop());
+
+  it('token create prints only the token on stdout, and stores only its hash', async () => {
+    const { stdout } = await run(process.execPath, [BIN, 'token', 'create', '--environment', 'production', '--name', 'ci'], {
+      env: { ...baseEnv, DATABASE_URL: db.connectionString },
+    });
+    expect(stdout).toMatch(/^rg_live_[0-9A-Za-z]{49}\n$/);
+    const token = stdout.trim();
+    const { rows } = await db.pool.query('SELECT name, hint, environment FROM management_tokens');
+    expect(rows).toEqual([{ name: 'ci', hint: `rg_live_…${token.slice(-4)}`, environment: 'production' }]);
+    const dump = JSON.stringify((await db.pool.query('SELECT * FROM management_tokens')).rows);
+    expect(dump).not.toContain(token.slice(8));
+  });
+
+  it('explains bad usage and bad configuration with exit code 2', async () => {
+    const bad = await run(process.execPath, [BIN, 'token', 'create', '--environment', 'staging'], {
+      env: { ...baseEnv, DATABASE_URL: db.connectionString },
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect(bad).toMatchObject({ code: 2 });
+    expect((bad as { stderr: string }).stderr).toMatch(/--environment must be one of: sandbox, production/);
+    const noKey = await run(process.execPath, [BIN, 'serve'], { env: { ...baseEnv, DATABASE_URL: db.connectionString } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(noKey).toMatchObject({ code: 2 });
+    expect((noKey as { stderr: string }).stderr).toMatch(/ROOMGATE_KEY_ENCRYPTION_KEY: is required when DATABASE_URL is set/);
+  });
+
+  it('serve never prints a bootstrap token with DATABASE_URL, and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const { child, stdout } = await serve({
+      DATABASE_URL: db.connectionString,
+      ROOMGATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ROOMGATE_GRPC_ADDRESS: `127.0.0.1:${port}`,
+    });
+    expect(stdout()).not.toMatch(/rg_sandbox_/);
+    expect(await stop(child)).toBe(0);
+  });
+});
+
+describe('roomgate in embedded mode (npm start)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'roomgate-cli-'));
+    // As root, embedded Postgres runs as the postgres user, which must reach the data directory.
+    await chmod(dir, 0o755);
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('prints a sandbox token once on first start, serves with it, and keeps data across restarts', async () => {
+    const port = await freePort();
+    const env = { ROOMGATE_DATA_DIR: path.join(dir, 'data'), ROOMGATE_GRPC_ADDRESS: `127.0.0.1:${port}` };
+    const first = await serve(env);
+    const bootstrap = /^ (rg_sandbox_[0-9A-Za-z]{49})$/m.exec(first.stdout())?.[1];
+    expect(bootstrap).toBeDefined();
+    const client = createRoomgateClient(`127.0.0.1:${port}`, { token: bootstrap });
+    const { room } = await client.rooms.createRoom({ name: 'persisted' });
+
+    // token create attaches to the running embedded Postgres.
+    const { stdout } = await run(process.execPath, [BIN, 'token', 'create', '--environment', 'sandbox'], { env: { ...baseEnv, ...env } });
+    const second = stdout.trim();
+    expect((await client.rooms.getRoom({ roomId: room!.id }, { token: second })).room!.name).toBe('persisted');
+    client.close();
+    expect(await stop(first.child)).toBe(0);
+
+    const restarted = await serve(env);
+    expect(restarted.stdout()).not.toMatch(/rg_sandbox_/);
+    const again = createRoomgateClient(`127.0.0.1:${port}`, { token: bootstrap });
+    expect((await again.rooms.getRoom({ roomId: room!.id })).room!.name).toBe('persisted');
+    await expectStatus(again.rooms.getRoom({ roomId: room!.id }, { token: 'rg_sandbox_nope' }), status.UNAUTHENTICATED);
+    again.close();
+    expect(await stop(restarted.child)).toBe(0);
+  }, 120_000);
+});
