@@ -28,11 +28,13 @@ export class TokenManager {
     ensureCan(principal, 'token:verify');
     if (roomId !== '') v.requireId('room_id', roomId);
     if (token === '') throw new DomainError('ERR_INVALID_ARGUMENT', 'token: is required');
-    const result = await this.verifyLive(token);
-    if (!result.valid) return result;
-    if (result.claims.environment !== principal.environment) return { valid: false, reason: 'WRONG_ENVIRONMENT' };
-    if (roomId !== '' && result.claims.roomId !== roomId) return { valid: false, reason: 'WRONG_ROOM' };
-    return result;
+    const checked = await this.tokens.check(token);
+    if (!checked.valid) return checked;
+    // Environment and room come before the database lookup, so a caller learns
+    // nothing about whether another environment's peer still exists.
+    if (checked.claims.environment !== principal.environment) return { valid: false, reason: 'WRONG_ENVIRONMENT' };
+    if (roomId !== '' && checked.claims.roomId !== roomId) return { valid: false, reason: 'WRONG_ROOM' };
+    return this.ensureLive(checked.claims);
   }
 
   /**
@@ -42,10 +44,12 @@ export class TokenManager {
    */
   async verifyLive(token: string): Promise<Verification> {
     const checked = await this.tokens.check(token);
-    if (!checked.valid) return checked;
-    const { environment, roomId, peerId } = checked.claims;
-    if (!(await this.peers.exists(environment, roomId, peerId))) return { valid: false, reason: 'REVOKED' };
-    return checked;
+    return checked.valid ? this.ensureLive(checked.claims) : checked;
+  }
+
+  private async ensureLive(claims: PeerTokenClaims): Promise<Verification> {
+    const live = await this.peers.exists(claims.environment, claims.roomId, claims.peerId);
+    return live ? { valid: true, claims } : { valid: false, reason: 'REVOKED' };
   }
 
   /** Issues a fresh token for the calling peer, with the peer's current data. */

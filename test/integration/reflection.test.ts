@@ -3,21 +3,9 @@
 // registries built only from the descriptor bytes the server returned. No
 // database and no roomgate stubs are involved, so there is nothing to isolate.
 import * as grpc from '@grpc/grpc-js';
-import {
-  create,
-  createFileRegistry,
-  fromBinary,
-  toBinary,
-  type DescMethod,
-  type FileRegistry,
-} from '@bufbuild/protobuf';
+import { create, createFileRegistry, fromBinary, toBinary, type DescMethod } from '@bufbuild/protobuf';
 import { reflect } from '@bufbuild/protobuf/reflect';
-import { BinaryReader } from '@bufbuild/protobuf/wire';
-import {
-  FileDescriptorProtoSchema,
-  FileDescriptorSetSchema,
-  type FileDescriptorProto,
-} from '@bufbuild/protobuf/wkt';
+import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILE_DESCRIPTOR_SET_BASE64 } from '../../src/gen/descriptor-set.js';
 import {
@@ -25,16 +13,28 @@ import {
   HealthCheckResponse_ServingStatus as Status,
   HealthClient,
 } from '../../src/gen/grpc/health/v1/health.js';
-import * as v1 from '../../src/gen/grpc/reflection/v1/reflection.js';
-import * as v1alpha from '../../src/gen/grpc/reflection/v1alpha/reflection.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from '../../src/transport/health.js';
 import {
   REFLECTION_SERVICE_NAMES,
   addReflectionService,
 } from '../../src/transport/reflection-service.js';
-
-type Request = v1.ServerReflectionRequest;
-type Response = v1.ServerReflectionResponse;
+import {
+  REFLECTION_HOST as HOST,
+  REFLECTION_VERSIONS as VERSIONS,
+  ask,
+  bytesOf,
+  callUnary,
+  fileRequest,
+  filesOf,
+  leadingComment,
+  outcome,
+  rawFilesOfSet,
+  reflectAll,
+  registryFrom,
+  symbolRequest,
+  type ReflectionRequest as Request,
+  type ReflectionResponse as Response,
+} from '../support/reflection-client.js';
 
 const ROOMGATE_SERVICES = [
   'roomgate.v1.RoomService',
@@ -42,15 +42,8 @@ const ROOMGATE_SERVICES = [
   'roomgate.v1.TokenService',
 ];
 const LISTED = [...ROOMGATE_SERVICES, HEALTH_SERVICE_NAME, ...REFLECTION_SERVICE_NAMES];
-const HOST = 'roomgate.test:443';
 const JWKS = '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}';
 const descriptorSet = new Uint8Array(Buffer.from(FILE_DESCRIPTOR_SET_BASE64, 'base64'));
-
-const VERSIONS = [
-  { name: 'v1', path: v1.ServerReflectionService.serverReflectionInfo.path, codec: v1 },
-  { name: 'v1alpha', path: v1alpha.ServerReflectionService.serverReflectionInfo.path, codec: v1alpha },
-] as const;
-type Version = (typeof VERSIONS)[number];
 
 let server: grpc.Server;
 let health: ServerHealth;
@@ -88,7 +81,7 @@ afterAll(() => {
 
 describe.each(VERSIONS)('reflection $name', (version) => {
   it('lists exactly the services it was given', async () => {
-    const [response] = await reflectAll(version, [ask({ $case: 'listServices', value: '' })]);
+    const [response] = await reflectAll(client, version, [ask({ $case: 'listServices', value: '' })]);
     expect(response?.validHost).toBe(HOST);
     expect(response?.messageResponse?.$case).toBe('listServicesResponse');
     const names =
@@ -101,7 +94,7 @@ describe.each(VERSIONS)('reflection $name', (version) => {
 
   it('serves self-contained files that build a registry with services, imports and comments', async () => {
     const requests = ROOMGATE_SERVICES.map(symbolRequest);
-    const responses = await reflectAll(version, requests);
+    const responses = await reflectAll(client, version, requests);
     expect(responses).toHaveLength(requests.length);
 
     const registries = responses.map((response, i) => {
@@ -147,16 +140,16 @@ describe.each(VERSIONS)('reflection $name', (version) => {
       ['grpc.health.v1.HealthListResponse.StatusesEntry', 'grpc/health/v1/health.proto'],
       ['google.protobuf.Timestamp', 'google/protobuf/timestamp.proto'],
     ];
-    const responses = await reflectAll(version, cases.map(([symbol]) => symbolRequest(symbol)));
+    const responses = await reflectAll(client, version, cases.map(([symbol]) => symbolRequest(symbol)));
     expect(responses.map((r) => filesOf(r)[0]?.name)).toEqual(cases.map(([, file]) => file));
   });
 
   it('serves file_by_filename byte for byte with its dependencies', async () => {
-    const [timestamp, resources] = (await reflectAll(version, [
+    const [timestamp, resources] = (await reflectAll(client, version, [
       fileRequest('google/protobuf/timestamp.proto'),
       fileRequest('roomgate/v1/resources.proto'),
     ])) as [Response, Response];
-    const raw = rawFilesOfSet();
+    const raw = rawFilesOfSet(descriptorSet);
 
     expect(bytesOf(timestamp)).toEqual([raw.get('google/protobuf/timestamp.proto')]);
     expect(registryFrom(filesOf(timestamp)).getMessage('google.protobuf.Timestamp')).toBeDefined();
@@ -182,7 +175,7 @@ describe.each(VERSIONS)('reflection $name', (version) => {
       ask({ $case: 'allExtensionNumbersOfType', value: 'roomgate.v1.NoSuchMessage' }),
       ask({ $case: 'allExtensionNumbersOfType', value: 'roomgate.v1.Room' }),
     ];
-    const responses = await reflectAll(version, requests);
+    const responses = await reflectAll(client, version, requests);
     expect(responses.map((r) => r.originalRequest)).toEqual(requests);
     expect(responses.slice(0, 5).map(outcome)).toEqual(Array(5).fill(grpc.status.NOT_FOUND));
     for (const { messageResponse } of responses.slice(0, 5)) {
@@ -196,7 +189,7 @@ describe.each(VERSIONS)('reflection $name', (version) => {
 
   it('answers a malformed or empty request with INVALID_ARGUMENT and keeps the stream usable', async () => {
     const garbage = Buffer.from([0x1a, 0x05, 0x61]); // file_by_filename claiming 5 bytes, holding 1
-    const responses = await reflectAll(version, [
+    const responses = await reflectAll(client, version, [
       garbage,
       ask(undefined),
       ask({ $case: 'listServices', value: '' }),
@@ -217,7 +210,7 @@ describe('reflection under load', () => {
       ...symbolRequest(ROOMGATE_SERVICES[i % ROOMGATE_SERVICES.length] as string),
       host: `${i}`,
     }));
-    const responses = await reflectAll(VERSIONS[0], requests);
+    const responses = await reflectAll(client, VERSIONS[0], requests);
     expect(responses.map((r) => r.validHost)).toEqual(requests.map((r) => r.host));
     expect(new Set(responses.map(outcome))).toEqual(new Set(['fileDescriptorResponse']));
   });
@@ -225,22 +218,14 @@ describe('reflection under load', () => {
 
 describe('calling a method from reflected descriptors alone', () => {
   it('builds GetJwks request and decodes the response from reflection', async () => {
-    const [response] = await reflectAll(VERSIONS[0], [symbolRequest('roomgate.v1.TokenService.GetJwks')]);
+    const [response] = await reflectAll(client, VERSIONS[0], [symbolRequest('roomgate.v1.TokenService.GetJwks')]);
     const registry = registryFrom(filesOf(response as Response));
     const service = registry.getService('roomgate.v1.TokenService');
     const method = service?.methods.find((m) => m.name === 'GetJwks');
     if (method === undefined) throw new Error('GetJwks not reflected');
 
     const request = toBinary(method.input, create(method.input));
-    const reply = await new Promise<Buffer>((resolve, reject) => {
-      client.makeUnaryRequest(
-        `/${method.parent.typeName}/${method.name}`,
-        (bytes: Uint8Array) => Buffer.from(bytes),
-        (bytes: Buffer) => bytes,
-        request,
-        (err, value) => (err || value === undefined ? reject(err) : resolve(value)),
-      );
-    });
+    const reply = await callUnary(client, method, request);
     expect(jwksRequests.at(-1)).toEqual(Buffer.from(request));
 
     const decoded = reflect(method.output, fromBinary(method.output, reply));
@@ -293,104 +278,6 @@ describe('health', () => {
     }
   });
 });
-
-function ask(messageRequest: Request['messageRequest']): Request {
-  return { host: HOST, messageRequest };
-}
-
-function symbolRequest(symbol: string): Request {
-  return ask({ $case: 'fileContainingSymbol', value: symbol });
-}
-
-function fileRequest(fileName: string): Request {
-  return ask({ $case: 'fileByFilename', value: fileName });
-}
-
-/** The error code of an error_response, else which response it is. */
-function outcome(response: Response): number | string | undefined {
-  const answer = response.messageResponse;
-  return answer?.$case === 'errorResponse' ? answer.value.errorCode : answer?.$case;
-}
-
-/** Sends every request on one stream, half-closes, and returns the answers once it ends OK. */
-function reflectAll(version: Version, requests: (Request | Buffer)[]): Promise<Response[]> {
-  const { ServerReflectionRequest, ServerReflectionResponse } = version.codec;
-  return new Promise((resolve, reject) => {
-    const responses: Response[] = [];
-    const call = client.makeBidiStreamRequest(
-      version.path,
-      (r: Request | Buffer) =>
-        Buffer.isBuffer(r) ? r : Buffer.from(ServerReflectionRequest.encode(r).finish()),
-      (bytes: Buffer) => ServerReflectionResponse.decode(bytes),
-    );
-    call.on('data', (response: Response) => responses.push(response));
-    call.on('error', reject);
-    call.on('status', (status: grpc.StatusObject) => {
-      if (status.code === grpc.status.OK) resolve(responses);
-      else reject(new Error(`stream ended with ${status.code}: ${status.details}`));
-    });
-    for (const request of requests) call.write(request);
-    call.end();
-  });
-}
-
-function bytesOf(response: Response): Uint8Array[] {
-  if (response.messageResponse?.$case !== 'fileDescriptorResponse') {
-    throw new Error(`expected file descriptors, got ${JSON.stringify(response.messageResponse)}`);
-  }
-  return response.messageResponse.value.fileDescriptorProto;
-}
-
-function filesOf(response: Response): FileDescriptorProto[] {
-  return bytesOf(response).map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
-}
-
-/**
- * A registry of `files` alone. The set form wants imports first; a missing
- * import makes it throw. (The resolver form of createFileRegistry in
- * @bufbuild/protobuf 2.17 mis-orders diamond imports, so it is not used.)
- */
-function registryFrom(files: FileDescriptorProto[]): FileRegistry {
-  const byName = new Map(files.map((f) => [f.name, f]));
-  const seen = new Set<string>();
-  const ordered: FileDescriptorProto[] = [];
-  const visit = (file: FileDescriptorProto): void => {
-    if (seen.has(file.name)) return;
-    seen.add(file.name);
-    for (const name of file.dependency) {
-      const dependency = byName.get(name);
-      if (dependency !== undefined) visit(dependency);
-    }
-    ordered.push(file);
-  };
-  files.forEach(visit);
-  return createFileRegistry(create(FileDescriptorSetSchema, { file: ordered }));
-}
-
-/** The leading comment protoc recorded for an RPC (source path: service 6, method 2). */
-function leadingComment(method: DescMethod): string | undefined {
-  const service = method.parent;
-  const path = [6, service.file.services.indexOf(service), 2, service.methods.indexOf(method)];
-  return service.file.proto.sourceCodeInfo?.location.find(
-    (l) => l.path.length === path.length && l.path.every((p, i) => p === path[i]),
-  )?.leadingComments;
-}
-
-/** Each file's bytes exactly as they sit in the embedded FileDescriptorSet. */
-function rawFilesOfSet(): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const reader = new BinaryReader(descriptorSet);
-  while (reader.pos < reader.len) {
-    const [fieldNo, wireType] = reader.tag();
-    if (fieldNo !== 1) {
-      reader.skip(wireType, fieldNo);
-      continue;
-    }
-    const bytes = reader.bytes();
-    files.set(fromBinary(FileDescriptorProtoSchema, bytes).name, Buffer.from(bytes));
-  }
-  return files;
-}
 
 /** A raw-bytes unary handler at TokenService/GetJwks, standing in for the real service. */
 function getJwksDefinition(): grpc.ServiceDefinition {

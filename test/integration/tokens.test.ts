@@ -53,6 +53,13 @@ describe('VerifyPeerToken', () => {
     const live = await t.managementToken('production');
     const res = await t.client.tokens.verifyPeerToken({ token: p.peerToken }, { token: live });
     expect(res).toMatchObject({ valid: false, reason: R.TOKEN_INVALID_REASON_WRONG_ENVIRONMENT });
+    // Still WRONG_ENVIRONMENT, not REVOKED, once the peer is gone: the other
+    // environment learns nothing about this one's peers.
+    await t.client.peers.deletePeer({ roomId: p.roomId, peerId: p.peerId }, { token });
+    expect(await t.client.tokens.verifyPeerToken({ token: p.peerToken }, { token: live })).toMatchObject({
+      valid: false,
+      reason: R.TOKEN_INVALID_REASON_WRONG_ENVIRONMENT,
+    });
   });
 
   it('says REVOKED after DeletePeer', async () => {
