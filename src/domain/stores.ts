@@ -1,4 +1,4 @@
-import type { Environment, PeerPermissions } from './principal.js';
+import type { Environment } from './principal.js';
 import type {
   IdempotencyKey,
   ManagementTokenRecord,
@@ -13,13 +13,7 @@ import type {
 // idempotency) is the store's job, enforced inside one database transaction.
 
 /** Input for RoomStore.create. */
-export interface NewRoom {
-  id: string;
-  environment: Environment;
-  name: string | null;
-  maxPeers: number;
-  metadata: string;
-}
+export type NewRoom = Pick<RoomRecord, 'id' | 'environment' | 'name' | 'maxPeers' | 'metadata'>;
 
 /** Rooms of all environments; every method filters by environment. */
 export interface RoomStore {
@@ -38,17 +32,10 @@ export interface RoomStore {
 }
 
 /** Input for PeerStore.create. */
-export interface NewPeer {
-  id: string;
-  roomId: string;
-  environment: Environment;
-  identity: string;
-  name: string;
-  metadata: string;
-  permissions: PeerPermissions;
+export type NewPeer = Pick<PeerRecord, 'id' | 'roomId' | 'environment' | 'identity' | 'name' | 'metadata' | 'permissions'> & {
   /** The first token's claims, kept with the idempotency key so a retry gets the same token. */
   stamp: TokenStamp;
-}
+};
 
 /** Peers of all environments; every method filters by environment through the room. */
 export interface PeerStore {
