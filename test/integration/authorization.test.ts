@@ -20,8 +20,11 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
+const issued: string[] = [];
+
 async function peer(permissions: Partial<typeof NONE> = {}, room = roomId) {
   const res = await t.client.peers.createPeer({ roomId: room, permissions: { ...NONE, ...permissions } }, { token: admin });
+  issued.push(res.peerToken);
   return { token: res.peerToken, id: res.peer!.id };
 }
 
@@ -144,5 +147,19 @@ describe('environment isolation', () => {
     await expectStatus(t.client.peers.updatePeerMetadata({ roomId, peerId: p.id, clientMetadata: '{}' }, as), status.NOT_FOUND);
     expect((await t.client.rooms.listRooms({}, as)).rooms).toEqual([]);
     expect((await t.client.rooms.getRoom({ roomId }, { token: admin })).room!.id).toBe(roomId);
+  });
+});
+
+describe('logs', () => {
+  it('record every RPC but never a token', async () => {
+    const logs = t.logs.join('');
+    expect(logs).toContain('"method":"CreatePeer"');
+    expect(logs).toContain('"code":16');
+    expect(issued.length).toBeGreaterThan(10);
+    for (const secret of [admin, ...issued]) {
+      expect(logs).not.toContain(secret);
+      // Not even the signature part of a JWT on its own.
+      expect(logs).not.toContain(secret.split('.').at(-1));
+    }
   });
 });

@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRoomgateClient } from '../../src/client/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, databaseUrl, runAdminStatement, type TestDatabase } from '../support/database.js';
 import { expectStatus } from '../support/roomgate.js';
 
 const BIN = path.resolve('bin/roomgate.js');
@@ -69,6 +70,23 @@ describe('roomgate CLI with DATABASE_URL', () => {
     expect(dump).not.toContain(token.slice(8));
   });
 
+  it('migrate applies the schema to an empty database', async () => {
+    const empty = `${db.name}_empty`;
+    await runAdminStatement(inject('databaseAdminUrl'), (c) => `CREATE DATABASE ${c.escapeIdentifier(empty)}`);
+    const url = databaseUrl(inject('databaseAdminUrl'), empty);
+    try {
+      const { stderr } = await run(process.execPath, [BIN, 'migrate'], { env: { ...baseEnv, DATABASE_URL: url } });
+      expect(stderr).toContain('migrations applied');
+      const check = new pg.Client({ connectionString: url });
+      await check.connect();
+      const { rows } = await check.query('SELECT version FROM schema_migrations ORDER BY version');
+      await check.end();
+      expect(rows.map((r: { version: number }) => r.version)).toEqual([1]);
+    } finally {
+      await runAdminStatement(inject('databaseAdminUrl'), (c) => `DROP DATABASE ${c.escapeIdentifier(empty)} WITH (FORCE)`);
+    }
+  });
+
   it('explains bad usage and bad configuration with exit code 2', async () => {
     const bad = await run(process.execPath, [BIN, 'token', 'create', '--environment', 'staging'], {
       env: { ...baseEnv, DATABASE_URL: db.connectionString },
@@ -119,10 +137,15 @@ describe('roomgate in embedded mode (npm start)', () => {
     client.close();
     expect(await stop(first.child)).toBe(0);
 
+    // With no server running, token create starts and stops Postgres itself.
+    const offline = (await run(process.execPath, [BIN, 'token', 'create', '--environment', 'sandbox'], { env: { ...baseEnv, ...env } })).stdout.trim();
+    expect(offline).toMatch(/^rg_sandbox_/);
+
     const restarted = await serve(env);
     expect(restarted.stdout()).not.toMatch(/rg_sandbox_/);
     const again = createRoomgateClient(`127.0.0.1:${port}`, { token: bootstrap });
     expect((await again.rooms.getRoom({ roomId: room!.id })).room!.name).toBe('persisted');
+    expect((await again.rooms.getRoom({ roomId: room!.id }, { token: offline })).room!.name).toBe('persisted');
     await expectStatus(again.rooms.getRoom({ roomId: room!.id }, { token: 'rg_sandbox_nope' }), status.UNAUTHENTICATED);
     again.close();
     expect(await stop(restarted.child)).toBe(0);

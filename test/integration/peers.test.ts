@@ -87,6 +87,10 @@ describe('CreatePeer', () => {
       /request_id: was already used/,
     );
     expect((await t.client.rooms.getRoom({ roomId }, { token })).room!.peerCount).toBe(1);
+    // Once the peer is gone, a retry cannot return it: FAILED_PRECONDITION, not a new peer.
+    await t.client.peers.deletePeer({ roomId, peerId: first.peer!.id }, { token });
+    await expectStatus(t.client.peers.createPeer(req, { token }), status.FAILED_PRECONDITION, /has since been deleted/);
+    expect((await t.client.rooms.getRoom({ roomId }, { token })).room!.peerCount).toBe(0);
   });
 });
 
