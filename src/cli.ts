@@ -1,39 +1,30 @@
-import { parseArgs } from 'node:util';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
+import { keysCommand } from './cli/key-commands.js';
+import { cliLogger, UsageError } from './cli/output.js';
+import { tokenCommand } from './cli/token-commands.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { ManagementTokenManager } from './domain/management-token-manager.js';
-import { ENVIRONMENTS, type Environment } from './domain/principal.js';
+import { DomainError } from './domain/errors.js';
 import { openDatabase, startRoomgate } from './main.js';
-import { PgManagementTokenStore } from './store/management-token-store.js';
 
 const USAGE = `roomgate: gRPC control plane for real-time media rooms
 
 Usage:
-  roomgate serve                      serve gRPC (embedded Postgres unless DATABASE_URL is set)
-  roomgate migrate                    apply database migrations and exit
-  roomgate token create --environment sandbox|production [--name NAME]
-                                      create a management token; prints only the token on stdout
-  roomgate help                       show this help
+  roomgate serve                 serve gRPC (embedded Postgres unless DATABASE_URL is set)
+  roomgate migrate               apply database migrations and exit
+  roomgate token create|list|revoke
+                                 manage management tokens (roomgate token --help)
+  roomgate keys rotate|list      manage peer-token signing keys (roomgate keys --help)
+  roomgate help                  show this help
 
 Configuration comes from the environment; see README.md.`;
-
-const TOKEN_USAGE = `Usage: roomgate token create --environment sandbox|production [--name NAME]
-
-Creates a management token and prints it, and nothing else, on stdout. It is
-shown once: roomgate stores only its SHA-256. Works with DATABASE_URL and in
-embedded mode, whether or not a server is running.`;
-
-function logger(config: Config, destination: 1 | 2): Logger {
-  return pino({ level: config.logLevel, base: { service: 'roomgate' } }, pino.destination(destination));
-}
 
 function banner(token: string): string {
   const line = '='.repeat(78);
   return [
     line,
-    ' roomgate created a sandbox management token on this first start.',
+    ' roomgate created a sandbox management token (scope: admin) on this first start.',
     ' It is shown ONCE and stored only as a hash. Keep it secret; use it as',
-    "   authorization: Bearer <token>",
+    '   authorization: Bearer <token>',
     '',
     ` ${token}`,
     line,
@@ -42,7 +33,7 @@ function banner(token: string): string {
 }
 
 async function serve(config: Config): Promise<number> {
-  const log = logger(config, 1);
+  const log = pino({ level: config.logLevel, base: { service: 'roomgate' } });
   const roomgate = await startRoomgate(config, log);
   if (roomgate.bootstrapToken) process.stdout.write(banner(roomgate.bootstrapToken));
   log.info(
@@ -70,43 +61,10 @@ async function serve(config: Config): Promise<number> {
 }
 
 async function migrateOnly(config: Config): Promise<number> {
-  const database = await openDatabase(config, logger(config, 2));
+  const database = await openDatabase(config, cliLogger(config));
   await database.close();
   process.stderr.write('migrations applied\n');
   return 0;
-}
-
-async function createToken(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      environment: { type: 'string', short: 'e' },
-      name: { type: 'string', short: 'n', default: '' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(TOKEN_USAGE + '\n');
-    return 0;
-  }
-  const environment = values.environment as Environment | undefined;
-  if (!environment || !ENVIRONMENTS.includes(environment)) {
-    process.stderr.write(`--environment must be one of: ${ENVIRONMENTS.join(', ')}\n\n${TOKEN_USAGE}\n`);
-    return 2;
-  }
-  const config = loadConfig(env, { needKeys: false });
-  const database = await openDatabase(config, logger(config, 2));
-  try {
-    const { token } = await new ManagementTokenManager(new PgManagementTokenStore(database.pool)).create(
-      environment,
-      values.name ?? '',
-    );
-    process.stdout.write(token + '\n');
-    return 0;
-  } finally {
-    await database.close();
-  }
 }
 
 /** Runs the command line; returns the exit code. */
@@ -119,9 +77,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       case 'migrate':
         return await migrateOnly(loadConfig(env, { needKeys: false }));
       case 'token':
-        if (rest[0] === 'create') return await createToken(rest.slice(1), env);
-        process.stderr.write(TOKEN_USAGE + '\n');
-        return rest[0] === '--help' || rest[0] === '-h' ? 0 : 2;
+        return await tokenCommand(rest, env);
+      case 'keys':
+        return await keysCommand(rest, env);
       case undefined:
       case 'help':
       case '--help':
@@ -133,8 +91,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
-      process.stderr.write(`roomgate: ${err.message}\n`);
+    const usage =
+      err instanceof ConfigError ||
+      err instanceof UsageError ||
+      (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
+    if (usage || (err instanceof DomainError && err.code === 'ERR_INVALID_ARGUMENT')) {
+      process.stderr.write(`roomgate: ${(err as Error).message}\n`);
       return 2;
     }
     process.stderr.write(`roomgate: ${err instanceof Error ? err.message : String(err)}\n`);

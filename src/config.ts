@@ -26,6 +26,13 @@ const schema = z.object({
   ROOMGATE_DB_POOL_SIZE: int(1, 1000).default(10),
   ROOMGATE_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(5),
   ROOMGATE_MAX_METADATA_BYTES: int(2, 1_048_576).default(DEFAULT_LIMITS.maxMetadataBytes),
+  ROOMGATE_MAX_CLIENT_METADATA_BYTES: int(2, 1_048_576).default(DEFAULT_LIMITS.maxClientMetadataBytes),
+  ROOMGATE_MAX_IDENTITY_LENGTH: int(1, 1024).default(DEFAULT_LIMITS.maxIdentityLength),
+  ROOMGATE_MAX_AUTHORIZATION_BYTES: int(256, 65_536).default(DEFAULT_LIMITS.maxAuthorizationBytes),
+  ROOMGATE_MAX_PAGE_SIZE: int(1, 1000).default(DEFAULT_LIMITS.maxPageSize),
+  ROOMGATE_MAX_ROOMS_PER_ENVIRONMENT: int(1, 2_147_483_647).default(DEFAULT_LIMITS.maxRoomsPerEnvironment),
+  ROOMGATE_MAX_PEER_SESSION_SECONDS: int(60, 365 * 86_400).default(DEFAULT_LIMITS.maxPeerSessionSeconds),
+  ROOMGATE_KEY_PREPUBLISH_SECONDS: int(0, 30 * 86_400).default(3600),
   ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   ROOMGATE_EMBEDDED_POSTGRES: z.enum(['auto', 'false']).default('auto'),
 });
@@ -43,6 +50,8 @@ export interface Config {
   poolSize: number;
   clockToleranceSeconds: number;
   shutdownGraceSeconds: number;
+  /** Default seconds a new signing key is published before it signs. */
+  keyPrepublishSeconds: number;
   limits: Limits;
 }
 
@@ -84,6 +93,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     poolSize: c.ROOMGATE_DB_POOL_SIZE,
     clockToleranceSeconds: c.ROOMGATE_CLOCK_TOLERANCE_SECONDS,
     shutdownGraceSeconds: c.ROOMGATE_SHUTDOWN_GRACE_SECONDS,
-    limits: { ...DEFAULT_LIMITS, maxMetadataBytes: c.ROOMGATE_MAX_METADATA_BYTES },
+    keyPrepublishSeconds: c.ROOMGATE_KEY_PREPUBLISH_SECONDS,
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxMetadataBytes: c.ROOMGATE_MAX_METADATA_BYTES,
+      maxClientMetadataBytes: c.ROOMGATE_MAX_CLIENT_METADATA_BYTES,
+      maxIdentityLength: c.ROOMGATE_MAX_IDENTITY_LENGTH,
+      maxAuthorizationBytes: c.ROOMGATE_MAX_AUTHORIZATION_BYTES,
+      maxPageSize: c.ROOMGATE_MAX_PAGE_SIZE,
+      defaultPageSize: Math.min(DEFAULT_LIMITS.defaultPageSize, c.ROOMGATE_MAX_PAGE_SIZE),
+      maxRoomsPerEnvironment: c.ROOMGATE_MAX_ROOMS_PER_ENVIRONMENT,
+      maxPeerSessionSeconds: c.ROOMGATE_MAX_PEER_SESSION_SECONDS,
+    },
   };
 }

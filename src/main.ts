@@ -5,7 +5,12 @@ import type { Config } from './config.js';
 import { Authenticator } from './domain/authenticator.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { KeyEncryptor } from './domain/key-encryption.js';
+import { applyRevocationNotice, type CacheInvalidator } from './domain/cache-invalidator.js';
+import { LastUsedTracker } from './domain/last-used-tracker.js';
+import { ManagementTokenCache } from './domain/management-token-cache.js';
 import { ManagementTokenManager } from './domain/management-token-manager.js';
+import { PeerLivenessCache } from './domain/peer-liveness-cache.js';
+import { rotationTiming, SigningKeyManager } from './domain/signing-key-manager.js';
 import { PeerManager } from './domain/peer-manager.js';
 import { PeerTokens } from './domain/peer-token.js';
 import { RoomManager } from './domain/room-manager.js';
@@ -18,12 +23,16 @@ import { PgPeerStore } from './store/peer-store.js';
 import { createPool } from './store/pool.js';
 import { PgRoomStore } from './store/room-store.js';
 import { readOrCreateSecretFile } from './store/secret-file.js';
-import { PgSigningKeyStore } from './store/signing-key-store.js';
+import { NotificationListener } from './store/notification-listener.js';
+import { REVOCATIONS_CHANNEL } from './store/notify.js';
+import { PgSigningKeyStore, SIGNING_KEYS_CHANNEL } from './store/signing-key-store.js';
 import { createRoomgateServer, type RoomgateServer } from './transport/server.js';
 
 /** An open, migrated database and what came with it. */
 export interface Database {
   pool: pg.Pool;
+  /** Where the pool connects; the notification listener opens its own connection there. */
+  connectionString: string;
   /** True when roomgate runs its own Postgres in the data directory. */
   embedded: boolean;
   /** The key-encryption key: from configuration, or the data directory's in embedded mode. */
@@ -37,7 +46,13 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   if (config.databaseUrl) {
     const pool = createPool({ connectionString: config.databaseUrl, max: config.poolSize, onError });
     await migrate(pool);
-    return { pool, embedded: false, keyEncryptionKey: config.keyEncryptionKey, close: () => pool.end() };
+    return {
+      pool,
+      connectionString: config.databaseUrl,
+      embedded: false,
+      keyEncryptionKey: config.keyEncryptionKey,
+      close: () => pool.end(),
+    };
   }
   const dataDir = path.resolve(config.dataDir);
   const pg = await startEmbeddedPostgres({ dataDir, log: (line) => logger.debug({ postgres: line.trim() }) });
@@ -53,6 +68,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     config.keyEncryptionKey ?? (await readOrCreateSecretFile(path.join(dataDir, 'key-encryption-key'), 32));
   return {
     pool,
+    connectionString: pg.connectionString,
     embedded: true,
     keyEncryptionKey,
     close: async () => {
@@ -72,7 +88,7 @@ export interface Roomgate {
   close(): Promise<void>;
 }
 
-/** Wires pool, stores, managers and server, and starts listening. */
+/** Wires pool, stores, caches, managers and server, and starts listening. */
 export async function startRoomgate(
   config: Config,
   logger: Logger,
@@ -80,26 +96,73 @@ export async function startRoomgate(
 ): Promise<Roomgate> {
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config, logger));
+  const stops: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop();
+    if (!options.database) await database.close();
+  };
   try {
     if (!database.keyEncryptionKey) throw new Error('no key-encryption key configured');
     const { pool } = database;
-    const keys = new SigningKeyRing(new PgSigningKeyStore(pool), new KeyEncryptor(database.keyEncryptionKey), clock);
+    const keyStore = new PgSigningKeyStore(pool);
+    const keys = new SigningKeyRing(keyStore, new KeyEncryptor(database.keyEncryptionKey), clock, {
+      onReloadError: (err) => logger.warn({ err }, 'signing key reload failed'),
+    });
     await keys.init();
+    stops.push(() => keys.stop());
+
     const peerStore = new PgPeerStore(pool);
     const managementTokenStore = new PgManagementTokenStore(pool);
+    // Revocations reach every instance by NOTIFY; while the listener is down
+    // the caches step aside and every check reads Postgres.
+    const listener = new NotificationListener({
+      connectionString: database.connectionString,
+      channels: [REVOCATIONS_CHANNEL, SIGNING_KEYS_CHANNEL],
+      logger: logger.child({ component: 'notification-listener' }),
+    });
+    const isLive = () => listener.connected;
+    const peerLiveness = new PeerLivenessCache(peerStore, { maxEntries: 100_000, isLive });
+    const managementTokens = new ManagementTokenCache(managementTokenStore, { maxEntries: 10_000, isLive });
+    const invalidate: CacheInvalidator = {
+      peer: (id) => peerLiveness.invalidatePeer(id),
+      room: (id) => peerLiveness.invalidateRoom(id),
+      managementToken: (id) => managementTokens.invalidateToken(id),
+      all: () => {
+        peerLiveness.flush();
+        managementTokens.flush();
+      },
+    };
+    const reloadKeys = () => void keys.reload().catch((err: unknown) => logger.warn({ err }, 'signing key reload failed'));
+    listener.on(REVOCATIONS_CHANNEL, (payload) => applyRevocationNotice(payload, invalidate));
+    listener.on(SIGNING_KEYS_CHANNEL, reloadKeys);
+    listener.onReconnect(() => {
+      invalidate.all();
+      reloadKeys();
+    });
+    await listener.start();
+    stops.push(() => listener.stop());
+    const lastUsed = new LastUsedTracker({
+      write: (entries) => managementTokenStore.recordUse(entries),
+      onError: (err) => logger.warn({ err }, 'could not record management token use'),
+    });
+    stops.push(() => lastUsed.stop());
+
     const peerTokens = new PeerTokens(keys, clock, {
       issuer: config.issuer,
       clockToleranceSeconds: config.clockToleranceSeconds,
     });
-    const tokens = new TokenManager(peerTokens, peerStore, keys, config.limits);
+    const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits);
+    const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate);
     const server = createRoomgateServer({
       logger,
-      authenticator: new Authenticator(managementTokenStore, tokens, clock),
-      rooms: new RoomManager(new PgRoomStore(pool), config.limits),
-      peers: new PeerManager(peerStore, peerTokens, config.limits),
+      authenticator: new Authenticator(managementTokens, tokens, lastUsed, clock, config.limits),
+      rooms: new RoomManager(new PgRoomStore(pool), config.limits, invalidate),
+      peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate),
       tokens,
+      managementTokens: managementTokenManager,
+      signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
     });
-    const bootstrapToken = database.embedded ? await new ManagementTokenManager(managementTokenStore).bootstrap() : undefined;
+    const bootstrapToken = database.embedded ? await managementTokenManager.bootstrap() : undefined;
     const port = await server.listen(config.grpcAddress);
     return {
       port,
@@ -108,11 +171,11 @@ export async function startRoomgate(
       bootstrapToken,
       close: async () => {
         await server.close(config.shutdownGraceSeconds * 1000);
-        if (!options.database) await database.close();
+        await stopAll();
       },
     };
   } catch (err) {
-    if (!options.database) await database.close();
+    await stopAll();
     throw err;
   }
 }

@@ -5,12 +5,15 @@ import {
   parseManagementToken,
 } from './management-token.js';
 import type { Clock } from './clock.js';
+import type { Limits } from './limits.js';
 import type { Principal } from './principal.js';
-import type { ManagementTokenStore } from './stores.js';
+import type { ManagementTokenLookup } from './stores.js';
 import type { TokenManager } from './token-manager.js';
 
-/** Largest authorization value accepted; checked before any parsing. */
-export const MAX_AUTHORIZATION_BYTES = 8192;
+/** Notes that a management token was used, without a database write per call. */
+export interface UsageRecorder {
+  touch(tokenId: string, at: Date): void;
+}
 
 // One message for every failed check, so a caller cannot learn which check a
 // forged or stolen token failed (unknown, revoked, expired, bad signature...).
@@ -21,9 +24,11 @@ const unauthenticated = (message: string) => new DomainError('ERR_UNAUTHENTICATE
 /** Resolves the bearer token of a call into a {@link Principal}. */
 export class Authenticator {
   constructor(
-    private readonly managementTokens: ManagementTokenStore,
+    private readonly managementTokens: ManagementTokenLookup,
     private readonly tokens: TokenManager,
+    private readonly usage: UsageRecorder,
     private readonly clock: Clock,
+    private readonly limits: Pick<Limits, 'maxAuthorizationBytes'>,
   ) {}
 
   /** Authenticates an `authorization` metadata value (undefined when absent). */
@@ -31,8 +36,8 @@ export class Authenticator {
     if (authorization === undefined || authorization === '') {
       throw unauthenticated("missing credentials: send metadata 'authorization: Bearer <token>'");
     }
-    if (authorization.length > MAX_AUTHORIZATION_BYTES) {
-      throw unauthenticated(`authorization metadata is longer than ${MAX_AUTHORIZATION_BYTES} bytes`);
+    if (authorization.length > this.limits.maxAuthorizationBytes) {
+      throw unauthenticated(`authorization metadata is longer than ${this.limits.maxAuthorizationBytes} bytes`);
     }
     const match = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization);
     if (!match?.[1]) throw unauthenticated("authorization metadata must be 'Bearer <token>'");
@@ -49,13 +54,15 @@ export class Authenticator {
     if (!record || record.environment !== environment || (record.revokedAt && record.revokedAt <= now) || (record.expiresAt && record.expiresAt <= now)) {
       throw unauthenticated(REJECTED);
     }
-    return { kind: 'management', environment, tokenId: record.id };
+    this.usage.touch(record.id, now);
+    return { kind: 'management', environment, tokenId: record.id, scopes: record.scopes };
   }
 
   private async peer(token: string): Promise<Principal> {
     const result = await this.tokens.verifyLive(token);
-    if (!result.valid) throw unauthenticated(REJECTED);
-    const c = result.claims;
+    // A superseded token is let through as such: it may only be refreshed (ensureCan).
+    const c = result.valid || result.reason === 'SUPERSEDED' ? result.claims : undefined;
+    if (!c) throw unauthenticated(REJECTED);
     return {
       kind: 'peer',
       environment: c.environment,
@@ -63,6 +70,7 @@ export class Authenticator {
       peerId: c.peerId,
       permissions: c.permissions,
       tokenId: c.tokenId,
+      superseded: !result.valid,
     };
   }
 }

@@ -1,23 +1,105 @@
 import { randomUUID } from 'node:crypto';
+import type { Clock } from './clock.js';
+import { DomainError, invalidArgument } from './errors.js';
+import type { Limits } from './limits.js';
 import { mintManagementToken } from './management-token.js';
-import type { Environment } from './principal.js';
+import { decodePageToken, toPage, type Page } from './pagination.js';
+import { ensureCan } from './permissions.js';
+import { SCOPES, type Environment, type Principal, type Scope } from './principal.js';
 import type { ManagementTokenRecord } from './records.js';
+import { thenInvalidate, type CacheInvalidator } from './cache-invalidator.js';
 import type { ManagementTokenStore } from './stores.js';
+import * as v from './validation.js';
 
-/** Issues management tokens. The token is returned once and only its hash is kept. */
+/** Longest grace period of a revocation: long enough to deploy a new token, short enough to matter. */
+export const MAX_REVOKE_GRACE_SECONDS = 30 * 86_400;
+
+/** Input of CreateManagementToken. */
+export interface CreateManagementTokenInput {
+  name: string;
+  scopes: Scope[];
+  expiresAt: Date | null;
+}
+
+/** Issues, lists and revokes management tokens. The token text is returned once; only its hash is kept. */
 export class ManagementTokenManager {
-  constructor(private readonly store: ManagementTokenStore) {}
+  constructor(
+    private readonly store: ManagementTokenStore,
+    private readonly clock: Clock,
+    private readonly limits: Limits,
+    private readonly invalidate: CacheInvalidator,
+  ) {}
 
-  /** Creates a token in `environment`. */
-  async create(environment: Environment, name: string): Promise<{ token: string; record: ManagementTokenRecord }> {
-    const minted = mintManagementToken(environment);
-    const record = await this.store.insert({ id: randomUUID(), environment, name, hash: minted.hash, hint: minted.hint });
-    return { token: minted.token, record };
+  /** Creates a token in the caller's environment (admin only). */
+  async create(principal: Principal, input: CreateManagementTokenInput): Promise<{ token: string; record: ManagementTokenRecord }> {
+    ensureCan(principal, 'management-token:manage');
+    return this.mint(principal.environment, input);
   }
 
   /**
-   * Creates a sandbox token only if the database has no management token at
-   * all: the first start of an embedded install. Returns it, or undefined.
+   * Creates a token with no caller: the operator's CLI, which holds the
+   * database credentials and so is already trusted with everything.
+   */
+  async mint(environment: Environment, input: CreateManagementTokenInput): Promise<{ token: string; record: ManagementTokenRecord }> {
+    const name = v.text('name', input.name, this.limits);
+    const scopes = [...new Set(input.scopes)];
+    if (scopes.length === 0) throw invalidArgument('scopes', `at least one is required (${SCOPES.join(', ')})`);
+    if (scopes.some((s) => !SCOPES.includes(s))) throw invalidArgument('scopes', `must be among ${SCOPES.join(', ')}`);
+    if (input.expiresAt && input.expiresAt.getTime() <= this.clock.now().getTime()) {
+      throw invalidArgument('expire_time', 'must be in the future');
+    }
+    const minted = mintManagementToken(environment);
+    const record = await this.store.insert({
+      id: randomUUID(),
+      environment,
+      name,
+      scopes,
+      expiresAt: input.expiresAt,
+      hash: minted.hash,
+      hint: minted.hint,
+    });
+    return { token: minted.token, record };
+  }
+
+  /** Lists the caller's environment's tokens, oldest first. */
+  async list(principal: Principal, pageSize: number, pageToken: string): Promise<Page<ManagementTokenRecord>> {
+    ensureCan(principal, 'management-token:manage');
+    return this.listIn(principal.environment, pageSize, pageToken);
+  }
+
+  /** Lists an environment's tokens with no caller (the CLI). */
+  async listIn(environment: Environment, pageSize: number, pageToken: string): Promise<Page<ManagementTokenRecord>> {
+    const size = v.pageSize(pageSize, this.limits);
+    return toPage(await this.store.list(environment, decodePageToken(pageToken), size + 1), size);
+  }
+
+  /** Revokes a token now, or after `graceSeconds` (a "roll": both work while the new one is deployed). */
+  async revoke(principal: Principal, id: string, graceSeconds: number): Promise<ManagementTokenRecord> {
+    ensureCan(principal, 'management-token:manage');
+    return this.revokeIn(principal.environment, id, graceSeconds);
+  }
+
+  /** Revokes a token of `environment` with no caller (the CLI). */
+  async revokeIn(environment: Environment, id: string, graceSeconds: number): Promise<ManagementTokenRecord> {
+    v.requireId('id', id);
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_REVOKE_GRACE_SECONDS) {
+      throw invalidArgument('grace_seconds', `must be between 0 and ${MAX_REVOKE_GRACE_SECONDS} (30 days)`);
+    }
+    const at = new Date(this.clock.now().getTime() + graceSeconds * 1000);
+    const record = await thenInvalidate(this.store.revoke(environment, id, at), () => this.invalidate.managementToken(id));
+    if (!record) throw new DomainError('ERR_MANAGEMENT_TOKEN_NOT_FOUND', 'management token not found');
+    return record;
+  }
+
+  /** Whether the token works now: not revoked (or still in its grace period) and not expired. */
+  isActive(record: ManagementTokenRecord): boolean {
+    const now = this.clock.now().getTime();
+    return !(record.revokedAt && record.revokedAt.getTime() <= now) && !(record.expiresAt && record.expiresAt.getTime() <= now);
+  }
+
+  /**
+   * Creates an admin sandbox token only if the database has no management
+   * token at all: the first start of an embedded install. Returns it, or undefined.
    */
   async bootstrap(): Promise<string | undefined> {
     const minted = mintManagementToken('sandbox');
@@ -25,6 +107,8 @@ export class ManagementTokenManager {
       id: randomUUID(),
       environment: 'sandbox',
       name: 'bootstrap',
+      scopes: ['admin'],
+      expiresAt: null,
       hash: minted.hash,
       hint: minted.hint,
     });

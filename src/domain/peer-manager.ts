@@ -8,6 +8,7 @@ import { ensureCan } from './permissions.js';
 import { NO_PERMISSIONS, type PeerPermissions, type Principal } from './principal.js';
 import type { PeerRecord } from './records.js';
 import { throwIt } from './room-manager.js';
+import { thenInvalidate, type CacheInvalidator } from './cache-invalidator.js';
 import type { PeerStore } from './stores.js';
 import * as v from './validation.js';
 
@@ -40,6 +41,7 @@ export function tokenSubject(peer: PeerRecord): PeerTokenSubject {
     name: peer.name,
     metadata: peer.metadata,
     permissions: peer.permissions,
+    generation: peer.generation,
   };
 }
 
@@ -49,6 +51,7 @@ export class PeerManager {
     private readonly peers: PeerStore,
     private readonly tokens: PeerTokens,
     private readonly limits: Limits,
+    private readonly invalidate: CacheInvalidator,
   ) {}
 
   /** Creates a peer and its first token; a repeated request_id returns the same peer and token. */
@@ -58,7 +61,7 @@ export class PeerManager {
     const identity = v.text('identity', input.identity, this.limits);
     const name = v.text('name', input.name, this.limits);
     const metadata = v.jsonText('metadata', input.metadata, this.limits);
-    const ttl = v.tokenTtl(input.tokenTtlSeconds, this.limits);
+    const ttl = Math.min(v.tokenTtl(input.tokenTtlSeconds, this.limits), this.limits.maxPeerSessionSeconds);
     const permissions = { ...NO_PERMISSIONS, ...input.permissions };
     const key = idempotencyKey(v.requestId(input.requestId), { roomId, identity, name, metadata, ttl, permissions });
     const id = randomUUID();
@@ -103,7 +106,10 @@ export class PeerManager {
     v.requireId('room_id', roomId);
     v.requireId('peer_id', peerId);
     ensureCan(principal, 'peer:delete', { roomId, peerId });
-    if (!(await this.peers.delete(principal.environment, roomId, peerId))) throw notFound();
+    const deleted = await thenInvalidate(this.peers.delete(principal.environment, roomId, peerId), () =>
+      this.invalidate.peer(peerId),
+    );
+    if (!deleted) throw notFound();
   }
 
   /** Replaces the peer's client metadata. */
@@ -116,7 +122,25 @@ export class PeerManager {
     v.requireId('room_id', roomId);
     v.requireId('peer_id', peerId);
     ensureCan(principal, 'peer:update-client-metadata', { roomId, peerId });
-    const json = v.jsonText('client_metadata', clientMetadata, this.limits);
+    const json = v.jsonText('client_metadata', clientMetadata, this.limits, this.limits.maxClientMetadataBytes);
     return (await this.peers.updateClientMetadata(principal.environment, roomId, peerId, json)) ?? throwIt(notFound());
+  }
+
+  /** Replaces the permissions; tokens issued before stop verifying (SUPERSEDED). */
+  async updatePermissions(
+    principal: Principal,
+    roomId: string,
+    peerId: string,
+    permissions: PeerPermissions | undefined,
+  ): Promise<PeerRecord> {
+    v.requireId('room_id', roomId);
+    v.requireId('peer_id', peerId);
+    ensureCan(principal, 'peer:update-permissions', { roomId, peerId });
+    if (!permissions) throw new DomainError('ERR_INVALID_ARGUMENT', 'permissions: is required (it replaces all five)');
+    const updated = await thenInvalidate(
+      this.peers.updatePermissions(principal.environment, roomId, peerId, { ...NO_PERMISSIONS, ...permissions }),
+      () => this.invalidate.peer(peerId),
+    );
+    return updated ?? throwIt(notFound());
   }
 }

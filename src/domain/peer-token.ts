@@ -23,6 +23,8 @@ export interface PeerTokenSubject {
   name: string;
   metadata: string;
   permissions: PeerPermissions;
+  /** The peer's permission generation when the token was issued (claim `gen`). */
+  generation: number;
 }
 
 /** Verified claims of a peer token. */
@@ -44,7 +46,8 @@ export type TokenInvalidReason =
   | 'WRONG_ENVIRONMENT'
   | 'WRONG_ROOM'
   | 'NOT_YET_VALID'
-  | 'WRONG_ISSUER';
+  | 'WRONG_ISSUER'
+  | 'SUPERSEDED';
 
 /** The outcome of a signature-and-claims check. */
 export type PeerTokenCheck = { valid: true; claims: PeerTokenClaims } | { valid: false; reason: TokenInvalidReason };
@@ -89,6 +92,7 @@ export class PeerTokens {
       name: subject.name,
       metadata: subject.metadata,
       permissions: { ...subject.permissions },
+      gen: subject.generation,
     })
       .setProtectedHeader({ alg: PEER_TOKEN_ALGORITHM, kid, typ: PEER_TOKEN_TYPE })
       .setIssuer(this.options.issuer)
@@ -154,7 +158,8 @@ function toClaims(p: JWTPayload, header: JWTHeaderParameters, issuer: string): P
     typeof p.identity !== 'string' || typeof p.name !== 'string' || typeof p.metadata !== 'string' ||
     typeof perms !== 'object' || perms === null || Array.isArray(perms) ||
     !PERMISSION_KEYS.every((k) => typeof perms[k] === 'boolean') ||
-    typeof p.jti !== 'string'
+    typeof p.jti !== 'string' ||
+    !Number.isSafeInteger(p.gen) || (p.gen as number) < 1
   ) {
     return undefined;
   }
@@ -167,6 +172,7 @@ function toClaims(p: JWTPayload, header: JWTHeaderParameters, issuer: string): P
     name: p.name,
     metadata: p.metadata,
     permissions,
+    generation: p.gen as number,
     tokenId: p.jti,
     issuer,
     keyId: String(header.kid),

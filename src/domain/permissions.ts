@@ -1,5 +1,5 @@
 import { DomainError } from './errors.js';
-import type { Principal } from './principal.js';
+import type { Principal, Scope } from './principal.js';
 
 /** Everything a caller can ask to do, checked by {@link ensureCan}. */
 export type Action =
@@ -14,8 +14,34 @@ export type Action =
   | 'peer:list'
   | 'peer:delete'
   | 'peer:update-client-metadata'
+  | 'peer:update-permissions'
+  | 'peer:issue-token'
   | 'token:verify'
-  | 'token:refresh';
+  | 'token:refresh'
+  | 'management-token:manage'
+  | 'signing-key:manage';
+
+// The scopes that allow each action to a management token, besides `admin`,
+// which allows everything. An empty list means admin only.
+const SCOPES_FOR: Record<Action, readonly Scope[]> = {
+  'room:create': ['rooms'],
+  'room:read': ['rooms', 'read'],
+  'room:list': ['rooms', 'read'],
+  'room:update-metadata': ['rooms'],
+  'room:update-limits': ['rooms'],
+  'room:delete': ['rooms'],
+  'peer:create': ['rooms'],
+  'peer:read': ['rooms', 'read'],
+  'peer:list': ['rooms', 'read'],
+  'peer:delete': ['rooms'],
+  'peer:update-client-metadata': ['rooms'],
+  'peer:update-permissions': ['rooms'],
+  'peer:issue-token': ['rooms'],
+  'token:verify': ['verify'],
+  'token:refresh': [],
+  'management-token:manage': [],
+  'signing-key:manage': [],
+};
 
 /** The resource an action is aimed at. */
 export interface Target {
@@ -34,9 +60,16 @@ const denied = (message: string) => new DomainError('ERR_PERMISSION_DENIED', mes
 export function ensureCan(principal: Principal, action: Action, target: Target = {}): void {
   if (principal.kind === 'management') {
     if (action === 'token:refresh') {
-      throw denied('RefreshPeerToken is called with the peer token being refreshed; backends mint tokens with CreatePeer');
+      throw denied('RefreshPeerToken is called with the peer token being refreshed; backends use IssuePeerToken');
     }
-    return;
+    const allowed = SCOPES_FOR[action];
+    if (principal.scopes.includes('admin') || allowed.some((s) => principal.scopes.includes(s))) return;
+    const needed = allowed[0] ?? 'admin';
+    throw denied(`this management token lacks the '${needed}' scope (${[...allowed, 'admin'].join(' or ')} allows ${action})`);
+  }
+  if (principal.superseded && action !== 'token:refresh') {
+    // Not PERMISSION_DENIED: the client can act on this by refreshing.
+    throw new DomainError('ERR_UNAUTHENTICATED', 'peer token superseded by a permission change; call RefreshPeerToken');
   }
   const ownRoom = target.roomId === principal.roomId;
   const p = principal.permissions;
@@ -64,6 +97,10 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
       return;
     case 'room:update-limits':
       throw denied('only a management token may change max_peers');
+    case 'peer:update-permissions':
+    case 'peer:issue-token':
+    case 'management-token:manage':
+    case 'signing-key:manage':
     case 'room:create':
     case 'room:list':
     case 'room:delete':

@@ -22,11 +22,18 @@ export const NO_PERMISSIONS: PeerPermissions = Object.freeze({
   canRemoveParticipants: false,
 });
 
+/** What a management token may do; `admin` implies every other scope. */
+export type Scope = 'admin' | 'rooms' | 'verify' | 'read';
+
+/** All scopes, in a stable order. */
+export const SCOPES: readonly Scope[] = ['admin', 'rooms', 'verify', 'read'];
+
 /** A backend authenticated with a management token. */
 export interface ManagementPrincipal {
   kind: 'management';
   environment: Environment;
   tokenId: string;
+  scopes: readonly Scope[];
 }
 
 /** A client authenticated with a peer token: one peer in one room. */
@@ -37,6 +44,11 @@ export interface PeerPrincipal {
   peerId: string;
   permissions: PeerPermissions;
   tokenId: string;
+  /**
+   * The peer's permissions changed after this token was issued. Such a token
+   * may only be exchanged for a current one (RefreshPeerToken).
+   */
+  superseded: boolean;
 }
 
 /** Whoever is calling. */

@@ -1,4 +1,4 @@
-import type { Environment, PeerPermissions } from './principal.js';
+import type { Environment, PeerPermissions, Scope } from './principal.js';
 
 /** A room as stored. */
 export interface RoomRecord {
@@ -24,6 +24,8 @@ export interface PeerRecord {
   metadata: string;
   clientMetadata: string;
   permissions: PeerPermissions;
+  /** Bumped by every permission change; tokens of an older generation are superseded. */
+  generation: number;
   createdAt: Date;
   updatedAt: Date;
   /** Insertion sequence, the pagination key. */
@@ -44,10 +46,14 @@ export interface ManagementTokenRecord {
   environment: Environment;
   name: string;
   hint: string;
+  scopes: Scope[];
   createdAt: Date;
   lastUsedAt: Date | null;
   expiresAt: Date | null;
+  /** When the token stops (or stopped) working; in the future during a grace period. */
   revokedAt: Date | null;
+  /** Insertion sequence, the pagination key. */
+  seq: string;
 }
 
 /** A signing key as stored: the private half encrypted. */
@@ -57,7 +63,20 @@ export interface SigningKeyRecord {
   publicJwk: Record<string, unknown>;
   privateKeyEncrypted: Buffer;
   createdAt: Date;
-  activatedAt: Date | null;
+  /** When it starts (or started) signing; in the future while it is pre-published. */
+  activatedAt: Date;
+  /** When it leaves the JWKS and stops verifying; set, possibly in the future, by the rotation that replaces it. */
+  retiredAt: Date | null;
+}
+
+/** A signing key as listed: public facts and its state at the time of the listing. */
+export interface SigningKeyInfo {
+  kid: string;
+  algorithm: string;
+  state: 'next' | 'current' | 'previous';
+  createdAt: Date;
+  activatedAt: Date;
+  retiredAt: Date | null;
 }
 
 /** An idempotency key with the hash of the request it was first used with. */

@@ -6,6 +6,7 @@ import { decodePageToken, toPage, type Page } from './pagination.js';
 import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { RoomRecord } from './records.js';
+import { thenInvalidate, type CacheInvalidator } from './cache-invalidator.js';
 import type { RoomStore } from './stores.js';
 import * as v from './validation.js';
 
@@ -31,6 +32,7 @@ export class RoomManager {
   constructor(
     private readonly rooms: RoomStore,
     private readonly limits: Limits,
+    private readonly invalidate: CacheInvalidator,
   ) {}
 
   /** Creates a room; a repeated request_id returns the room it first created. */
@@ -43,6 +45,7 @@ export class RoomManager {
     const { room } = await this.rooms.create(
       { id: randomUUID(), environment: principal.environment, name, maxPeers, metadata },
       key,
+      this.limits.maxRoomsPerEnvironment,
     );
     return room;
   }
@@ -81,7 +84,8 @@ export class RoomManager {
   async delete(principal: Principal, roomId: string): Promise<void> {
     v.requireId('room_id', roomId);
     ensureCan(principal, 'room:delete', { roomId });
-    if (!(await this.rooms.delete(principal.environment, roomId))) throw notFound();
+    const deleted = await thenInvalidate(this.rooms.delete(principal.environment, roomId), () => this.invalidate.room(roomId));
+    if (!deleted) throw notFound();
   }
 }
 

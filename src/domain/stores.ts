@@ -1,4 +1,4 @@
-import type { Environment } from './principal.js';
+import type { Environment, PeerPermissions } from './principal.js';
 import type {
   IdempotencyKey,
   ManagementTokenRecord,
@@ -18,7 +18,11 @@ export type NewRoom = Pick<RoomRecord, 'id' | 'environment' | 'name' | 'maxPeers
 /** Rooms of all environments; every method filters by environment. */
 export interface RoomStore {
   /** Inserts a room, or returns the room a previous call with the same idempotency key created. */
-  create(room: NewRoom, key: IdempotencyKey | null): Promise<{ room: RoomRecord; replayed: boolean }>;
+  create(
+    room: NewRoom,
+    key: IdempotencyKey | null,
+    quota: number,
+  ): Promise<{ room: RoomRecord; replayed: boolean }>;
   get(environment: Environment, roomId: string): Promise<RoomRecord | undefined>;
   /** Rooms after `afterSeq` in insertion order, at most `limit`. */
   list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<RoomRecord[]>;
@@ -37,8 +41,19 @@ export type NewPeer = Pick<PeerRecord, 'id' | 'roomId' | 'environment' | 'identi
   stamp: TokenStamp;
 };
 
+/** What verification needs to know about a live peer. */
+export interface PeerLiveness {
+  generation: number;
+  createdAt: Date;
+}
+
+/** Answers "does this peer still exist, and at which permission generation?" */
+export interface PeerLivenessSource {
+  liveness(environment: Environment, roomId: string, peerId: string): Promise<PeerLiveness | undefined>;
+}
+
 /** Peers of all environments; every method filters by environment through the room. */
-export interface PeerStore {
+export interface PeerStore extends PeerLivenessSource {
   /**
    * Inserts a peer if the room has space (ERR_ROOM_FULL otherwise) and the identity
    * is free (ERR_PEER_IDENTITY_TAKEN), or returns what a previous call with the
@@ -60,25 +75,66 @@ export interface PeerStore {
     peerId: string,
     clientMetadata: string,
   ): Promise<PeerRecord | undefined>;
-  /** Whether the peer still exists in that room and environment: the revocation check. */
-  exists(environment: Environment, roomId: string, peerId: string): Promise<boolean>;
+  /** Replaces the permissions and bumps the generation, superseding earlier tokens. */
+  updatePermissions(
+    environment: Environment,
+    roomId: string,
+    peerId: string,
+    permissions: PeerPermissions,
+  ): Promise<PeerRecord | undefined>;
 }
 
-/** Management tokens, looked up by hash. */
-export interface ManagementTokenStore {
-  insert(token: { id: string; environment: Environment; name: string; hash: Buffer; hint: string }): Promise<ManagementTokenRecord>;
-  /** Inserts only if no token exists at all (first start); returns whether it did. */
-  insertIfNone(token: { id: string; environment: Environment; name: string; hash: Buffer; hint: string }): Promise<boolean>;
+/** Input for ManagementTokenStore.insert. */
+export type NewManagementToken = Pick<ManagementTokenRecord, 'id' | 'environment' | 'name' | 'hint' | 'scopes' | 'expiresAt'> & {
+  hash: Buffer;
+};
+
+/** Looks a management token up by the SHA-256 of its text. */
+export interface ManagementTokenLookup {
   findByHash(hash: Buffer): Promise<ManagementTokenRecord | undefined>;
 }
 
-/** Signing keys shared by every instance. */
+/** Management tokens; only hashes are stored. */
+export interface ManagementTokenStore extends ManagementTokenLookup {
+  insert(token: NewManagementToken): Promise<ManagementTokenRecord>;
+  /** Inserts only if no token exists at all (first start); returns whether it did. */
+  insertIfNone(token: NewManagementToken): Promise<boolean>;
+  list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<ManagementTokenRecord[]>;
+  /** Sets the revocation time (keeping an earlier one); undefined when no such token. */
+  revoke(environment: Environment, id: string, at: Date): Promise<ManagementTokenRecord | undefined>;
+  /** Records last-use times in one write. */
+  recordUse(entries: Map<string, Date>): Promise<void>;
+}
+
+/** A freshly generated signing key, before the store schedules it. */
+export type NewSigningKey = Pick<SigningKeyRecord, 'kid' | 'algorithm' | 'publicJwk' | 'privateKeyEncrypted'>;
+
+/** The times of one rotation, all from the caller's clock. */
+export interface RotationSchedule {
+  now: Date;
+  /** When the new key starts signing. */
+  activateAt: Date;
+  /** When the keys it replaces stop verifying. */
+  retirePreviousAt: Date;
+}
+
+/**
+ * Signing keys shared by every instance. Every time is passed in from the
+ * domain's clock and stored, so all instances judge a key's state alike.
+ */
 export interface SigningKeyStore {
-  /** Keys that may still verify tokens, newest activation first. */
-  listUsable(): Promise<SigningKeyRecord[]>;
+  /** Keys not retired at `now`, newest activation first. */
+  listUsable(now: Date): Promise<SigningKeyRecord[]>;
   /**
-   * Stores `candidate` as the active key unless an active key already exists,
-   * atomically across instances; returns the usable keys afterwards.
+   * Stores `candidate`, active from `now`, unless an unretired key already
+   * exists, atomically across instances; returns the usable keys afterwards.
    */
-  ensureActive(candidate: Omit<SigningKeyRecord, 'createdAt' | 'activatedAt'>): Promise<SigningKeyRecord[]>;
+  ensureActive(candidate: NewSigningKey, now: Date): Promise<SigningKeyRecord[]>;
+  /**
+   * Atomically across instances: refuses with ERR_ROTATION_PENDING while a key
+   * activating after `now` exists; otherwise sets every unretired key to retire
+   * at `retirePreviousAt`, stores `candidate` active from `activateAt`, and
+   * tells the other instances. Returns the usable keys afterwards.
+   */
+  rotate(candidate: NewSigningKey, schedule: RotationSchedule): Promise<SigningKeyRecord[]>;
 }

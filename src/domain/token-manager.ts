@@ -1,28 +1,37 @@
+import type { Clock } from './clock.js';
 import { DomainError } from './errors.js';
 import type { Limits } from './limits.js';
 import type { PeerTokenClaims, PeerTokens, TokenInvalidReason } from './peer-token.js';
 import { tokenSubject, type IssuedPeerToken } from './peer-manager.js';
 import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
+import type { PeerRecord } from './records.js';
 import type { SigningKeyRing } from './signing-keys.js';
-import type { PeerStore } from './stores.js';
+import type { PeerLivenessSource, PeerStore } from './stores.js';
 import * as v from './validation.js';
 
-/** The answer to VerifyPeerToken. */
-export type Verification = { valid: true; claims: PeerTokenClaims } | { valid: false; reason: TokenInvalidReason };
+/**
+ * The answer to VerifyPeerToken. A SUPERSEDED token still carries its claims,
+ * because its holder may exchange it for a current one.
+ */
+export type Verification =
+  | { valid: true; claims: PeerTokenClaims }
+  | { valid: false; reason: TokenInvalidReason; claims?: PeerTokenClaims };
 
-/** Token use cases: verify for media servers, refresh for peers, and the JWKS. */
+/** Token use cases: verify for media servers, refresh for peers, issue for backends, and the JWKS. */
 export class TokenManager {
   constructor(
     private readonly tokens: PeerTokens,
     private readonly peers: PeerStore,
+    private readonly liveness: PeerLivenessSource,
     private readonly keys: SigningKeyRing,
+    private readonly clock: Clock,
     private readonly limits: Limits,
   ) {}
 
   /**
    * Verifies a token fully: signature, claims, environment, room, and that the
-   * peer still exists. The caller's environment must match the token's.
+   * peer still exists at the token's permission generation.
    */
   async verify(principal: Principal, token: string, roomId: string): Promise<Verification> {
     ensureCan(principal, 'token:verify');
@@ -30,7 +39,7 @@ export class TokenManager {
     if (token === '') throw new DomainError('ERR_INVALID_ARGUMENT', 'token: is required');
     const checked = await this.tokens.check(token);
     if (!checked.valid) return checked;
-    // Environment and room come before the database lookup, so a caller learns
+    // Environment and room come before the liveness lookup, so a caller learns
     // nothing about whether another environment's peer still exists.
     if (checked.claims.environment !== principal.environment) return { valid: false, reason: 'WRONG_ENVIRONMENT' };
     if (roomId !== '' && checked.claims.roomId !== roomId) return { valid: false, reason: 'WRONG_ROOM' };
@@ -38,9 +47,9 @@ export class TokenManager {
   }
 
   /**
-   * Checks a token cryptographically and against the database: a token whose
-   * peer or room was deleted is REVOKED at once. Used by VerifyPeerToken and
-   * by authentication of peer callers.
+   * Checks a token cryptographically and against the peer's current state: a
+   * deleted peer or room makes it REVOKED, a later permission change SUPERSEDED.
+   * Used by VerifyPeerToken and by authentication of peer callers.
    */
   async verifyLive(token: string): Promise<Verification> {
     const checked = await this.tokens.check(token);
@@ -48,23 +57,53 @@ export class TokenManager {
   }
 
   private async ensureLive(claims: PeerTokenClaims): Promise<Verification> {
-    const live = await this.peers.exists(claims.environment, claims.roomId, claims.peerId);
-    return live ? { valid: true, claims } : { valid: false, reason: 'REVOKED' };
+    const live = await this.liveness.liveness(claims.environment, claims.roomId, claims.peerId);
+    if (!live) return { valid: false, reason: 'REVOKED' };
+    if (claims.generation < live.generation) return { valid: false, reason: 'SUPERSEDED', claims };
+    return { valid: true, claims };
   }
 
-  /** Issues a fresh token for the calling peer, with the peer's current data. */
+  /** Issues a fresh token for the calling peer, with the peer's current permissions. */
   async refresh(principal: Principal, tokenTtlSeconds: number): Promise<IssuedPeerToken> {
     ensureCan(principal, 'token:refresh');
     if (principal.kind !== 'peer') throw new Error('unreachable: ensureCan admits peers only');
     const ttl = v.tokenTtl(tokenTtlSeconds, this.limits);
     const peer = await this.peers.get(principal.environment, principal.roomId, principal.peerId);
     if (!peer) throw new DomainError('ERR_UNAUTHENTICATED', 'invalid, expired or revoked credentials');
-    const stamp = this.tokens.stamp(ttl);
-    return { token: await this.tokens.sign(tokenSubject(peer), stamp), expiresAt: new Date(stamp.expiresAt * 1000) };
+    return this.mint(peer, ttl);
+  }
+
+  /** Mints a token for an existing peer on behalf of a backend. */
+  async issue(principal: Principal, roomId: string, peerId: string, tokenTtlSeconds: number): Promise<IssuedPeerToken> {
+    v.requireId('room_id', roomId);
+    v.requireId('peer_id', peerId);
+    ensureCan(principal, 'peer:issue-token', { roomId, peerId });
+    const ttl = v.tokenTtl(tokenTtlSeconds, this.limits);
+    const peer = await this.peers.get(principal.environment, roomId, peerId);
+    if (!peer) throw new DomainError('ERR_PEER_NOT_FOUND', 'peer not found');
+    return this.mint(peer, ttl);
   }
 
   /** The JSON Web Key Set, as text. */
   jwks(): string {
     return JSON.stringify(this.keys.jwks());
+  }
+
+  /**
+   * Signs a token for `peer` that ends at the latest when the peer's session
+   * does (created_at + maxPeerSessionSeconds): refreshing never extends a
+   * session past that bound.
+   */
+  private async mint(peer: PeerRecord, ttlSeconds: number): Promise<IssuedPeerToken> {
+    const sessionEnd = Math.floor(peer.createdAt.getTime() / 1000) + this.limits.maxPeerSessionSeconds;
+    const stamp = this.tokens.stamp(ttlSeconds);
+    if (sessionEnd <= stamp.issuedAt) {
+      throw new DomainError(
+        'ERR_PEER_SESSION_ENDED',
+        `the peer's session reached its maximum lifetime (${this.limits.maxPeerSessionSeconds} s); create a new peer`,
+      );
+    }
+    const capped = { ...stamp, expiresAt: Math.min(stamp.expiresAt, sessionEnd) };
+    return { token: await this.tokens.sign(tokenSubject(peer), capped), expiresAt: new Date(capped.expiresAt * 1000) };
   }
 }

@@ -23,11 +23,11 @@ export function optionalRoomName(value: string): string | null {
 }
 
 /** Validates a JSON text field; empty means "{}". Returns the text unchanged otherwise. */
-export function jsonText(field: string, value: string, limits: Limits): string {
+export function jsonText(field: string, value: string, limits: Limits, maxBytes = limits.maxMetadataBytes): string {
   if (value === '') return '{}';
   const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes > limits.maxMetadataBytes) {
-    throw invalidArgument(field, `is ${bytes} bytes; the limit is ${limits.maxMetadataBytes}`);
+  if (bytes > maxBytes) {
+    throw invalidArgument(field, `is ${bytes} bytes; the limit is ${maxBytes}`);
   }
   try {
     JSON.parse(value);

@@ -1,9 +1,11 @@
 import type pg from 'pg';
 import { DomainError } from '../domain/errors.js';
 import type { Environment } from '../domain/principal.js';
+import type { PeerPermissions } from '../domain/principal.js';
 import type { IdempotencyKey, PeerRecord, TokenStamp } from '../domain/records.js';
-import type { NewPeer, PeerStore } from '../domain/stores.js';
+import type { NewPeer, PeerLiveness, PeerStore } from '../domain/stores.js';
 import { claimIdempotencyKey, saveIdempotencyResult } from './idempotency-keys.js';
+import { notifyRevocation } from './notify.js';
 import { query, withTransaction } from './pool.js';
 
 /** A peers row joined with its room's environment. */
@@ -21,12 +23,14 @@ interface PeerRow {
   can_update_metadata: boolean;
   can_update_room: boolean;
   can_remove_participants: boolean;
+  generation: number;
   created_at: Date;
   updated_at: Date;
 }
 
 const PEER_COLUMNS = `p.id, p.seq, p.room_id, p.identity, p.name, p.metadata, p.client_metadata, p.can_publish,
-  p.can_subscribe, p.can_update_metadata, p.can_update_room, p.can_remove_participants, p.created_at, p.updated_at`;
+  p.can_subscribe, p.can_update_metadata, p.can_update_room, p.can_remove_participants, p.generation, p.created_at,
+  p.updated_at`;
 
 function toPeer(r: PeerRow): PeerRecord {
   return {
@@ -45,6 +49,7 @@ function toPeer(r: PeerRow): PeerRecord {
       canUpdateRoom: r.can_update_room,
       canRemoveParticipants: r.can_remove_participants,
     },
+    generation: r.generation,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -149,6 +154,7 @@ export class PgPeerStore implements PeerStore {
       const deleted = await query(client, 'DELETE FROM peers WHERE id = $1 AND room_id = $2', [peerId, roomId]);
       if (deleted.rowCount !== 1) return false;
       await query(client, 'UPDATE rooms SET peer_count = peer_count - 1 WHERE id = $1', [roomId]);
+      await notifyRevocation(client, 'peer', peerId);
       return true;
     });
   }
@@ -170,14 +176,37 @@ export class PgPeerStore implements PeerStore {
     return rows[0] && toPeer(rows[0]);
   }
 
-  async exists(environment: Environment, roomId: string, peerId: string): Promise<boolean> {
-    const { rowCount } = await query(
+  async liveness(environment: Environment, roomId: string, peerId: string): Promise<PeerLiveness | undefined> {
+    const { rows } = await query<{ generation: number; created_at: Date }>(
       this.pool,
-      `SELECT 1 FROM peers p JOIN rooms r ON r.id = p.room_id
+      `SELECT p.generation, p.created_at FROM peers p JOIN rooms r ON r.id = p.room_id
        WHERE p.id = $3 AND p.room_id = $1 AND r.environment = $2`,
       [roomId, environment, peerId],
     );
-    return rowCount === 1;
+    const row = rows[0];
+    return row && { generation: row.generation, createdAt: row.created_at };
+  }
+
+  async updatePermissions(
+    environment: Environment,
+    roomId: string,
+    peerId: string,
+    permissions: PeerPermissions,
+  ): Promise<PeerRecord | undefined> {
+    return withTransaction(this.pool, async (client) => {
+      const p = permissions;
+      const { rows } = await query<PeerRow>(
+        client,
+        `UPDATE peers p SET can_publish = $4, can_subscribe = $5, can_update_metadata = $6, can_update_room = $7,
+           can_remove_participants = $8, generation = p.generation + 1, updated_at = now()
+         FROM rooms r
+         WHERE p.id = $3 AND p.room_id = $1 AND r.id = p.room_id AND r.environment = $2
+         RETURNING r.environment, ${PEER_COLUMNS}`,
+        [roomId, environment, peerId, p.canPublish, p.canSubscribe, p.canUpdateMetadata, p.canUpdateRoom, p.canRemoveParticipants],
+      );
+      if (rows[0]) await notifyRevocation(client, 'peer', peerId);
+      return rows[0] && toPeer(rows[0]);
+    });
   }
 
   private async getWith(

@@ -4,6 +4,7 @@ import type { Environment } from '../domain/principal.js';
 import type { IdempotencyKey, RoomRecord } from '../domain/records.js';
 import type { NewRoom, RoomStore } from '../domain/stores.js';
 import { claimIdempotencyKey, saveIdempotencyResult } from './idempotency-keys.js';
+import { notifyRevocation } from './notify.js';
 import { query, withTransaction } from './pool.js';
 
 /** A rooms row as pg returns it. */
@@ -39,7 +40,7 @@ function toRoom(r: RoomRow): RoomRecord {
 export class PgRoomStore implements RoomStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async create(room: NewRoom, key: IdempotencyKey | null): Promise<{ room: RoomRecord; replayed: boolean }> {
+  async create(room: NewRoom, key: IdempotencyKey | null, quota: number): Promise<{ room: RoomRecord; replayed: boolean }> {
     return withTransaction(this.pool, async (client) => {
       if (key) {
         const claim = await claimIdempotencyKey<{ roomId: string }>(client, room.environment, 'CreateRoom', key);
@@ -51,6 +52,20 @@ export class PgRoomStore implements RoomStore {
           }
           return { room: toRoom(first), replayed: true };
         }
+      }
+      // The quota check is a conditional increment, like max_peers: concurrent
+      // creates queue on the environment's counter row.
+      const counted = await query(
+        client,
+        `INSERT INTO environment_usage AS u (environment, room_count) VALUES ($1, 1)
+         ON CONFLICT (environment) DO UPDATE SET room_count = u.room_count + 1 WHERE u.room_count < $2`,
+        [room.environment, quota],
+      );
+      if (counted.rowCount !== 1) {
+        throw new DomainError(
+          'ERR_ROOM_QUOTA_EXCEEDED',
+          `the environment already has ${quota} rooms, its limit (ROOMGATE_MAX_ROOMS_PER_ENVIRONMENT); delete rooms first`,
+        );
       }
       const { rows } = await query<RoomRow>(
         client,
@@ -95,7 +110,12 @@ export class PgRoomStore implements RoomStore {
   }
 
   async delete(environment: Environment, roomId: string): Promise<boolean> {
-    const { rowCount } = await query(this.pool, 'DELETE FROM rooms WHERE id = $1 AND environment = $2', [roomId, environment]);
-    return rowCount === 1;
+    return withTransaction(this.pool, async (client) => {
+      const { rowCount } = await query(client, 'DELETE FROM rooms WHERE id = $1 AND environment = $2', [roomId, environment]);
+      if (rowCount !== 1) return false;
+      await query(client, 'UPDATE environment_usage SET room_count = room_count - 1 WHERE environment = $1', [environment]);
+      await notifyRevocation(client, 'room', roomId);
+      return true;
+    });
   }
 }

@@ -1,7 +1,11 @@
 import type pg from 'pg';
+import { DomainError } from '../domain/errors.js';
 import type { SigningKeyRecord } from '../domain/records.js';
-import type { SigningKeyStore } from '../domain/stores.js';
+import type { NewSigningKey, RotationSchedule, SigningKeyStore } from '../domain/stores.js';
 import { query, withTransaction } from './pool.js';
+
+/** The NOTIFY channel a rotation announces its new key id on; instances LISTEN and reload their key ring. */
+export const SIGNING_KEYS_CHANNEL = 'roomgate_signing_keys';
 
 interface KeyRow {
   kid: string;
@@ -9,12 +13,13 @@ interface KeyRow {
   public_jwk: Record<string, unknown>;
   private_key_encrypted: Buffer;
   created_at: Date;
-  activated_at: Date | null;
+  activated_at: Date;
+  retired_at: Date | null;
 }
 
-const COLUMNS = 'kid, algorithm, public_jwk, private_key_encrypted, created_at, activated_at';
+const COLUMNS = 'kid, algorithm, public_jwk, private_key_encrypted, created_at, activated_at, retired_at';
 
-/** Serializes creation of the first signing key across instances. */
+/** Serializes creation of the first signing key and rotations across instances. */
 const KEY_LOCK_KEY = '7526575151283761154';
 
 function toRecord(r: KeyRow): SigningKeyRecord {
@@ -25,6 +30,7 @@ function toRecord(r: KeyRow): SigningKeyRecord {
     privateKeyEncrypted: r.private_key_encrypted,
     createdAt: r.created_at,
     activatedAt: r.activated_at,
+    retiredAt: r.retired_at,
   };
 }
 
@@ -32,29 +38,73 @@ function toRecord(r: KeyRow): SigningKeyRecord {
 export class PgSigningKeyStore implements SigningKeyStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async listUsable(): Promise<SigningKeyRecord[]> {
-    return this.listWith(this.pool);
+  async listUsable(now: Date): Promise<SigningKeyRecord[]> {
+    return this.listWith(this.pool, now);
   }
 
-  async ensureActive(candidate: Omit<SigningKeyRecord, 'createdAt' | 'activatedAt'>): Promise<SigningKeyRecord[]> {
+  async ensureActive(candidate: NewSigningKey, now: Date): Promise<SigningKeyRecord[]> {
     return withTransaction(this.pool, async (client) => {
       await query(client, 'SELECT pg_advisory_xact_lock($1)', [KEY_LOCK_KEY]);
       await query(
         client,
         `INSERT INTO signing_keys (kid, algorithm, public_jwk, private_key_encrypted, activated_at)
-         SELECT $1, $2, $3, $4, now()
+         SELECT $1, $2, $3, $4, $5
          WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE activated_at IS NOT NULL AND retired_at IS NULL)`,
-        [candidate.kid, candidate.algorithm, JSON.stringify(candidate.publicJwk), candidate.privateKeyEncrypted],
+        [...insertValues(candidate), now],
       );
-      return this.listWith(client);
+      return this.listWith(client, now);
     });
   }
 
-  private async listWith(db: pg.Pool | pg.PoolClient): Promise<SigningKeyRecord[]> {
+  async rotate(candidate: NewSigningKey, schedule: RotationSchedule): Promise<SigningKeyRecord[]> {
+    return withTransaction(this.pool, async (client) => {
+      // Under the same lock as the first key's creation, so two concurrent
+      // rotations cannot both see "nothing pending" and both insert.
+      await query(client, 'SELECT pg_advisory_xact_lock($1)', [KEY_LOCK_KEY]);
+      const pending = await query<{ kid: string; activated_at: Date }>(
+        client,
+        `SELECT kid, activated_at FROM signing_keys
+         WHERE activated_at > $1 AND (retired_at IS NULL OR retired_at > $1)
+         ORDER BY activated_at LIMIT 1`,
+        [schedule.now],
+      );
+      const next = pending.rows[0];
+      if (next) {
+        throw new DomainError(
+          'ERR_ROTATION_PENDING',
+          `signing key ${next.kid} is already published and starts signing at ` +
+            `${next.activated_at.toISOString()}; rotate again after that`,
+        );
+      }
+      await query(
+        client,
+        'UPDATE signing_keys SET retired_at = $1 WHERE activated_at IS NOT NULL AND retired_at IS NULL',
+        [schedule.retirePreviousAt],
+      );
+      await query(
+        client,
+        `INSERT INTO signing_keys (kid, algorithm, public_jwk, private_key_encrypted, activated_at)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [...insertValues(candidate), schedule.activateAt],
+      );
+      // Delivered on COMMIT only, so no instance reloads before the key is visible.
+      await query(client, 'SELECT pg_notify($1, $2)', [SIGNING_KEYS_CHANNEL, candidate.kid]);
+      return this.listWith(client, schedule.now);
+    });
+  }
+
+  private async listWith(db: pg.Pool | pg.PoolClient, now: Date): Promise<SigningKeyRecord[]> {
     const { rows } = await query<KeyRow>(
       db,
-      `SELECT ${COLUMNS} FROM signing_keys WHERE retired_at IS NULL ORDER BY activated_at DESC NULLS LAST, created_at DESC`,
+      `SELECT ${COLUMNS} FROM signing_keys
+       WHERE activated_at IS NOT NULL AND (retired_at IS NULL OR retired_at > $1)
+       ORDER BY activated_at DESC, created_at DESC`,
+      [now],
     );
     return rows.map(toRecord);
   }
+}
+
+function insertValues(k: NewSigningKey): unknown[] {
+  return [k.kid, k.algorithm, JSON.stringify(k.publicJwk), k.privateKeyEncrypted];
 }

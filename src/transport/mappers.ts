@@ -1,7 +1,17 @@
 import type { PeerTokenClaims as DomainClaims, TokenInvalidReason as DomainReason } from '../domain/peer-token.js';
 import type { Environment as DomainEnvironment } from '../domain/principal.js';
-import type { PeerRecord, RoomRecord } from '../domain/records.js';
-import { Environment, type Peer, type PeerTokenClaims, type Room } from '../gen/roomgate/v1/resources.js';
+import type { Scope } from '../domain/principal.js';
+import type { ManagementTokenRecord, PeerRecord, RoomRecord, SigningKeyInfo } from '../domain/records.js';
+import {
+  Environment,
+  ManagementScope,
+  SigningKeyState,
+  type ManagementToken,
+  type Peer,
+  type PeerTokenClaims,
+  type Room,
+  type SigningKey,
+} from '../gen/roomgate/v1/resources.js';
 import { TokenInvalidReason } from '../gen/roomgate/v1/token_service.js';
 
 const ENVIRONMENTS: Record<DomainEnvironment, Environment> = {
@@ -60,4 +70,52 @@ export function toClaims(c: DomainClaims): PeerTokenClaims {
 /** Maps a domain rejection reason to the wire enum. */
 export function toReason(r: DomainReason): TokenInvalidReason {
   return TokenInvalidReason[`TOKEN_INVALID_REASON_${r}`];
+}
+
+const SCOPE_TO_WIRE: Record<Scope, ManagementScope> = {
+  admin: ManagementScope.MANAGEMENT_SCOPE_ADMIN,
+  rooms: ManagementScope.MANAGEMENT_SCOPE_ROOMS,
+  verify: ManagementScope.MANAGEMENT_SCOPE_VERIFY,
+  read: ManagementScope.MANAGEMENT_SCOPE_READ,
+};
+
+/** Maps wire scopes to domain scopes; UNSPECIFIED and unknown values become 'invalid' for validation to refuse. */
+export function fromScopes(scopes: ManagementScope[]): Scope[] {
+  return scopes.map(
+    (w) => (Object.entries(SCOPE_TO_WIRE).find(([, v]) => v === w)?.[0] ?? 'invalid') as Scope,
+  );
+}
+
+/** Maps a stored management token (never the token itself) to the wire message. */
+export function toManagementToken(r: ManagementTokenRecord, active: boolean): ManagementToken {
+  return {
+    id: r.id,
+    name: r.name,
+    environment: ENVIRONMENTS[r.environment],
+    hint: r.hint,
+    scopes: r.scopes.map((s) => SCOPE_TO_WIRE[s]),
+    createTime: r.createdAt,
+    lastUsedTime: r.lastUsedAt ?? undefined,
+    expireTime: r.expiresAt ?? undefined,
+    revokeTime: r.revokedAt ?? undefined,
+    inactive: !active,
+  };
+}
+
+const KEY_STATES: Record<SigningKeyInfo['state'], SigningKeyState> = {
+  next: SigningKeyState.SIGNING_KEY_STATE_NEXT,
+  current: SigningKeyState.SIGNING_KEY_STATE_CURRENT,
+  previous: SigningKeyState.SIGNING_KEY_STATE_PREVIOUS,
+};
+
+/** Maps a signing key's public facts to the wire message. */
+export function toSigningKey(k: SigningKeyInfo): SigningKey {
+  return {
+    kid: k.kid,
+    algorithm: k.algorithm,
+    state: KEY_STATES[k.state],
+    createTime: k.createdAt,
+    activateTime: k.activatedAt,
+    retireTime: k.retiredAt ?? undefined,
+  };
 }

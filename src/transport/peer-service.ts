@@ -24,5 +24,8 @@ export function peerService(deps: UnaryDeps, peers: PeerManager): PeerServiceSer
     updatePeerMetadata: unary(deps, 'UpdatePeerMetadata', async (req, { principal }) => ({
       peer: toPeer(await peers.updateClientMetadata(principal, req.roomId, req.peerId, req.clientMetadata)),
     })),
+    updatePeer: unary(deps, 'UpdatePeer', async (req, { principal }) => ({
+      peer: toPeer(await peers.updatePermissions(principal, req.roomId, req.peerId, req.permissions)),
+    })),
   };
 }

@@ -5,22 +5,20 @@ import { RoomServiceService } from '../gen/roomgate/v1/room_service.js';
 import { TokenServiceService } from '../gen/roomgate/v1/token_service.js';
 import type { PeerManager } from '../domain/peer-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
-import type { TokenManager } from '../domain/token-manager.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
 import { peerService } from './peer-service.js';
 import { addReflectionService, REFLECTION_SERVICE_NAMES } from './reflection-service.js';
 import { roomService } from './room-service.js';
-import { tokenService } from './token-service.js';
+import { tokenService, type TokenServiceManagers } from './token-service.js';
 import type { UnaryDeps } from './unary.js';
 
 /** The roomgate.v1 services, by fully qualified name. */
 export const ROOMGATE_SERVICE_NAMES = ['roomgate.v1.RoomService', 'roomgate.v1.PeerService', 'roomgate.v1.TokenService'];
 
 /** What the server calls into. */
-export interface ServerDeps extends UnaryDeps {
+export interface ServerDeps extends UnaryDeps, TokenServiceManagers {
   rooms: RoomManager;
   peers: PeerManager;
-  tokens: TokenManager;
 }
 
 /** A gRPC server with every roomgate service, reflection and health. */
@@ -38,7 +36,7 @@ export function createRoomgateServer(deps: ServerDeps): RoomgateServer {
   const server = new grpc.Server();
   server.addService(RoomServiceService, roomService(deps, deps.rooms));
   server.addService(PeerServiceService, peerService(deps, deps.peers));
-  server.addService(TokenServiceService, tokenService(deps, deps.tokens));
+  server.addService(TokenServiceService, tokenService(deps, deps));
   const health = new ServerHealth(ROOMGATE_SERVICE_NAMES, 'SERVING');
   health.addToServer(server);
   addReflectionService(server, {

@@ -74,7 +74,7 @@ describe('VerifyPeerToken', () => {
   it('says EXPIRED for a real token past exp, and BAD_SIGNATURE before EXPIRED for a forged one', async () => {
     const p = await peerIn();
     const past = await signerAt(new Date(Date.now() - 2 * 3600_000));
-    const subject = { environment: 'sandbox' as const, roomId: p.roomId, peerId: p.peerId, identity: 'x', name: '', metadata: '{}', permissions: { canPublish: false, canSubscribe: false, canUpdateMetadata: false, canUpdateRoom: false, canRemoveParticipants: false } };
+    const subject = { environment: 'sandbox' as const, roomId: p.roomId, peerId: p.peerId, identity: 'x', name: '', metadata: '{}', permissions: { canPublish: false, canSubscribe: false, canUpdateMetadata: false, canUpdateRoom: false, canRemoveParticipants: false }, generation: 1 };
     const expired = await past.sign(subject, past.stamp(60));
     expect(await t.client.tokens.verifyPeerToken({ token: expired }, { token })).toMatchObject({ valid: false, reason: R.TOKEN_INVALID_REASON_EXPIRED });
     const flipped = expired.slice(0, -2) + (expired.at(-2) === 'A' ? 'B' : 'A') + expired.at(-1);

@@ -8,8 +8,10 @@ import { pino } from 'pino';
 import { expect } from 'vitest';
 import { createRoomgateClient, type RoomgateClient } from '../../src/client/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { NO_CACHE } from '../../src/domain/cache-invalidator.js';
 import { ManagementTokenManager } from '../../src/domain/management-token-manager.js';
-import type { Environment } from '../../src/domain/principal.js';
+import { systemClock, type Clock } from '../../src/domain/clock.js';
+import type { Environment, Scope } from '../../src/domain/principal.js';
 import { startRoomgate, type Roomgate } from '../../src/main.js';
 import { PgManagementTokenStore } from '../../src/store/management-token-store.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -22,13 +24,13 @@ export interface TestRoomgate {
   roomgate: Roomgate;
   client: RoomgateClient;
   logs: string[];
-  /** Creates a management token in `environment` the way the CLI does. */
-  managementToken(environment?: Environment): Promise<string>;
+  /** Creates a management token in `environment` the way the CLI does; admin unless scopes are given. */
+  managementToken(environment?: Environment, scopes?: Scope[]): Promise<string>;
   close(): Promise<void>;
 }
 
 /** Starts roomgate on a fresh database. */
-export async function startTestRoomgate(env: Record<string, string> = {}): Promise<TestRoomgate> {
+export async function startTestRoomgate(env: Record<string, string> = {}, options: { clock?: Clock } = {}): Promise<TestRoomgate> {
   const db = await createTestDatabase();
   const config = loadConfig({
     DATABASE_URL: db.connectionString,
@@ -45,10 +47,10 @@ export async function startTestRoomgate(env: Record<string, string> = {}): Promi
       done();
     },
   });
-  const roomgate = await startRoomgate(config, pino({ level: config.logLevel }, sink));
+  const roomgate = await startRoomgate(config, pino({ level: config.logLevel }, sink), { clock: options.clock });
   const address = `127.0.0.1:${roomgate.port}`;
   const client = createRoomgateClient(address);
-  const tokens = new ManagementTokenManager(new PgManagementTokenStore(db.pool));
+  const tokens = new ManagementTokenManager(new PgManagementTokenStore(db.pool), options.clock ?? systemClock, config.limits, NO_CACHE);
   return {
     address,
     config,
@@ -56,7 +58,8 @@ export async function startTestRoomgate(env: Record<string, string> = {}): Promi
     roomgate,
     client,
     logs,
-    managementToken: async (environment = 'sandbox') => (await tokens.create(environment, 'test')).token,
+    managementToken: async (environment = 'sandbox', scopes = ['admin']) =>
+      (await tokens.mint(environment, { name: 'test', scopes, expiresAt: null })).token,
     close: async () => {
       client.close();
       await roomgate.close();

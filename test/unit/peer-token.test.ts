@@ -16,6 +16,7 @@ const subject: PeerTokenSubject = {
   name: 'John Doe',
   metadata: '{"role":"host"}',
   permissions: { canPublish: true, canSubscribe: true, canUpdateMetadata: false, canUpdateRoom: false, canRemoveParticipants: true },
+  generation: 1,
 };
 
 async function setup() {
@@ -153,8 +154,10 @@ describe('peer tokens', () => {
       algorithm: 'EdDSA',
       publicJwk: { ...(publicKey.export({ format: 'jwk' }) as object), kid, alg: 'EdDSA', use: 'sig' },
       privateKeyEncrypted: s.encryptor.encrypt(Buffer.from(privateKey.export({ format: 'pem', type: 'pkcs8' }) as string), kid),
-      createdAt: new Date(),
-      activatedAt: new Date(Date.now() + 1000),
+      // Activated at the same instant as the first key but created later: it wins the tie.
+      createdAt: new Date(Date.now() + 60_000),
+      activatedAt: s.clock.now(),
+      retiredAt: null,
     });
     const otherRing = new SigningKeyRing(s.store, s.encryptor, s.clock);
     await otherRing.init();

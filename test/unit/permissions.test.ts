@@ -1,21 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import { ensureCan, type Action } from '../../src/domain/permissions.js';
-import { NO_PERMISSIONS, type PeerPermissions, type Principal } from '../../src/domain/principal.js';
+import { NO_PERMISSIONS, type PeerPermissions, type Principal, type Scope } from '../../src/domain/principal.js';
 
 const ROOM = '00000000-0000-4000-8000-000000000001';
 const OTHER_ROOM = '00000000-0000-4000-8000-000000000002';
 const PEER = '00000000-0000-4000-8000-0000000000a1';
 const OTHER_PEER = '00000000-0000-4000-8000-0000000000a2';
 
-const management: Principal = { kind: 'management', environment: 'sandbox', tokenId: 't' };
-const peer = (permissions: Partial<PeerPermissions> = {}): Principal => ({
+const management: Principal = { kind: 'management', environment: 'sandbox', tokenId: 't', scopes: ['admin'] };
+const scoped = (...scopes: Scope[]): Principal => ({ kind: 'management', environment: 'sandbox', tokenId: 't', scopes });
+const peer = (permissions: Partial<PeerPermissions> = {}, superseded = false): Principal => ({
   kind: 'peer',
   environment: 'sandbox',
   roomId: ROOM,
   peerId: PEER,
   permissions: { ...NO_PERMISSIONS, ...permissions },
   tokenId: 'j',
+  superseded,
 });
 const ALL: PeerPermissions = {
   canPublish: true,
@@ -84,5 +86,52 @@ describe('ensureCan', () => {
 
   it('lets any peer refresh its own token', () => {
     expect(() => ensureCan(peer(), 'token:refresh')).not.toThrow();
+  });
+
+  it('lets a superseded peer token only refresh, with UNAUTHENTICATED telling it so', () => {
+    expect(() => ensureCan(peer(ALL, true), 'token:refresh')).not.toThrow();
+    for (const action of ['room:read', 'peer:list', 'peer:delete'] as const) {
+      expect(() => ensureCan(peer(ALL, true), action, { roomId: ROOM })).toThrow(
+        expect.objectContaining({ code: 'ERR_UNAUTHENTICATED', message: expect.stringMatching(/RefreshPeerToken/) }),
+      );
+    }
+  });
+});
+
+describe('management scopes', () => {
+  const allowed = (p: Principal, action: Action) => {
+    try {
+      ensureCan(p, action, { roomId: ROOM });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const every: Action[] = [
+    'room:create', 'room:read', 'room:list', 'room:update-metadata', 'room:update-limits', 'room:delete', 'peer:create',
+    'peer:read', 'peer:list', 'peer:delete', 'peer:update-client-metadata', 'peer:update-permissions', 'peer:issue-token',
+    'token:verify', 'management-token:manage', 'signing-key:manage',
+  ];
+
+  it('admin allows everything', () => {
+    expect(every.filter((a) => !allowed(scoped('admin'), a))).toEqual([]);
+  });
+
+  it('rooms allows rooms and peers, not verify or token and key management', () => {
+    expect(every.filter((a) => !allowed(scoped('rooms'), a))).toEqual(['token:verify', 'management-token:manage', 'signing-key:manage']);
+  });
+
+  it('read allows Get and List only', () => {
+    expect(every.filter((a) => allowed(scoped('read'), a))).toEqual(['room:read', 'room:list', 'peer:read', 'peer:list']);
+  });
+
+  it('verify allows VerifyPeerToken only', () => {
+    expect(every.filter((a) => allowed(scoped('verify'), a))).toEqual(['token:verify']);
+  });
+
+  it('names the missing scope', () => {
+    expect(denied(() => ensureCan(scoped('read'), 'room:create'))).toMatch(/lacks the 'rooms' scope/);
+    expect(denied(() => ensureCan(scoped('rooms'), 'token:verify'))).toMatch(/lacks the 'verify' scope/);
+    expect(denied(() => ensureCan(scoped('rooms', 'verify', 'read'), 'signing-key:manage'))).toMatch(/lacks the 'admin' scope/);
   });
 });

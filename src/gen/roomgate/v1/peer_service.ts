@@ -120,6 +120,22 @@ export interface UpdatePeerMetadataResponse {
   peer: Peer | undefined;
 }
 
+/** Request for UpdatePeer. */
+export interface UpdatePeerRequest {
+  /** Room identifier. */
+  roomId: string;
+  /** Peer identifier. */
+  peerId: string;
+  /** The new permissions, replacing the old ones entirely. */
+  permissions: PeerPermissions | undefined;
+}
+
+/** Response for UpdatePeer. */
+export interface UpdatePeerResponse {
+  /** The peer after the change. */
+  peer: Peer | undefined;
+}
+
 function createBaseCreatePeerRequest(): CreatePeerRequest {
   return {
     roomId: "",
@@ -1103,6 +1119,184 @@ export const UpdatePeerMetadataResponse: MessageFns<UpdatePeerMetadataResponse> 
   },
 };
 
+function createBaseUpdatePeerRequest(): UpdatePeerRequest {
+  return { roomId: "", peerId: "", permissions: undefined };
+}
+
+export const UpdatePeerRequest: MessageFns<UpdatePeerRequest> = {
+  encode(message: UpdatePeerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== "") {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.peerId !== "") {
+      writer.uint32(18).string(message.peerId);
+    }
+    if (message.permissions !== undefined) {
+      PeerPermissions.encode(message.permissions, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdatePeerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdatePeerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.permissions = PeerPermissions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdatePeerRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+        ? globalThis.String(object.room_id)
+        : "",
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+        ? globalThis.String(object.peer_id)
+        : "",
+      permissions: isSet(object.permissions) ? PeerPermissions.fromJSON(object.permissions) : undefined,
+    };
+  },
+
+  toJSON(message: UpdatePeerRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== "") {
+      obj.roomId = message.roomId;
+    }
+    if (message.peerId !== "") {
+      obj.peerId = message.peerId;
+    }
+    if (message.permissions !== undefined) {
+      obj.permissions = PeerPermissions.toJSON(message.permissions);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdatePeerRequest>): UpdatePeerRequest {
+    return UpdatePeerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdatePeerRequest>): UpdatePeerRequest {
+    const message = createBaseUpdatePeerRequest();
+    message.roomId = object.roomId ?? "";
+    message.peerId = object.peerId ?? "";
+    message.permissions = (object.permissions !== undefined && object.permissions !== null)
+      ? PeerPermissions.fromPartial(object.permissions)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdatePeerResponse(): UpdatePeerResponse {
+  return { peer: undefined };
+}
+
+export const UpdatePeerResponse: MessageFns<UpdatePeerResponse> = {
+  encode(message: UpdatePeerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.peer !== undefined) {
+      Peer.encode(message.peer, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdatePeerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdatePeerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.peer = Peer.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdatePeerResponse {
+    return { peer: isSet(object.peer) ? Peer.fromJSON(object.peer) : undefined };
+  },
+
+  toJSON(message: UpdatePeerResponse): unknown {
+    const obj: any = {};
+    if (message.peer !== undefined) {
+      obj.peer = Peer.toJSON(message.peer);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdatePeerResponse>): UpdatePeerResponse {
+    return UpdatePeerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdatePeerResponse>): UpdatePeerResponse {
+    const message = createBaseUpdatePeerResponse();
+    message.peer = (object.peer !== undefined && object.peer !== null) ? Peer.fromPartial(object.peer) : undefined;
+    return message;
+  },
+};
+
 /** PeerService manages the peers of a room and issues their peer tokens. */
 export type PeerServiceService = typeof PeerServiceService;
 export const PeerServiceService = {
@@ -1168,6 +1362,20 @@ export const PeerServiceService = {
       Buffer.from(UpdatePeerMetadataResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdatePeerMetadataResponse => UpdatePeerMetadataResponse.decode(value),
   },
+  /**
+   * Replaces a peer's permissions. Tokens issued before the change stop
+   * verifying (reason SUPERSEDED); RefreshPeerToken or IssuePeerToken give one
+   * with the new permissions. Management tokens with the rooms scope only.
+   */
+  updatePeer: {
+    path: "/roomgate.v1.PeerService/UpdatePeer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdatePeerRequest): Buffer => Buffer.from(UpdatePeerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdatePeerRequest => UpdatePeerRequest.decode(value),
+    responseSerialize: (value: UpdatePeerResponse): Buffer => Buffer.from(UpdatePeerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdatePeerResponse => UpdatePeerResponse.decode(value),
+  },
 } as const;
 
 export interface PeerServiceServer extends UntypedServiceImplementation {
@@ -1191,6 +1399,12 @@ export interface PeerServiceServer extends UntypedServiceImplementation {
    * and only with can_update_metadata.
    */
   updatePeerMetadata: handleUnaryCall<UpdatePeerMetadataRequest, UpdatePeerMetadataResponse>;
+  /**
+   * Replaces a peer's permissions. Tokens issued before the change stop
+   * verifying (reason SUPERSEDED); RefreshPeerToken or IssuePeerToken give one
+   * with the new permissions. Management tokens with the rooms scope only.
+   */
+  updatePeer: handleUnaryCall<UpdatePeerRequest, UpdatePeerResponse>;
 }
 
 export interface PeerServiceClient extends Client {
@@ -1283,6 +1497,26 @@ export interface PeerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdatePeerMetadataResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Replaces a peer's permissions. Tokens issued before the change stop
+   * verifying (reason SUPERSEDED); RefreshPeerToken or IssuePeerToken give one
+   * with the new permissions. Management tokens with the rooms scope only.
+   */
+  updatePeer(
+    request: UpdatePeerRequest,
+    callback: (error: ServiceError | null, response: UpdatePeerResponse) => void,
+  ): ClientUnaryCall;
+  updatePeer(
+    request: UpdatePeerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdatePeerResponse) => void,
+  ): ClientUnaryCall;
+  updatePeer(
+    request: UpdatePeerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdatePeerResponse) => void,
   ): ClientUnaryCall;
 }
 

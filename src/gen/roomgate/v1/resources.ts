@@ -58,6 +58,113 @@ export function environmentToJSON(object: Environment): string {
   }
 }
 
+/** What a management token may do. A token holds one or more scopes. */
+export enum ManagementScope {
+  /** MANAGEMENT_SCOPE_UNSPECIFIED - Not set; never valid. */
+  MANAGEMENT_SCOPE_UNSPECIFIED = 0,
+  /** MANAGEMENT_SCOPE_ADMIN - Everything, including managing management tokens and signing keys. */
+  MANAGEMENT_SCOPE_ADMIN = 1,
+  /** MANAGEMENT_SCOPE_ROOMS - Create, read, update and delete rooms and peers, and issue peer tokens. */
+  MANAGEMENT_SCOPE_ROOMS = 2,
+  /** MANAGEMENT_SCOPE_VERIFY - VerifyPeerToken (and GetJwks, which needs no token): for media servers. */
+  MANAGEMENT_SCOPE_VERIFY = 3,
+  /** MANAGEMENT_SCOPE_READ - Get and List calls only. */
+  MANAGEMENT_SCOPE_READ = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function managementScopeFromJSON(object: any): ManagementScope {
+  switch (object) {
+    case 0:
+    case "MANAGEMENT_SCOPE_UNSPECIFIED":
+      return ManagementScope.MANAGEMENT_SCOPE_UNSPECIFIED;
+    case 1:
+    case "MANAGEMENT_SCOPE_ADMIN":
+      return ManagementScope.MANAGEMENT_SCOPE_ADMIN;
+    case 2:
+    case "MANAGEMENT_SCOPE_ROOMS":
+      return ManagementScope.MANAGEMENT_SCOPE_ROOMS;
+    case 3:
+    case "MANAGEMENT_SCOPE_VERIFY":
+      return ManagementScope.MANAGEMENT_SCOPE_VERIFY;
+    case 4:
+    case "MANAGEMENT_SCOPE_READ":
+      return ManagementScope.MANAGEMENT_SCOPE_READ;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ManagementScope.UNRECOGNIZED;
+  }
+}
+
+export function managementScopeToJSON(object: ManagementScope): string {
+  switch (object) {
+    case ManagementScope.MANAGEMENT_SCOPE_UNSPECIFIED:
+      return "MANAGEMENT_SCOPE_UNSPECIFIED";
+    case ManagementScope.MANAGEMENT_SCOPE_ADMIN:
+      return "MANAGEMENT_SCOPE_ADMIN";
+    case ManagementScope.MANAGEMENT_SCOPE_ROOMS:
+      return "MANAGEMENT_SCOPE_ROOMS";
+    case ManagementScope.MANAGEMENT_SCOPE_VERIFY:
+      return "MANAGEMENT_SCOPE_VERIFY";
+    case ManagementScope.MANAGEMENT_SCOPE_READ:
+      return "MANAGEMENT_SCOPE_READ";
+    case ManagementScope.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Where a signing key is in its life. */
+export enum SigningKeyState {
+  /** SIGNING_KEY_STATE_UNSPECIFIED - Not set. */
+  SIGNING_KEY_STATE_UNSPECIFIED = 0,
+  /** SIGNING_KEY_STATE_NEXT - Published in the JWKS, not yet signing: media servers learn it first. */
+  SIGNING_KEY_STATE_NEXT = 1,
+  /** SIGNING_KEY_STATE_CURRENT - Signs new peer tokens. */
+  SIGNING_KEY_STATE_CURRENT = 2,
+  /** SIGNING_KEY_STATE_PREVIOUS - No longer signs; published until every token it signed has expired. */
+  SIGNING_KEY_STATE_PREVIOUS = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function signingKeyStateFromJSON(object: any): SigningKeyState {
+  switch (object) {
+    case 0:
+    case "SIGNING_KEY_STATE_UNSPECIFIED":
+      return SigningKeyState.SIGNING_KEY_STATE_UNSPECIFIED;
+    case 1:
+    case "SIGNING_KEY_STATE_NEXT":
+      return SigningKeyState.SIGNING_KEY_STATE_NEXT;
+    case 2:
+    case "SIGNING_KEY_STATE_CURRENT":
+      return SigningKeyState.SIGNING_KEY_STATE_CURRENT;
+    case 3:
+    case "SIGNING_KEY_STATE_PREVIOUS":
+      return SigningKeyState.SIGNING_KEY_STATE_PREVIOUS;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SigningKeyState.UNRECOGNIZED;
+  }
+}
+
+export function signingKeyStateToJSON(object: SigningKeyState): string {
+  switch (object) {
+    case SigningKeyState.SIGNING_KEY_STATE_UNSPECIFIED:
+      return "SIGNING_KEY_STATE_UNSPECIFIED";
+    case SigningKeyState.SIGNING_KEY_STATE_NEXT:
+      return "SIGNING_KEY_STATE_NEXT";
+    case SigningKeyState.SIGNING_KEY_STATE_CURRENT:
+      return "SIGNING_KEY_STATE_CURRENT";
+    case SigningKeyState.SIGNING_KEY_STATE_PREVIOUS:
+      return "SIGNING_KEY_STATE_PREVIOUS";
+    case SigningKeyState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** A room: the unit a media server hosts and peers join. */
 export interface Room {
   /** Server-assigned identifier (UUID). */
@@ -156,6 +263,61 @@ export interface PeerTokenClaims {
     | undefined;
   /** Identifier of the signing key (`kid` header). */
   keyId: string;
+}
+
+/** A management token as listed: never the token itself. */
+export interface ManagementToken {
+  /** Identifier (UUID), used to revoke the token. */
+  id: string;
+  /** Human-readable name given at creation. */
+  name: string;
+  /** Environment the token acts in. */
+  environment: Environment;
+  /** Display hint: the prefix and the last four characters, e.g. `rg_live_…a1B2`. */
+  hint: string;
+  /** Scopes the token holds. */
+  scopes: ManagementScope[];
+  /** When the token was created. */
+  createTime:
+    | Date
+    | undefined;
+  /** When the token was last used, to within a minute; unset if never used. */
+  lastUsedTime:
+    | Date
+    | undefined;
+  /** When the token expires; unset if it does not. */
+  expireTime:
+    | Date
+    | undefined;
+  /**
+   * When the token stops (or stopped) working because it was revoked; unset if
+   * not revoked. In the future during a revocation grace period.
+   */
+  revokeTime:
+    | Date
+    | undefined;
+  /** Whether the token no longer works (revoked or expired). */
+  inactive: boolean;
+}
+
+/** A peer-token signing key (public information only). */
+export interface SigningKey {
+  /** Key identifier, the `kid` of tokens and of the JWKS entry. */
+  kid: string;
+  /** JWS algorithm (always EdDSA). */
+  algorithm: string;
+  /** State at the time of the response. */
+  state: SigningKeyState;
+  /** When the key was created and first published. */
+  createTime:
+    | Date
+    | undefined;
+  /** When the key starts (or started) signing. */
+  activateTime:
+    | Date
+    | undefined;
+  /** When the key leaves the JWKS; unset while it is current or next. */
+  retireTime: Date | undefined;
 }
 
 function createBaseRoom(): Room {
@@ -1049,6 +1211,421 @@ export const PeerTokenClaims: MessageFns<PeerTokenClaims> = {
     message.notBeforeTime = object.notBeforeTime ?? undefined;
     message.expireTime = object.expireTime ?? undefined;
     message.keyId = object.keyId ?? "";
+    return message;
+  },
+};
+
+function createBaseManagementToken(): ManagementToken {
+  return {
+    id: "",
+    name: "",
+    environment: 0,
+    hint: "",
+    scopes: [],
+    createTime: undefined,
+    lastUsedTime: undefined,
+    expireTime: undefined,
+    revokeTime: undefined,
+    inactive: false,
+  };
+}
+
+export const ManagementToken: MessageFns<ManagementToken> = {
+  encode(message: ManagementToken, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.environment !== 0) {
+      writer.uint32(24).int32(message.environment);
+    }
+    if (message.hint !== "") {
+      writer.uint32(34).string(message.hint);
+    }
+    if (message.scopes.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.scopes) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createTime), writer.uint32(50).fork()).join();
+    }
+    if (message.lastUsedTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastUsedTime), writer.uint32(58).fork()).join();
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(66).fork()).join();
+    }
+    if (message.revokeTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.revokeTime), writer.uint32(74).fork()).join();
+    }
+    if (message.inactive !== false) {
+      writer.uint32(80).bool(message.inactive);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ManagementToken {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseManagementToken();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.environment = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.hint = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.scopes.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.scopes.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.lastUsedTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.expireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.revokeTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.inactive = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ManagementToken {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      environment: isSet(object.environment) ? environmentFromJSON(object.environment) : 0,
+      hint: isSet(object.hint) ? globalThis.String(object.hint) : "",
+      scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e: any) => managementScopeFromJSON(e)) : [],
+      createTime: isSet(object.createTime)
+        ? fromJsonTimestamp(object.createTime)
+        : isSet(object.create_time)
+        ? fromJsonTimestamp(object.create_time)
+        : undefined,
+      lastUsedTime: isSet(object.lastUsedTime)
+        ? fromJsonTimestamp(object.lastUsedTime)
+        : isSet(object.last_used_time)
+        ? fromJsonTimestamp(object.last_used_time)
+        : undefined,
+      expireTime: isSet(object.expireTime)
+        ? fromJsonTimestamp(object.expireTime)
+        : isSet(object.expire_time)
+        ? fromJsonTimestamp(object.expire_time)
+        : undefined,
+      revokeTime: isSet(object.revokeTime)
+        ? fromJsonTimestamp(object.revokeTime)
+        : isSet(object.revoke_time)
+        ? fromJsonTimestamp(object.revoke_time)
+        : undefined,
+      inactive: isSet(object.inactive) ? globalThis.Boolean(object.inactive) : false,
+    };
+  },
+
+  toJSON(message: ManagementToken): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.environment !== 0) {
+      obj.environment = environmentToJSON(message.environment);
+    }
+    if (message.hint !== "") {
+      obj.hint = message.hint;
+    }
+    if (message.scopes?.length) {
+      obj.scopes = message.scopes.map((e) => managementScopeToJSON(e));
+    }
+    if (message.createTime !== undefined) {
+      obj.createTime = message.createTime.toISOString();
+    }
+    if (message.lastUsedTime !== undefined) {
+      obj.lastUsedTime = message.lastUsedTime.toISOString();
+    }
+    if (message.expireTime !== undefined) {
+      obj.expireTime = message.expireTime.toISOString();
+    }
+    if (message.revokeTime !== undefined) {
+      obj.revokeTime = message.revokeTime.toISOString();
+    }
+    if (message.inactive !== false) {
+      obj.inactive = message.inactive;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ManagementToken>): ManagementToken {
+    return ManagementToken.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ManagementToken>): ManagementToken {
+    const message = createBaseManagementToken();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.environment = object.environment ?? 0;
+    message.hint = object.hint ?? "";
+    message.scopes = object.scopes?.map((e) => e) || [];
+    message.createTime = object.createTime ?? undefined;
+    message.lastUsedTime = object.lastUsedTime ?? undefined;
+    message.expireTime = object.expireTime ?? undefined;
+    message.revokeTime = object.revokeTime ?? undefined;
+    message.inactive = object.inactive ?? false;
+    return message;
+  },
+};
+
+function createBaseSigningKey(): SigningKey {
+  return { kid: "", algorithm: "", state: 0, createTime: undefined, activateTime: undefined, retireTime: undefined };
+}
+
+export const SigningKey: MessageFns<SigningKey> = {
+  encode(message: SigningKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kid !== "") {
+      writer.uint32(10).string(message.kid);
+    }
+    if (message.algorithm !== "") {
+      writer.uint32(18).string(message.algorithm);
+    }
+    if (message.state !== 0) {
+      writer.uint32(24).int32(message.state);
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createTime), writer.uint32(34).fork()).join();
+    }
+    if (message.activateTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.activateTime), writer.uint32(42).fork()).join();
+    }
+    if (message.retireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.retireTime), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SigningKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSigningKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kid = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.algorithm = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.activateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.retireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SigningKey {
+    return {
+      kid: isSet(object.kid) ? globalThis.String(object.kid) : "",
+      algorithm: isSet(object.algorithm) ? globalThis.String(object.algorithm) : "",
+      state: isSet(object.state) ? signingKeyStateFromJSON(object.state) : 0,
+      createTime: isSet(object.createTime)
+        ? fromJsonTimestamp(object.createTime)
+        : isSet(object.create_time)
+        ? fromJsonTimestamp(object.create_time)
+        : undefined,
+      activateTime: isSet(object.activateTime)
+        ? fromJsonTimestamp(object.activateTime)
+        : isSet(object.activate_time)
+        ? fromJsonTimestamp(object.activate_time)
+        : undefined,
+      retireTime: isSet(object.retireTime)
+        ? fromJsonTimestamp(object.retireTime)
+        : isSet(object.retire_time)
+        ? fromJsonTimestamp(object.retire_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SigningKey): unknown {
+    const obj: any = {};
+    if (message.kid !== "") {
+      obj.kid = message.kid;
+    }
+    if (message.algorithm !== "") {
+      obj.algorithm = message.algorithm;
+    }
+    if (message.state !== 0) {
+      obj.state = signingKeyStateToJSON(message.state);
+    }
+    if (message.createTime !== undefined) {
+      obj.createTime = message.createTime.toISOString();
+    }
+    if (message.activateTime !== undefined) {
+      obj.activateTime = message.activateTime.toISOString();
+    }
+    if (message.retireTime !== undefined) {
+      obj.retireTime = message.retireTime.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SigningKey>): SigningKey {
+    return SigningKey.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SigningKey>): SigningKey {
+    const message = createBaseSigningKey();
+    message.kid = object.kid ?? "";
+    message.algorithm = object.algorithm ?? "";
+    message.state = object.state ?? 0;
+    message.createTime = object.createTime ?? undefined;
+    message.activateTime = object.activateTime ?? undefined;
+    message.retireTime = object.retireTime ?? undefined;
     return message;
   },
 };

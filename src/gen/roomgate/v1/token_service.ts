@@ -19,7 +19,14 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { PeerTokenClaims } from "./resources.js";
+import {
+  ManagementScope,
+  managementScopeFromJSON,
+  managementScopeToJSON,
+  ManagementToken,
+  PeerTokenClaims,
+  SigningKey,
+} from "./resources.js";
 
 export const protobufPackage = "roomgate.v1";
 
@@ -45,6 +52,8 @@ export enum TokenInvalidReason {
   TOKEN_INVALID_REASON_NOT_YET_VALID = 7,
   /** TOKEN_INVALID_REASON_WRONG_ISSUER - Issued by another issuer (`iss`). */
   TOKEN_INVALID_REASON_WRONG_ISSUER = 8,
+  /** TOKEN_INVALID_REASON_SUPERSEDED - The peer's permissions changed after the token was issued; refresh it. */
+  TOKEN_INVALID_REASON_SUPERSEDED = 9,
   UNRECOGNIZED = -1,
 }
 
@@ -77,6 +86,9 @@ export function tokenInvalidReasonFromJSON(object: any): TokenInvalidReason {
     case 8:
     case "TOKEN_INVALID_REASON_WRONG_ISSUER":
       return TokenInvalidReason.TOKEN_INVALID_REASON_WRONG_ISSUER;
+    case 9:
+    case "TOKEN_INVALID_REASON_SUPERSEDED":
+      return TokenInvalidReason.TOKEN_INVALID_REASON_SUPERSEDED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -104,6 +116,8 @@ export function tokenInvalidReasonToJSON(object: TokenInvalidReason): string {
       return "TOKEN_INVALID_REASON_NOT_YET_VALID";
     case TokenInvalidReason.TOKEN_INVALID_REASON_WRONG_ISSUER:
       return "TOKEN_INVALID_REASON_WRONG_ISSUER";
+    case TokenInvalidReason.TOKEN_INVALID_REASON_SUPERSEDED:
+      return "TOKEN_INVALID_REASON_SUPERSEDED";
     case TokenInvalidReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -150,6 +164,104 @@ export interface GetJwksRequest {
 export interface GetJwksResponse {
   /** The JSON Web Key Set (RFC 7517) of the public keys that verify peer tokens. */
   jwksJson: string;
+}
+
+/** Request for IssuePeerToken. */
+export interface IssuePeerTokenRequest {
+  /** Room of the peer. */
+  roomId: string;
+  /** The peer to mint a token for. */
+  peerId: string;
+  /**
+   * Lifetime in seconds, 60-86400; 0 means 86400 (24 h). Capped at the end of
+   * the peer's maximum session.
+   */
+  tokenTtlSeconds: number;
+}
+
+/** Response for IssuePeerToken. */
+export interface IssuePeerTokenResponse {
+  /** The new peer token. */
+  peerToken: string;
+  /** When peer_token expires. */
+  tokenExpireTime: Date | undefined;
+}
+
+/** Request for CreateManagementToken. */
+export interface CreateManagementTokenRequest {
+  /** Name to recognise the token by, up to 128 characters. */
+  name: string;
+  /** Scopes to grant; at least one. */
+  scopes: ManagementScope[];
+  /** When the token stops working; unset means never. Must be in the future. */
+  expireTime: Date | undefined;
+}
+
+/** Response for CreateManagementToken. */
+export interface CreateManagementTokenResponse {
+  /** The token. It is shown only here: roomgate keeps only its SHA-256. */
+  token: string;
+  /** The token's listing entry. */
+  managementToken: ManagementToken | undefined;
+}
+
+/** Request for ListManagementTokens. */
+export interface ListManagementTokensRequest {
+  /** Page size, 1-100; 0 means 50. */
+  pageSize: number;
+  /** next_page_token from a previous response; empty for the first page. */
+  pageToken: string;
+}
+
+/** Response for ListManagementTokens. */
+export interface ListManagementTokensResponse {
+  /** Tokens of this page, oldest first. */
+  managementTokens: ManagementToken[];
+  /** Token for the next page; empty when there are no more. */
+  nextPageToken: string;
+}
+
+/** Request for RevokeManagementToken. */
+export interface RevokeManagementTokenRequest {
+  /** Identifier of the token to revoke. */
+  id: string;
+  /** Seconds the token keeps working, up to 30 days; 0 revokes at once. */
+  graceSeconds: number;
+}
+
+/** Response for RevokeManagementToken. */
+export interface RevokeManagementTokenResponse {
+  /** The token after revocation. */
+  managementToken: ManagementToken | undefined;
+}
+
+/** Request for RotateSigningKey. */
+export interface RotateSigningKeyRequest {
+  /**
+   * Seconds between publishing the new key and signing with it; unset means
+   * the configured default (ROOMGATE_KEY_PREPUBLISH_SECONDS).
+   */
+  prepublishSeconds?: number | undefined;
+}
+
+/** Response for RotateSigningKey. */
+export interface RotateSigningKeyResponse {
+  /** The new key, in state NEXT (or CURRENT when prepublish_seconds is 0). */
+  signingKey:
+    | SigningKey
+    | undefined;
+  /** Every published key after the rotation. */
+  signingKeys: SigningKey[];
+}
+
+/** Request for ListSigningKeys. */
+export interface ListSigningKeysRequest {
+}
+
+/** Response for ListSigningKeys. */
+export interface ListSigningKeysResponse {
+  /** Every published key: next, current and previous. */
+  signingKeys: SigningKey[];
 }
 
 function createBaseVerifyPeerTokenRequest(): VerifyPeerTokenRequest {
@@ -635,6 +747,1065 @@ export const GetJwksResponse: MessageFns<GetJwksResponse> = {
   },
 };
 
+function createBaseIssuePeerTokenRequest(): IssuePeerTokenRequest {
+  return { roomId: "", peerId: "", tokenTtlSeconds: 0 };
+}
+
+export const IssuePeerTokenRequest: MessageFns<IssuePeerTokenRequest> = {
+  encode(message: IssuePeerTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== "") {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.peerId !== "") {
+      writer.uint32(18).string(message.peerId);
+    }
+    if (message.tokenTtlSeconds !== 0) {
+      writer.uint32(24).uint32(message.tokenTtlSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IssuePeerTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIssuePeerTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tokenTtlSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IssuePeerTokenRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+        ? globalThis.String(object.room_id)
+        : "",
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+        ? globalThis.String(object.peer_id)
+        : "",
+      tokenTtlSeconds: isSet(object.tokenTtlSeconds)
+        ? globalThis.Number(object.tokenTtlSeconds)
+        : isSet(object.token_ttl_seconds)
+        ? globalThis.Number(object.token_ttl_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: IssuePeerTokenRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== "") {
+      obj.roomId = message.roomId;
+    }
+    if (message.peerId !== "") {
+      obj.peerId = message.peerId;
+    }
+    if (message.tokenTtlSeconds !== 0) {
+      obj.tokenTtlSeconds = Math.round(message.tokenTtlSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IssuePeerTokenRequest>): IssuePeerTokenRequest {
+    return IssuePeerTokenRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IssuePeerTokenRequest>): IssuePeerTokenRequest {
+    const message = createBaseIssuePeerTokenRequest();
+    message.roomId = object.roomId ?? "";
+    message.peerId = object.peerId ?? "";
+    message.tokenTtlSeconds = object.tokenTtlSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseIssuePeerTokenResponse(): IssuePeerTokenResponse {
+  return { peerToken: "", tokenExpireTime: undefined };
+}
+
+export const IssuePeerTokenResponse: MessageFns<IssuePeerTokenResponse> = {
+  encode(message: IssuePeerTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.peerToken !== "") {
+      writer.uint32(10).string(message.peerToken);
+    }
+    if (message.tokenExpireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.tokenExpireTime), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IssuePeerTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIssuePeerTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.peerToken = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tokenExpireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IssuePeerTokenResponse {
+    return {
+      peerToken: isSet(object.peerToken)
+        ? globalThis.String(object.peerToken)
+        : isSet(object.peer_token)
+        ? globalThis.String(object.peer_token)
+        : "",
+      tokenExpireTime: isSet(object.tokenExpireTime)
+        ? fromJsonTimestamp(object.tokenExpireTime)
+        : isSet(object.token_expire_time)
+        ? fromJsonTimestamp(object.token_expire_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: IssuePeerTokenResponse): unknown {
+    const obj: any = {};
+    if (message.peerToken !== "") {
+      obj.peerToken = message.peerToken;
+    }
+    if (message.tokenExpireTime !== undefined) {
+      obj.tokenExpireTime = message.tokenExpireTime.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IssuePeerTokenResponse>): IssuePeerTokenResponse {
+    return IssuePeerTokenResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IssuePeerTokenResponse>): IssuePeerTokenResponse {
+    const message = createBaseIssuePeerTokenResponse();
+    message.peerToken = object.peerToken ?? "";
+    message.tokenExpireTime = object.tokenExpireTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCreateManagementTokenRequest(): CreateManagementTokenRequest {
+  return { name: "", scopes: [], expireTime: undefined };
+}
+
+export const CreateManagementTokenRequest: MessageFns<CreateManagementTokenRequest> = {
+  encode(message: CreateManagementTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.scopes.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.scopes) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateManagementTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateManagementTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.scopes.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.scopes.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.expireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateManagementTokenRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e: any) => managementScopeFromJSON(e)) : [],
+      expireTime: isSet(object.expireTime)
+        ? fromJsonTimestamp(object.expireTime)
+        : isSet(object.expire_time)
+        ? fromJsonTimestamp(object.expire_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CreateManagementTokenRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.scopes?.length) {
+      obj.scopes = message.scopes.map((e) => managementScopeToJSON(e));
+    }
+    if (message.expireTime !== undefined) {
+      obj.expireTime = message.expireTime.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateManagementTokenRequest>): CreateManagementTokenRequest {
+    return CreateManagementTokenRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateManagementTokenRequest>): CreateManagementTokenRequest {
+    const message = createBaseCreateManagementTokenRequest();
+    message.name = object.name ?? "";
+    message.scopes = object.scopes?.map((e) => e) || [];
+    message.expireTime = object.expireTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCreateManagementTokenResponse(): CreateManagementTokenResponse {
+  return { token: "", managementToken: undefined };
+}
+
+export const CreateManagementTokenResponse: MessageFns<CreateManagementTokenResponse> = {
+  encode(message: CreateManagementTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.managementToken !== undefined) {
+      ManagementToken.encode(message.managementToken, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateManagementTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateManagementTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.managementToken = ManagementToken.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateManagementTokenResponse {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      managementToken: isSet(object.managementToken)
+        ? ManagementToken.fromJSON(object.managementToken)
+        : isSet(object.management_token)
+        ? ManagementToken.fromJSON(object.management_token)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CreateManagementTokenResponse): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.managementToken !== undefined) {
+      obj.managementToken = ManagementToken.toJSON(message.managementToken);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateManagementTokenResponse>): CreateManagementTokenResponse {
+    return CreateManagementTokenResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateManagementTokenResponse>): CreateManagementTokenResponse {
+    const message = createBaseCreateManagementTokenResponse();
+    message.token = object.token ?? "";
+    message.managementToken = (object.managementToken !== undefined && object.managementToken !== null)
+      ? ManagementToken.fromPartial(object.managementToken)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListManagementTokensRequest(): ListManagementTokensRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const ListManagementTokensRequest: MessageFns<ListManagementTokensRequest> = {
+  encode(message: ListManagementTokensRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListManagementTokensRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListManagementTokensRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListManagementTokensRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListManagementTokensRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListManagementTokensRequest>): ListManagementTokensRequest {
+    return ListManagementTokensRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListManagementTokensRequest>): ListManagementTokensRequest {
+    const message = createBaseListManagementTokensRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListManagementTokensResponse(): ListManagementTokensResponse {
+  return { managementTokens: [], nextPageToken: "" };
+}
+
+export const ListManagementTokensResponse: MessageFns<ListManagementTokensResponse> = {
+  encode(message: ListManagementTokensResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.managementTokens) {
+      ManagementToken.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListManagementTokensResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListManagementTokensResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.managementTokens.push(ManagementToken.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListManagementTokensResponse {
+    return {
+      managementTokens: globalThis.Array.isArray(object?.managementTokens)
+        ? object.managementTokens.map((e: any) => ManagementToken.fromJSON(e))
+        : globalThis.Array.isArray(object?.management_tokens)
+        ? object.management_tokens.map((e: any) => ManagementToken.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListManagementTokensResponse): unknown {
+    const obj: any = {};
+    if (message.managementTokens?.length) {
+      obj.managementTokens = message.managementTokens.map((e) => ManagementToken.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListManagementTokensResponse>): ListManagementTokensResponse {
+    return ListManagementTokensResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListManagementTokensResponse>): ListManagementTokensResponse {
+    const message = createBaseListManagementTokensResponse();
+    message.managementTokens = object.managementTokens?.map((e) => ManagementToken.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeManagementTokenRequest(): RevokeManagementTokenRequest {
+  return { id: "", graceSeconds: 0 };
+}
+
+export const RevokeManagementTokenRequest: MessageFns<RevokeManagementTokenRequest> = {
+  encode(message: RevokeManagementTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.graceSeconds !== 0) {
+      writer.uint32(16).uint32(message.graceSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeManagementTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeManagementTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.graceSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeManagementTokenRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      graceSeconds: isSet(object.graceSeconds)
+        ? globalThis.Number(object.graceSeconds)
+        : isSet(object.grace_seconds)
+        ? globalThis.Number(object.grace_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: RevokeManagementTokenRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.graceSeconds !== 0) {
+      obj.graceSeconds = Math.round(message.graceSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeManagementTokenRequest>): RevokeManagementTokenRequest {
+    return RevokeManagementTokenRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeManagementTokenRequest>): RevokeManagementTokenRequest {
+    const message = createBaseRevokeManagementTokenRequest();
+    message.id = object.id ?? "";
+    message.graceSeconds = object.graceSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseRevokeManagementTokenResponse(): RevokeManagementTokenResponse {
+  return { managementToken: undefined };
+}
+
+export const RevokeManagementTokenResponse: MessageFns<RevokeManagementTokenResponse> = {
+  encode(message: RevokeManagementTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.managementToken !== undefined) {
+      ManagementToken.encode(message.managementToken, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeManagementTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeManagementTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.managementToken = ManagementToken.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeManagementTokenResponse {
+    return {
+      managementToken: isSet(object.managementToken)
+        ? ManagementToken.fromJSON(object.managementToken)
+        : isSet(object.management_token)
+        ? ManagementToken.fromJSON(object.management_token)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RevokeManagementTokenResponse): unknown {
+    const obj: any = {};
+    if (message.managementToken !== undefined) {
+      obj.managementToken = ManagementToken.toJSON(message.managementToken);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeManagementTokenResponse>): RevokeManagementTokenResponse {
+    return RevokeManagementTokenResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeManagementTokenResponse>): RevokeManagementTokenResponse {
+    const message = createBaseRevokeManagementTokenResponse();
+    message.managementToken = (object.managementToken !== undefined && object.managementToken !== null)
+      ? ManagementToken.fromPartial(object.managementToken)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRotateSigningKeyRequest(): RotateSigningKeyRequest {
+  return { prepublishSeconds: undefined };
+}
+
+export const RotateSigningKeyRequest: MessageFns<RotateSigningKeyRequest> = {
+  encode(message: RotateSigningKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.prepublishSeconds !== undefined) {
+      writer.uint32(8).uint32(message.prepublishSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateSigningKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateSigningKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.prepublishSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateSigningKeyRequest {
+    return {
+      prepublishSeconds: isSet(object.prepublishSeconds)
+        ? globalThis.Number(object.prepublishSeconds)
+        : isSet(object.prepublish_seconds)
+        ? globalThis.Number(object.prepublish_seconds)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RotateSigningKeyRequest): unknown {
+    const obj: any = {};
+    if (message.prepublishSeconds !== undefined) {
+      obj.prepublishSeconds = Math.round(message.prepublishSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RotateSigningKeyRequest>): RotateSigningKeyRequest {
+    return RotateSigningKeyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RotateSigningKeyRequest>): RotateSigningKeyRequest {
+    const message = createBaseRotateSigningKeyRequest();
+    message.prepublishSeconds = object.prepublishSeconds ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRotateSigningKeyResponse(): RotateSigningKeyResponse {
+  return { signingKey: undefined, signingKeys: [] };
+}
+
+export const RotateSigningKeyResponse: MessageFns<RotateSigningKeyResponse> = {
+  encode(message: RotateSigningKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.signingKey !== undefined) {
+      SigningKey.encode(message.signingKey, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.signingKeys) {
+      SigningKey.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateSigningKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateSigningKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.signingKey = SigningKey.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.signingKeys.push(SigningKey.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateSigningKeyResponse {
+    return {
+      signingKey: isSet(object.signingKey)
+        ? SigningKey.fromJSON(object.signingKey)
+        : isSet(object.signing_key)
+        ? SigningKey.fromJSON(object.signing_key)
+        : undefined,
+      signingKeys: globalThis.Array.isArray(object?.signingKeys)
+        ? object.signingKeys.map((e: any) => SigningKey.fromJSON(e))
+        : globalThis.Array.isArray(object?.signing_keys)
+        ? object.signing_keys.map((e: any) => SigningKey.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RotateSigningKeyResponse): unknown {
+    const obj: any = {};
+    if (message.signingKey !== undefined) {
+      obj.signingKey = SigningKey.toJSON(message.signingKey);
+    }
+    if (message.signingKeys?.length) {
+      obj.signingKeys = message.signingKeys.map((e) => SigningKey.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RotateSigningKeyResponse>): RotateSigningKeyResponse {
+    return RotateSigningKeyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RotateSigningKeyResponse>): RotateSigningKeyResponse {
+    const message = createBaseRotateSigningKeyResponse();
+    message.signingKey = (object.signingKey !== undefined && object.signingKey !== null)
+      ? SigningKey.fromPartial(object.signingKey)
+      : undefined;
+    message.signingKeys = object.signingKeys?.map((e) => SigningKey.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListSigningKeysRequest(): ListSigningKeysRequest {
+  return {};
+}
+
+export const ListSigningKeysRequest: MessageFns<ListSigningKeysRequest> = {
+  encode(_: ListSigningKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSigningKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSigningKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListSigningKeysRequest {
+    return {};
+  },
+
+  toJSON(_: ListSigningKeysRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListSigningKeysRequest>): ListSigningKeysRequest {
+    return ListSigningKeysRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListSigningKeysRequest>): ListSigningKeysRequest {
+    const message = createBaseListSigningKeysRequest();
+    return message;
+  },
+};
+
+function createBaseListSigningKeysResponse(): ListSigningKeysResponse {
+  return { signingKeys: [] };
+}
+
+export const ListSigningKeysResponse: MessageFns<ListSigningKeysResponse> = {
+  encode(message: ListSigningKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.signingKeys) {
+      SigningKey.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSigningKeysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSigningKeysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.signingKeys.push(SigningKey.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSigningKeysResponse {
+    return {
+      signingKeys: globalThis.Array.isArray(object?.signingKeys)
+        ? object.signingKeys.map((e: any) => SigningKey.fromJSON(e))
+        : globalThis.Array.isArray(object?.signing_keys)
+        ? object.signing_keys.map((e: any) => SigningKey.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListSigningKeysResponse): unknown {
+    const obj: any = {};
+    if (message.signingKeys?.length) {
+      obj.signingKeys = message.signingKeys.map((e) => SigningKey.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListSigningKeysResponse>): ListSigningKeysResponse {
+    return ListSigningKeysResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListSigningKeysResponse>): ListSigningKeysResponse {
+    const message = createBaseListSigningKeysResponse();
+    message.signingKeys = object.signingKeys?.map((e) => SigningKey.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * TokenService verifies and refreshes peer tokens and publishes the keys that
  * verify them.
@@ -684,6 +1855,94 @@ export const TokenServiceService = {
     responseSerialize: (value: GetJwksResponse): Buffer => Buffer.from(GetJwksResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetJwksResponse => GetJwksResponse.decode(value),
   },
+  /**
+   * Mints a new token for an existing peer, with its current permissions.
+   * Needs the rooms scope.
+   */
+  issuePeerToken: {
+    path: "/roomgate.v1.TokenService/IssuePeerToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IssuePeerTokenRequest): Buffer =>
+      Buffer.from(IssuePeerTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IssuePeerTokenRequest => IssuePeerTokenRequest.decode(value),
+    responseSerialize: (value: IssuePeerTokenResponse): Buffer =>
+      Buffer.from(IssuePeerTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): IssuePeerTokenResponse => IssuePeerTokenResponse.decode(value),
+  },
+  /**
+   * Creates a management token in the caller's environment; the token is
+   * returned once. Needs the admin scope.
+   */
+  createManagementToken: {
+    path: "/roomgate.v1.TokenService/CreateManagementToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateManagementTokenRequest): Buffer =>
+      Buffer.from(CreateManagementTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateManagementTokenRequest => CreateManagementTokenRequest.decode(value),
+    responseSerialize: (value: CreateManagementTokenResponse): Buffer =>
+      Buffer.from(CreateManagementTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateManagementTokenResponse => CreateManagementTokenResponse.decode(value),
+  },
+  /**
+   * Lists the management tokens of the caller's environment, never the tokens
+   * themselves. Needs the admin scope.
+   */
+  listManagementTokens: {
+    path: "/roomgate.v1.TokenService/ListManagementTokens" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListManagementTokensRequest): Buffer =>
+      Buffer.from(ListManagementTokensRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListManagementTokensRequest => ListManagementTokensRequest.decode(value),
+    responseSerialize: (value: ListManagementTokensResponse): Buffer =>
+      Buffer.from(ListManagementTokensResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListManagementTokensResponse => ListManagementTokensResponse.decode(value),
+  },
+  /**
+   * Revokes a management token, at once or after a grace period (a Stripe-style
+   * roll). Needs the admin scope.
+   */
+  revokeManagementToken: {
+    path: "/roomgate.v1.TokenService/RevokeManagementToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeManagementTokenRequest): Buffer =>
+      Buffer.from(RevokeManagementTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeManagementTokenRequest => RevokeManagementTokenRequest.decode(value),
+    responseSerialize: (value: RevokeManagementTokenResponse): Buffer =>
+      Buffer.from(RevokeManagementTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeManagementTokenResponse => RevokeManagementTokenResponse.decode(value),
+  },
+  /**
+   * Starts a signing-key rotation: the new key is published at once and signs
+   * after the pre-publish period; the old key stays published until its tokens
+   * have expired. Needs the admin scope.
+   */
+  rotateSigningKey: {
+    path: "/roomgate.v1.TokenService/RotateSigningKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateSigningKeyRequest): Buffer =>
+      Buffer.from(RotateSigningKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateSigningKeyRequest => RotateSigningKeyRequest.decode(value),
+    responseSerialize: (value: RotateSigningKeyResponse): Buffer =>
+      Buffer.from(RotateSigningKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RotateSigningKeyResponse => RotateSigningKeyResponse.decode(value),
+  },
+  /** Lists the published signing keys with their states. Needs the admin scope. */
+  listSigningKeys: {
+    path: "/roomgate.v1.TokenService/ListSigningKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSigningKeysRequest): Buffer =>
+      Buffer.from(ListSigningKeysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSigningKeysRequest => ListSigningKeysRequest.decode(value),
+    responseSerialize: (value: ListSigningKeysResponse): Buffer =>
+      Buffer.from(ListSigningKeysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSigningKeysResponse => ListSigningKeysResponse.decode(value),
+  },
 } as const;
 
 export interface TokenServiceServer extends UntypedServiceImplementation {
@@ -702,6 +1961,34 @@ export interface TokenServiceServer extends UntypedServiceImplementation {
    * authentication.
    */
   getJwks: handleUnaryCall<GetJwksRequest, GetJwksResponse>;
+  /**
+   * Mints a new token for an existing peer, with its current permissions.
+   * Needs the rooms scope.
+   */
+  issuePeerToken: handleUnaryCall<IssuePeerTokenRequest, IssuePeerTokenResponse>;
+  /**
+   * Creates a management token in the caller's environment; the token is
+   * returned once. Needs the admin scope.
+   */
+  createManagementToken: handleUnaryCall<CreateManagementTokenRequest, CreateManagementTokenResponse>;
+  /**
+   * Lists the management tokens of the caller's environment, never the tokens
+   * themselves. Needs the admin scope.
+   */
+  listManagementTokens: handleUnaryCall<ListManagementTokensRequest, ListManagementTokensResponse>;
+  /**
+   * Revokes a management token, at once or after a grace period (a Stripe-style
+   * roll). Needs the admin scope.
+   */
+  revokeManagementToken: handleUnaryCall<RevokeManagementTokenRequest, RevokeManagementTokenResponse>;
+  /**
+   * Starts a signing-key rotation: the new key is published at once and signs
+   * after the pre-publish period; the old key stays published until its tokens
+   * have expired. Needs the admin scope.
+   */
+  rotateSigningKey: handleUnaryCall<RotateSigningKeyRequest, RotateSigningKeyResponse>;
+  /** Lists the published signing keys with their states. Needs the admin scope. */
+  listSigningKeys: handleUnaryCall<ListSigningKeysRequest, ListSigningKeysResponse>;
 }
 
 export interface TokenServiceClient extends Client {
@@ -761,6 +2048,118 @@ export interface TokenServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetJwksResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Mints a new token for an existing peer, with its current permissions.
+   * Needs the rooms scope.
+   */
+  issuePeerToken(
+    request: IssuePeerTokenRequest,
+    callback: (error: ServiceError | null, response: IssuePeerTokenResponse) => void,
+  ): ClientUnaryCall;
+  issuePeerToken(
+    request: IssuePeerTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: IssuePeerTokenResponse) => void,
+  ): ClientUnaryCall;
+  issuePeerToken(
+    request: IssuePeerTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: IssuePeerTokenResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Creates a management token in the caller's environment; the token is
+   * returned once. Needs the admin scope.
+   */
+  createManagementToken(
+    request: CreateManagementTokenRequest,
+    callback: (error: ServiceError | null, response: CreateManagementTokenResponse) => void,
+  ): ClientUnaryCall;
+  createManagementToken(
+    request: CreateManagementTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateManagementTokenResponse) => void,
+  ): ClientUnaryCall;
+  createManagementToken(
+    request: CreateManagementTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateManagementTokenResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lists the management tokens of the caller's environment, never the tokens
+   * themselves. Needs the admin scope.
+   */
+  listManagementTokens(
+    request: ListManagementTokensRequest,
+    callback: (error: ServiceError | null, response: ListManagementTokensResponse) => void,
+  ): ClientUnaryCall;
+  listManagementTokens(
+    request: ListManagementTokensRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListManagementTokensResponse) => void,
+  ): ClientUnaryCall;
+  listManagementTokens(
+    request: ListManagementTokensRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListManagementTokensResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Revokes a management token, at once or after a grace period (a Stripe-style
+   * roll). Needs the admin scope.
+   */
+  revokeManagementToken(
+    request: RevokeManagementTokenRequest,
+    callback: (error: ServiceError | null, response: RevokeManagementTokenResponse) => void,
+  ): ClientUnaryCall;
+  revokeManagementToken(
+    request: RevokeManagementTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeManagementTokenResponse) => void,
+  ): ClientUnaryCall;
+  revokeManagementToken(
+    request: RevokeManagementTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeManagementTokenResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Starts a signing-key rotation: the new key is published at once and signs
+   * after the pre-publish period; the old key stays published until its tokens
+   * have expired. Needs the admin scope.
+   */
+  rotateSigningKey(
+    request: RotateSigningKeyRequest,
+    callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void,
+  ): ClientUnaryCall;
+  rotateSigningKey(
+    request: RotateSigningKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void,
+  ): ClientUnaryCall;
+  rotateSigningKey(
+    request: RotateSigningKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void,
+  ): ClientUnaryCall;
+  /** Lists the published signing keys with their states. Needs the admin scope. */
+  listSigningKeys(
+    request: ListSigningKeysRequest,
+    callback: (error: ServiceError | null, response: ListSigningKeysResponse) => void,
+  ): ClientUnaryCall;
+  listSigningKeys(
+    request: ListSigningKeysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSigningKeysResponse) => void,
+  ): ClientUnaryCall;
+  listSigningKeys(
+    request: ListSigningKeysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSigningKeysResponse) => void,
   ): ClientUnaryCall;
 }
 
