@@ -119,6 +119,10 @@ export async function startRoomgate(
       connectionString: database.connectionString,
       channels: [REVOCATIONS_CHANNEL, SIGNING_KEYS_CHANNEL],
       logger: logger.child({ component: 'notification-listener' }),
+      // A listener connection that dies silently is found within about 2 s,
+      // and from then on the caches step aside until it is back.
+      heartbeatIntervalMs: 1_000,
+      heartbeatTimeoutMs: 1_000,
     });
     const isLive = () => listener.connected;
     const peerLiveness = new PeerLivenessCache(peerStore, { maxEntries: 100_000, isLive });

@@ -71,6 +71,39 @@ describe('roomgate CLI with DATABASE_URL', () => {
     expect(dump).not.toContain(token.slice(8));
   });
 
+  it('token create takes scopes and expiry; list shows no secret; revoke stops the token, with a grace period', async () => {
+    const env = { env: { ...baseEnv, DATABASE_URL: db.connectionString } };
+    const reader = (
+      await run(process.execPath, [BIN, 'token', 'create', '-e', 'sandbox', '--name', 'reader', '--scope', 'read,verify', '--expires-in', '90d'], env)
+    ).stdout.trim();
+    const listed = (await run(process.execPath, [BIN, 'token', 'list', '-e', 'sandbox'], env)).stdout;
+    expect(listed).toMatch(/^ID\s+NAME\s+HINT\s+SCOPES/);
+    const line = listed.split('\n').find((l) => l.includes(' reader '))!;
+    expect(line).toContain(`rg_sandbox_…${reader.slice(-4)}`);
+    expect(line).toContain('read,verify');
+    expect(line).toMatch(/active$/);
+    expect(listed).not.toContain(reader.slice(11, 30));
+    const id = line.split(/\s+/)[0]!;
+
+    const graced = (await run(process.execPath, [BIN, 'token', 'revoke', id, '--grace', '1h'], env)).stdout;
+    expect(graced).toMatch(/active$/m);
+    const revoked = (await run(process.execPath, [BIN, 'token', 'revoke', id], env)).stdout;
+    expect(revoked).toMatch(/inactive$/m);
+    const { rows } = await db.pool.query('SELECT revoked_at <= now() AS done, scopes FROM management_tokens WHERE id = $1', [id]);
+    expect(rows[0]).toEqual({ done: true, scopes: ['read', 'verify'] });
+
+    const missing = await run(process.execPath, [BIN, 'token', 'revoke', '00000000-0000-4000-8000-00000000dead'], env).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(missing).toMatchObject({ code: 1 });
+    expect((missing as { stderr: string }).stderr).toMatch(/no management token with id/);
+    const badScope = await run(process.execPath, [BIN, 'token', 'create', '-e', 'sandbox', '--scope', 'root'], env).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(badScope).toMatchObject({ code: 2 });
+    expect((badScope as { stderr: string }).stderr).toMatch(/scopes: must be among admin, rooms, verify, read/);
+  });
+
   it('migrate applies the schema to an empty database', async () => {
     const empty = `${db.name}_empty`;
     await runAdminStatement(inject('databaseAdminUrl'), (c) => `CREATE DATABASE ${c.escapeIdentifier(empty)}`);
