@@ -1,7 +1,7 @@
 // The `roomgate` command as a user runs it: the compiled bin in child
 // processes (`npm test` builds first), against the test database with
 // DATABASE_URL, and in embedded mode on a data directory of its own.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,43 +14,9 @@ import { createRoomgateClient } from '../../src/client/index.js';
 import { loadMigrations } from '../../src/store/migrate.js';
 import { createTestDatabase, databaseUrl, runAdminStatement, type TestDatabase } from '../support/database.js';
 import { expectStatus } from '../support/roomgate.js';
+import { baseEnv, freePort, ROOMGATE_BIN as BIN, serveRoomgate as serve, stopRoomgate as stop } from '../support/server-process.js';
 
-const BIN = path.resolve('bin/roomgate.js');
 const run = promisify(execFile);
-const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `roomgate serve` and resolves once it logs that it is serving. */
-function serve(env: Record<string, string>): Promise<{ child: ChildProcess; stdout: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('"roomgate serving"')) resolve({ child, stdout: () => out });
-    });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => reject(new Error(`roomgate serve exited with ${code}: ${err}${out}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.on('exit', (code) => resolve(code));
-    child.kill('SIGTERM');
-  });
-}
 
 describe('roomgate CLI with DATABASE_URL', () => {
   let db: TestDatabase;
