@@ -15,7 +15,10 @@ export function decodePageToken(token: string): string | undefined {
   if (token === '') return undefined;
   const decoded = /^[A-Za-z0-9_-]{1,64}$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
   const seq = decoded.startsWith(PREFIX) ? decoded.slice(PREFIX.length) : '';
-  if (!/^[0-9]{1,19}$/.test(seq)) throw invalidArgument('page_token', 'is not a token returned by this list call');
+  // Within Postgres bigint, or the query itself would fail.
+  if (!/^[0-9]{1,19}$/.test(seq) || BigInt(seq) > 9_223_372_036_854_775_807n) {
+    throw invalidArgument('page_token', 'is not a token returned by this list call');
+  }
   return seq;
 }
 

@@ -62,6 +62,7 @@ export interface PeerTokenOptions {
 class UnknownKeyError extends Error {}
 
 const PERMISSION_KEYS = ['canPublish', 'canSubscribe', 'canUpdateMetadata', 'canUpdateRoom', 'canRemoveParticipants'] as const;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Signs and verifies peer tokens: EdDSA JWTs with `kid` and a peer-specific `typ`. */
@@ -111,6 +112,10 @@ export class PeerTokens {
    * that needs the database and is the caller's job.
    */
   async check(token: string): Promise<PeerTokenCheck> {
+    // One spelling per token: jose's base64url decoder tolerates padding and
+    // whitespace, and the signature segment is not itself signed, so without
+    // this check one token would have many accepted forms.
+    if (!COMPACT_JWS.test(token)) return { valid: false, reason: 'MALFORMED' };
     let payload: JWTPayload;
     let header: JWTHeaderParameters;
     try {

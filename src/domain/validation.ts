@@ -29,6 +29,7 @@ export function jsonText(field: string, value: string, limits: Limits, maxBytes 
   if (bytes > maxBytes) {
     throw invalidArgument(field, `is ${bytes} bytes; the limit is ${maxBytes}`);
   }
+  if (!value.isWellFormed()) throw invalidArgument(field, 'must be valid UTF-8');
   try {
     JSON.parse(value);
   } catch {

@@ -1,14 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
 import { FILE_DESCRIPTOR_SET_BASE64 } from '../gen/descriptor-set.js';
-import { PeerServiceService } from '../gen/roomgate/v1/peer_service.js';
-import { RoomServiceService } from '../gen/roomgate/v1/room_service.js';
-import { TokenServiceService } from '../gen/roomgate/v1/token_service.js';
+import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
+import * as roomMessages from '../gen/roomgate/v1/room_service.js';
+import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import type { PeerManager } from '../domain/peer-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
 import { peerService } from './peer-service.js';
 import { addReflectionService, REFLECTION_SERVICE_NAMES } from './reflection-service.js';
 import { roomService } from './room-service.js';
+import { withStrictUtf8 } from './strict-utf8.js';
 import { tokenService, type TokenServiceManagers } from './token-service.js';
 import type { UnaryDeps } from './unary.js';
 
@@ -34,9 +35,9 @@ export interface RoomgateServer {
 /** Builds the server; nothing listens until {@link RoomgateServer.listen}. */
 export function createRoomgateServer(deps: ServerDeps): RoomgateServer {
   const server = new grpc.Server();
-  server.addService(RoomServiceService, roomService(deps, deps.rooms));
-  server.addService(PeerServiceService, peerService(deps, deps.peers));
-  server.addService(TokenServiceService, tokenService(deps, deps));
+  server.addService(withStrictUtf8(roomMessages.RoomServiceService, roomMessages), roomService(deps, deps.rooms));
+  server.addService(withStrictUtf8(peerMessages.PeerServiceService, peerMessages), peerService(deps, deps.peers));
+  server.addService(withStrictUtf8(tokenMessages.TokenServiceService, tokenMessages), tokenService(deps, deps));
   const health = new ServerHealth(ROOMGATE_SERVICE_NAMES, 'SERVING');
   health.addToServer(server);
   addReflectionService(server, {
