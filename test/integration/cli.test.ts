@@ -110,6 +110,18 @@ describe('roomgate CLI with DATABASE_URL', () => {
     });
     expect(stdout()).not.toMatch(/rg_sandbox_/);
     expect(await stop(child)).toBe(0);
+
+    // The signing key it created is encrypted under that KEK: another one is refused at start.
+    const wrongKek = await run(process.execPath, [BIN, 'serve'], {
+      env: {
+        ...baseEnv,
+        DATABASE_URL: db.connectionString,
+        ROOMGATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        ROOMGATE_GRPC_ADDRESS: `127.0.0.1:${await freePort()}`,
+      },
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect(wrongKek).toMatchObject({ code: 1 });
+    expect((wrongKek as { stderr: string }).stderr).toMatch(/does not decrypt: the key-encryption key \(ROOMGATE_KEY_ENCRYPTION_KEY\) is not the one/);
   });
 });
 
