@@ -33,6 +33,14 @@ const schema = z.object({
   ROOMGATE_MAX_ROOMS_PER_ENVIRONMENT: int(1, 2_147_483_647).default(DEFAULT_LIMITS.maxRoomsPerEnvironment),
   ROOMGATE_MAX_PEER_SESSION_SECONDS: int(60, 365 * 86_400).default(DEFAULT_LIMITS.maxPeerSessionSeconds),
   ROOMGATE_KEY_PREPUBLISH_SECONDS: int(0, 30 * 86_400).default(3600),
+  ROOMGATE_RELAY_ENABLED: z.enum(['true', 'false']).default('true'),
+  ROOMGATE_RELAY_CONCURRENCY: int(1, 256).default(8),
+  ROOMGATE_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  ROOMGATE_WEBHOOK_RETRY_HORIZON_SECONDS: int(1, 30 * 86_400).default(86_400),
+  ROOMGATE_WEBHOOK_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
+  ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
+  ROOMGATE_PURGE_INTERVAL_MS: int(100, 3_600_000).default(5_000),
+  ROOMGATE_WATCH_MAX_BACKLOG: int(10, 1_000_000).default(1_000),
   ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   ROOMGATE_EMBEDDED_POSTGRES: z.enum(['auto', 'false']).default('auto'),
 });
@@ -52,7 +60,29 @@ export interface Config {
   shutdownGraceSeconds: number;
   /** Default seconds a new signing key is published before it signs. */
   keyPrepublishSeconds: number;
+  /** Webhook delivery settings. */
+  webhooks: WebhookConfig;
+  /** How often this instance looks for peers and rooms past their timeouts. */
+  purgeIntervalMs: number;
+  /** Events a WatchEvents stream may have queued before the consumer is cut off. */
+  watchMaxBacklog: number;
   limits: Limits;
+}
+
+/** Webhook delivery settings. */
+export interface WebhookConfig {
+  /** Whether this instance runs a relay worker (several instances may). */
+  relayEnabled: boolean;
+  /** Deliveries one relay sends at once. */
+  concurrency: number;
+  /** Per-request timeout. */
+  timeoutMs: number;
+  /** Retries stop this long after the event. */
+  retryHorizonSeconds: number;
+  /** Allow http:// endpoint URLs (default: https only). */
+  allowHttp: boolean;
+  /** Allow URLs that resolve to loopback, private, link-local or metadata addresses. */
+  allowPrivateNetworks: boolean;
 }
 
 /** Thrown for invalid configuration, with one line per problem. */
@@ -94,6 +124,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     clockToleranceSeconds: c.ROOMGATE_CLOCK_TOLERANCE_SECONDS,
     shutdownGraceSeconds: c.ROOMGATE_SHUTDOWN_GRACE_SECONDS,
     keyPrepublishSeconds: c.ROOMGATE_KEY_PREPUBLISH_SECONDS,
+    webhooks: {
+      relayEnabled: c.ROOMGATE_RELAY_ENABLED === 'true',
+      concurrency: c.ROOMGATE_RELAY_CONCURRENCY,
+      timeoutMs: c.ROOMGATE_WEBHOOK_TIMEOUT_MS,
+      retryHorizonSeconds: c.ROOMGATE_WEBHOOK_RETRY_HORIZON_SECONDS,
+      allowHttp: c.ROOMGATE_WEBHOOK_ALLOW_HTTP === 'true',
+      allowPrivateNetworks: c.ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true',
+    },
+    purgeIntervalMs: c.ROOMGATE_PURGE_INTERVAL_MS,
+    watchMaxBacklog: c.ROOMGATE_WATCH_MAX_BACKLOG,
     limits: {
       ...DEFAULT_LIMITS,
       maxMetadataBytes: c.ROOMGATE_MAX_METADATA_BYTES,

@@ -126,6 +126,17 @@ export class PeerManager {
     return (await this.peers.updateClientMetadata(principal.environment, roomId, peerId, json)) ?? throwIt(notFound());
   }
 
+  /** Records the connection state a media server reports. */
+  async reportStatus(principal: Principal, roomId: string, peerId: string, status: string): Promise<PeerRecord> {
+    v.requireId('room_id', roomId);
+    v.requireId('peer_id', peerId);
+    ensureCan(principal, 'peer:report-status', { roomId, peerId });
+    if (status !== 'connected' && status !== 'disconnected') {
+      throw new DomainError('ERR_INVALID_ARGUMENT', 'status: must be PEER_STATUS_CONNECTED or PEER_STATUS_DISCONNECTED');
+    }
+    return (await this.peers.reportStatus(principal.environment, roomId, peerId, status)) ?? throwIt(notFound());
+  }
+
   /** Replaces the permissions; tokens issued before stop verifying (SUPERSEDED). */
   async updatePermissions(
     principal: Principal,

@@ -19,7 +19,10 @@ export type Action =
   | 'token:verify'
   | 'token:refresh'
   | 'management-token:manage'
-  | 'signing-key:manage';
+  | 'signing-key:manage'
+  | 'peer:report-status'
+  | 'webhook:manage'
+  | 'event:watch';
 
 // The scopes that allow each action to a management token, besides `admin`,
 // which allows everything. An empty list means admin only.
@@ -41,6 +44,9 @@ const SCOPES_FOR: Record<Action, readonly Scope[]> = {
   'token:refresh': [],
   'management-token:manage': [],
   'signing-key:manage': [],
+  'peer:report-status': ['verify', 'rooms'],
+  'webhook:manage': ['rooms'],
+  'event:watch': ['rooms', 'read'],
 };
 
 /** The resource an action is aimed at. */
@@ -96,11 +102,14 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
       if (!p.canRemoveParticipants) throw denied('removing peers needs the can_remove_participants permission');
       return;
     case 'room:update-limits':
-      throw denied('only a management token may change max_peers');
+      throw denied('only a management token may change max_peers or the room timeouts');
     case 'peer:update-permissions':
     case 'peer:issue-token':
     case 'management-token:manage':
     case 'signing-key:manage':
+    case 'peer:report-status':
+    case 'webhook:manage':
+    case 'event:watch':
     case 'room:create':
     case 'room:list':
     case 'room:delete':

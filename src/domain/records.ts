@@ -8,11 +8,18 @@ export interface RoomRecord {
   maxPeers: number;
   peerCount: number;
   metadata: string;
+  /** Delete the room after no peer has been connected for this long; 0 never. */
+  peerlessPurgeTimeoutSeconds: number;
+  /** Delete a peer after it has been disconnected for this long; 0 never. */
+  peerDisconnectedTimeoutSeconds: number;
   createdAt: Date;
   updatedAt: Date;
   /** Insertion sequence, the pagination key. */
   seq: string;
 }
+
+/** A peer's connection state, as media servers report it. */
+export type PeerStatus = 'new' | 'connected' | 'disconnected';
 
 /** A peer as stored. */
 export interface PeerRecord {
@@ -26,6 +33,8 @@ export interface PeerRecord {
   permissions: PeerPermissions;
   /** Bumped by every permission change; tokens of an older generation are superseded. */
   generation: number;
+  status: PeerStatus;
+  statusChangedAt: Date;
   createdAt: Date;
   updatedAt: Date;
   /** Insertion sequence, the pagination key. */

@@ -7,7 +7,7 @@ import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { RoomRecord } from './records.js';
 import { thenInvalidate, type CacheInvalidator } from './cache-invalidator.js';
-import type { RoomStore } from './stores.js';
+import type { RoomPatch, RoomStore } from './stores.js';
 import * as v from './validation.js';
 
 /** Input of CreateRoom, as received. */
@@ -16,6 +16,8 @@ export interface CreateRoomInput {
   maxPeers: number;
   metadata: string;
   requestId: string;
+  peerlessPurgeTimeoutSeconds: number;
+  peerDisconnectedTimeoutSeconds: number;
 }
 
 /** Input of UpdateRoom: only fields that are set change. */
@@ -23,6 +25,8 @@ export interface UpdateRoomInput {
   roomId: string;
   metadata?: string;
   maxPeers?: number;
+  peerlessPurgeTimeoutSeconds?: number;
+  peerDisconnectedTimeoutSeconds?: number;
 }
 
 const notFound = () => new DomainError('ERR_ROOM_NOT_FOUND', 'room not found');
@@ -41,9 +45,25 @@ export class RoomManager {
     const name = v.optionalRoomName(input.name);
     const maxPeers = v.maxPeers(input.maxPeers);
     const metadata = v.jsonText('metadata', input.metadata, this.limits);
-    const key = idempotencyKey(v.requestId(input.requestId), { name, maxPeers, metadata });
+    const peerlessPurgeTimeoutSeconds = v.timeout('peerless_purge_timeout_seconds', input.peerlessPurgeTimeoutSeconds);
+    const peerDisconnectedTimeoutSeconds = v.timeout('peer_disconnected_timeout_seconds', input.peerDisconnectedTimeoutSeconds);
+    const key = idempotencyKey(v.requestId(input.requestId), {
+      name,
+      maxPeers,
+      metadata,
+      peerlessPurgeTimeoutSeconds,
+      peerDisconnectedTimeoutSeconds,
+    });
     const { room } = await this.rooms.create(
-      { id: randomUUID(), environment: principal.environment, name, maxPeers, metadata },
+      {
+        id: randomUUID(),
+        environment: principal.environment,
+        name,
+        maxPeers,
+        metadata,
+        peerlessPurgeTimeoutSeconds,
+        peerDisconnectedTimeoutSeconds,
+      },
       key,
       this.limits.maxRoomsPerEnvironment,
     );
@@ -68,14 +88,21 @@ export class RoomManager {
   /** Changes metadata and/or max_peers. */
   async update(principal: Principal, input: UpdateRoomInput): Promise<RoomRecord> {
     const roomId = v.requireId('room_id', input.roomId);
-    if (input.metadata === undefined && input.maxPeers === undefined) {
-      throw new DomainError('ERR_INVALID_ARGUMENT', 'nothing to update: set metadata and/or max_peers');
+    const limits = [input.maxPeers, input.peerlessPurgeTimeoutSeconds, input.peerDisconnectedTimeoutSeconds];
+    if (input.metadata === undefined && limits.every((l) => l === undefined)) {
+      throw new DomainError('ERR_INVALID_ARGUMENT', 'nothing to update: set metadata, max_peers or a timeout');
     }
     if (input.metadata !== undefined) ensureCan(principal, 'room:update-metadata', { roomId });
-    if (input.maxPeers !== undefined) ensureCan(principal, 'room:update-limits', { roomId });
-    const patch = {
+    if (limits.some((l) => l !== undefined)) ensureCan(principal, 'room:update-limits', { roomId });
+    const patch: RoomPatch = {
       ...(input.metadata !== undefined && { metadata: v.jsonText('metadata', input.metadata, this.limits) }),
       ...(input.maxPeers !== undefined && { maxPeers: v.maxPeers(input.maxPeers) }),
+      ...(input.peerlessPurgeTimeoutSeconds !== undefined && {
+        peerlessPurgeTimeoutSeconds: v.timeout('peerless_purge_timeout_seconds', input.peerlessPurgeTimeoutSeconds),
+      }),
+      ...(input.peerDisconnectedTimeoutSeconds !== undefined && {
+        peerDisconnectedTimeoutSeconds: v.timeout('peer_disconnected_timeout_seconds', input.peerDisconnectedTimeoutSeconds),
+      }),
     };
     return (await this.rooms.update(principal.environment, roomId, patch)) ?? throwIt(notFound());
   }

@@ -13,7 +13,15 @@ import type {
 // idempotency) is the store's job, enforced inside one database transaction.
 
 /** Input for RoomStore.create. */
-export type NewRoom = Pick<RoomRecord, 'id' | 'environment' | 'name' | 'maxPeers' | 'metadata'>;
+export type NewRoom = Pick<
+  RoomRecord,
+  'id' | 'environment' | 'name' | 'maxPeers' | 'metadata' | 'peerlessPurgeTimeoutSeconds' | 'peerDisconnectedTimeoutSeconds'
+>;
+
+/** The fields UpdateRoom may change; unset ones stay. */
+export type RoomPatch = Partial<
+  Pick<RoomRecord, 'metadata' | 'maxPeers' | 'peerlessPurgeTimeoutSeconds' | 'peerDisconnectedTimeoutSeconds'>
+>;
 
 /** Rooms of all environments; every method filters by environment. */
 export interface RoomStore {
@@ -26,13 +34,12 @@ export interface RoomStore {
   get(environment: Environment, roomId: string): Promise<RoomRecord | undefined>;
   /** Rooms after `afterSeq` in insertion order, at most `limit`. */
   list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<RoomRecord[]>;
-  update(
-    environment: Environment,
-    roomId: string,
-    patch: { metadata?: string; maxPeers?: number },
-  ): Promise<RoomRecord | undefined>;
-  /** Deletes the room and its peers; false when there was no such room. */
-  delete(environment: Environment, roomId: string): Promise<boolean>;
+  update(environment: Environment, roomId: string, patch: RoomPatch): Promise<RoomRecord | undefined>;
+  /**
+   * Deletes the room and its peers, with a room_deleted (or, for the purge
+   * timer, room_purged) event; false when there was no such room.
+   */
+  delete(environment: Environment, roomId: string, options?: { purged?: boolean }): Promise<boolean>;
 }
 
 /** Input for PeerStore.create. */
@@ -74,6 +81,16 @@ export interface PeerStore extends PeerLivenessSource {
     roomId: string,
     peerId: string,
     clientMetadata: string,
+  ): Promise<PeerRecord | undefined>;
+  /**
+   * Records a connection state reported by a media server, with a
+   * peer_connected or peer_disconnected event when it changed.
+   */
+  reportStatus(
+    environment: Environment,
+    roomId: string,
+    peerId: string,
+    status: 'connected' | 'disconnected',
   ): Promise<PeerRecord | undefined>;
   /** Replaces the permissions and bumps the generation, superseding earlier tokens. */
   updatePermissions(

@@ -85,3 +85,14 @@ export function requestId(value: string): string | null {
   if (!REQUEST_ID.test(value)) throw invalidArgument('request_id', 'must be 1-128 printable ASCII characters without spaces');
   return value;
 }
+
+/** Longest room timeout: 30 days. */
+export const MAX_TIMEOUT_SECONDS = 30 * 86_400;
+
+/** Validates a room timeout in seconds: 0 (never) up to 30 days. */
+export function timeout(field: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_TIMEOUT_SECONDS) {
+    throw invalidArgument(field, `must be between 0 (never) and ${MAX_TIMEOUT_SECONDS} (30 days)`);
+  }
+  return value;
+}

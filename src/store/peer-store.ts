@@ -2,10 +2,11 @@ import type pg from 'pg';
 import { DomainError } from '../domain/errors.js';
 import type { Environment } from '../domain/principal.js';
 import type { PeerPermissions } from '../domain/principal.js';
-import type { IdempotencyKey, PeerRecord, TokenStamp } from '../domain/records.js';
+import type { IdempotencyKey, PeerRecord, PeerStatus, TokenStamp } from '../domain/records.js';
 import type { NewPeer, PeerLiveness, PeerStore } from '../domain/stores.js';
 import { claimIdempotencyKey, saveIdempotencyResult } from './idempotency-keys.js';
 import { notifyRevocation } from './notify.js';
+import { appendEvent, nextRoomSeq } from './outbox.js';
 import { query, withTransaction } from './pool.js';
 
 /** A peers row joined with its room's environment. */
@@ -24,13 +25,15 @@ interface PeerRow {
   can_update_room: boolean;
   can_remove_participants: boolean;
   generation: number;
+  status: PeerStatus;
+  status_changed_at: Date;
   created_at: Date;
   updated_at: Date;
 }
 
 const PEER_COLUMNS = `p.id, p.seq, p.room_id, p.identity, p.name, p.metadata, p.client_metadata, p.can_publish,
-  p.can_subscribe, p.can_update_metadata, p.can_update_room, p.can_remove_participants, p.generation, p.created_at,
-  p.updated_at`;
+  p.can_subscribe, p.can_update_metadata, p.can_update_room, p.can_remove_participants, p.generation, p.status,
+  p.status_changed_at, p.created_at, p.updated_at`;
 
 function toPeer(r: PeerRow): PeerRecord {
   return {
@@ -50,12 +53,27 @@ function toPeer(r: PeerRow): PeerRecord {
       canRemoveParticipants: r.can_remove_participants,
     },
     generation: r.generation,
+    status: r.status,
+    statusChangedAt: r.status_changed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
 }
 
 const roomNotFound = () => new DomainError('ERR_ROOM_NOT_FOUND', 'room not found');
+
+/**
+ * Locks the room row first, as CreatePeer's conditional increment does, so
+ * every peer write takes locks in one order (room, then peer) and cannot
+ * deadlock; it also serializes the room's event sequence.
+ */
+async function lockRoom(client: pg.PoolClient, environment: Environment, roomId: string): Promise<boolean> {
+  const { rowCount } = await query(client, 'SELECT 1 FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE', [
+    roomId,
+    environment,
+  ]);
+  return rowCount === 1;
+}
 
 /** {@link PeerStore} on Postgres. */
 export class PgPeerStore implements PeerStore {
@@ -84,13 +102,15 @@ export class PgPeerStore implements PeerStore {
       // The conditional increment is the max_peers check: it locks the room
       // row, so concurrent joins queue here and each sees the count the
       // previous one committed. Never count-then-insert.
-      const reserved = await query(
+      const reserved = await query<{ event_seq: string }>(
         client,
-        `UPDATE rooms SET peer_count = peer_count + 1
-         WHERE id = $1 AND environment = $2 AND (max_peers = 0 OR peer_count < max_peers)`,
+        `UPDATE rooms SET peer_count = peer_count + 1, event_seq = event_seq + 1
+         WHERE id = $1 AND environment = $2 AND (max_peers = 0 OR peer_count < max_peers)
+         RETURNING event_seq`,
         [peer.roomId, peer.environment],
       );
-      if (reserved.rowCount !== 1) {
+      const roomSeq = reserved.rows[0]?.event_seq;
+      if (roomSeq === undefined) {
         const exists = await query(client, 'SELECT 1 FROM rooms WHERE id = $1 AND environment = $2', [
           peer.roomId,
           peer.environment,
@@ -112,8 +132,9 @@ export class PgPeerStore implements PeerStore {
       if (key) {
         await saveIdempotencyResult(client, peer.environment, 'CreatePeer', key, { peerId: peer.id, stamp: peer.stamp });
       }
-      const created = await this.getWith(client, peer.environment, peer.roomId, peer.id);
-      return { peer: created as PeerRecord, stamp: peer.stamp, replayed: false };
+      const created = (await this.getWith(client, peer.environment, peer.roomId, peer.id)) as PeerRecord;
+      await appendEvent(client, { environment: peer.environment, roomId: peer.roomId, roomSeq, payload: { type: 'peer_created', peer: created } });
+      return { peer: created, stamp: peer.stamp, replayed: false };
     });
   }
 
@@ -144,16 +165,33 @@ export class PgPeerStore implements PeerStore {
 
   async delete(environment: Environment, roomId: string, peerId: string): Promise<boolean> {
     return withTransaction(this.pool, async (client) => {
-      // Lock the room first, in the same order CreatePeer does, so a delete
-      // racing a join of the same identity cannot deadlock.
-      const room = await query(client, 'SELECT 1 FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE', [
-        roomId,
+      if (!(await lockRoom(client, environment, roomId))) return false;
+      const deleted = await query<PeerRow>(
+        client,
+        `DELETE FROM peers p WHERE p.id = $1 AND p.room_id = $2 RETURNING $3::text AS environment, ${PEER_COLUMNS}`,
+        [peerId, roomId, environment],
+      );
+      const row = deleted.rows[0];
+      if (!row) return false;
+      const wasConnected = row.status === 'connected';
+      const { rows } = await query<{ event_seq: string }>(
+        client,
+        `UPDATE rooms SET peer_count = peer_count - 1,
+           connected_count = connected_count - $2::int,
+           peerless_since = CASE WHEN $2::int = 1 AND connected_count = 1 THEN now() ELSE peerless_since END,
+           event_seq = event_seq + 2
+         WHERE id = $1 RETURNING event_seq`,
+        [roomId, wasConnected ? 1 : 0],
+      );
+      const last = BigInt(rows[0]!.event_seq);
+      const peer = toPeer(row);
+      await appendEvent(client, { environment, roomId, roomSeq: (last - 1n).toString(), payload: { type: 'peer_deleted', peer } });
+      await appendEvent(client, {
         environment,
-      ]);
-      if (room.rowCount === 0) return false;
-      const deleted = await query(client, 'DELETE FROM peers WHERE id = $1 AND room_id = $2', [peerId, roomId]);
-      if (deleted.rowCount !== 1) return false;
-      await query(client, 'UPDATE rooms SET peer_count = peer_count - 1 WHERE id = $1', [roomId]);
+        roomId,
+        roomSeq: last.toString(),
+        payload: { type: 'peer_token_revoked', peerId, identity: peer.identity, cause: 'peer_deleted', generation: peer.generation + 1 },
+      });
       await notifyRevocation(client, 'peer', peerId);
       return true;
     });
@@ -165,15 +203,63 @@ export class PgPeerStore implements PeerStore {
     peerId: string,
     clientMetadata: string,
   ): Promise<PeerRecord | undefined> {
-    const { rows } = await query<PeerRow>(
-      this.pool,
-      `UPDATE peers p SET client_metadata = $4, updated_at = now()
-       FROM rooms r
-       WHERE p.id = $3 AND p.room_id = $1 AND r.id = p.room_id AND r.environment = $2
-       RETURNING r.environment, ${PEER_COLUMNS}`,
-      [roomId, environment, peerId, clientMetadata],
-    );
-    return rows[0] && toPeer(rows[0]);
+    return withTransaction(this.pool, async (client) => {
+      if (!(await lockRoom(client, environment, roomId))) return undefined;
+      const { rows } = await query<PeerRow>(
+        client,
+        `UPDATE peers p SET client_metadata = $3, updated_at = now()
+         WHERE p.id = $2 AND p.room_id = $1 RETURNING $4::text AS environment, ${PEER_COLUMNS}`,
+        [roomId, peerId, clientMetadata, environment],
+      );
+      if (!rows[0]) return undefined;
+      const peer = toPeer(rows[0]);
+      const roomSeq = await nextRoomSeq(client, roomId);
+      await appendEvent(client, { environment, roomId, roomSeq, payload: { type: 'peer_metadata_updated', peer } });
+      return peer;
+    });
+  }
+
+  async reportStatus(
+    environment: Environment,
+    roomId: string,
+    peerId: string,
+    status: 'connected' | 'disconnected',
+  ): Promise<PeerRecord | undefined> {
+    return withTransaction(this.pool, async (client) => {
+      if (!(await lockRoom(client, environment, roomId))) return undefined;
+      const before = await query<{ status: PeerStatus }>(
+        client,
+        'SELECT status FROM peers WHERE id = $1 AND room_id = $2 FOR UPDATE',
+        [peerId, roomId],
+      );
+      const previous = before.rows[0]?.status;
+      if (previous === undefined) return undefined;
+      // A repeated report changes nothing and emits nothing: media servers may retry.
+      if (previous === status) return this.getWith(client, environment, roomId, peerId);
+      const { rows } = await query<PeerRow>(
+        client,
+        `UPDATE peers p SET status = $3, status_changed_at = now()
+         WHERE p.id = $2 AND p.room_id = $1 RETURNING $4::text AS environment, ${PEER_COLUMNS}`,
+        [roomId, peerId, status, environment],
+      );
+      const delta = status === 'connected' ? 1 : previous === 'connected' ? -1 : 0;
+      const seq = await query<{ event_seq: string }>(
+        client,
+        `UPDATE rooms SET connected_count = connected_count + $2::int,
+           peerless_since = CASE WHEN connected_count + $2::int = 0 AND $2::int <> 0 THEN now() ELSE peerless_since END,
+           event_seq = event_seq + 1
+         WHERE id = $1 RETURNING event_seq`,
+        [roomId, delta],
+      );
+      const peer = toPeer(rows[0] as PeerRow);
+      await appendEvent(client, {
+        environment,
+        roomId,
+        roomSeq: seq.rows[0]!.event_seq,
+        payload: { type: status === 'connected' ? 'peer_connected' : 'peer_disconnected', peer },
+      });
+      return peer;
+    });
   }
 
   async liveness(environment: Environment, roomId: string, peerId: string): Promise<PeerLiveness | undefined> {
@@ -194,18 +280,27 @@ export class PgPeerStore implements PeerStore {
     permissions: PeerPermissions,
   ): Promise<PeerRecord | undefined> {
     return withTransaction(this.pool, async (client) => {
+      if (!(await lockRoom(client, environment, roomId))) return undefined;
       const p = permissions;
       const { rows } = await query<PeerRow>(
         client,
-        `UPDATE peers p SET can_publish = $4, can_subscribe = $5, can_update_metadata = $6, can_update_room = $7,
-           can_remove_participants = $8, generation = p.generation + 1, updated_at = now()
-         FROM rooms r
-         WHERE p.id = $3 AND p.room_id = $1 AND r.id = p.room_id AND r.environment = $2
-         RETURNING r.environment, ${PEER_COLUMNS}`,
-        [roomId, environment, peerId, p.canPublish, p.canSubscribe, p.canUpdateMetadata, p.canUpdateRoom, p.canRemoveParticipants],
+        `UPDATE peers p SET can_publish = $3, can_subscribe = $4, can_update_metadata = $5, can_update_room = $6,
+           can_remove_participants = $7, generation = p.generation + 1, updated_at = now()
+         WHERE p.id = $2 AND p.room_id = $1
+         RETURNING $8::text AS environment, ${PEER_COLUMNS}`,
+        [roomId, peerId, p.canPublish, p.canSubscribe, p.canUpdateMetadata, p.canUpdateRoom, p.canRemoveParticipants, environment],
       );
-      if (rows[0]) await notifyRevocation(client, 'peer', peerId);
-      return rows[0] && toPeer(rows[0]);
+      if (!rows[0]) return undefined;
+      const peer = toPeer(rows[0]);
+      const roomSeq = await nextRoomSeq(client, roomId);
+      await appendEvent(client, {
+        environment,
+        roomId,
+        roomSeq,
+        payload: { type: 'peer_token_revoked', peerId, identity: peer.identity, cause: 'permissions_changed', generation: peer.generation },
+      });
+      await notifyRevocation(client, 'peer', peerId);
+      return peer;
     });
   }
 

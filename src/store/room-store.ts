@@ -2,9 +2,10 @@ import type pg from 'pg';
 import { DomainError } from '../domain/errors.js';
 import type { Environment } from '../domain/principal.js';
 import type { IdempotencyKey, RoomRecord } from '../domain/records.js';
-import type { NewRoom, RoomStore } from '../domain/stores.js';
+import type { NewRoom, RoomPatch, RoomStore } from '../domain/stores.js';
 import { claimIdempotencyKey, saveIdempotencyResult } from './idempotency-keys.js';
 import { notifyRevocation } from './notify.js';
+import { appendEvent } from './outbox.js';
 import { query, withTransaction } from './pool.js';
 
 /** A rooms row as pg returns it. */
@@ -16,13 +17,18 @@ interface RoomRow {
   max_peers: number;
   peer_count: number;
   metadata: string;
+  peerless_purge_timeout_seconds: number;
+  peer_disconnected_timeout_seconds: number;
   created_at: Date;
   updated_at: Date;
+  event_seq: string;
 }
 
-const COLUMNS = 'id, seq, environment, name, max_peers, peer_count, metadata, created_at, updated_at';
+const COLUMNS = `id, seq, environment, name, max_peers, peer_count, metadata, peerless_purge_timeout_seconds,
+  peer_disconnected_timeout_seconds, created_at, updated_at, event_seq`;
 
-function toRoom(r: RoomRow): RoomRecord {
+/** Maps a rooms row; shared with the peer store's joins. */
+export function toRoom(r: RoomRow): RoomRecord {
   return {
     id: r.id,
     seq: r.seq,
@@ -31,12 +37,14 @@ function toRoom(r: RoomRow): RoomRecord {
     maxPeers: r.max_peers,
     peerCount: r.peer_count,
     metadata: r.metadata,
+    peerlessPurgeTimeoutSeconds: r.peerless_purge_timeout_seconds,
+    peerDisconnectedTimeoutSeconds: r.peer_disconnected_timeout_seconds,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
 }
 
-/** {@link RoomStore} on Postgres. */
+/** {@link RoomStore} on Postgres. Every change writes its event in the same transaction. */
 export class PgRoomStore implements RoomStore {
   constructor(private readonly pool: pg.Pool) {}
 
@@ -69,12 +77,18 @@ export class PgRoomStore implements RoomStore {
       }
       const { rows } = await query<RoomRow>(
         client,
-        `INSERT INTO rooms (id, environment, name, max_peers, metadata)
-         VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-        [room.id, room.environment, room.name, room.maxPeers, room.metadata],
+        `INSERT INTO rooms (id, environment, name, max_peers, metadata, peerless_purge_timeout_seconds,
+           peer_disconnected_timeout_seconds, event_seq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1) RETURNING ${COLUMNS}`,
+        [
+          room.id, room.environment, room.name, room.maxPeers, room.metadata,
+          room.peerlessPurgeTimeoutSeconds, room.peerDisconnectedTimeoutSeconds,
+        ],
       );
+      const created = toRoom(rows[0] as RoomRow);
+      await appendEvent(client, { environment: room.environment, roomId: room.id, roomSeq: '1', payload: { type: 'room_created', room: created } });
       if (key) await saveIdempotencyResult(client, room.environment, 'CreateRoom', key, { roomId: room.id });
-      return { room: toRoom(rows[0] as RoomRow), replayed: false };
+      return { room: created, replayed: false };
     });
   }
 
@@ -95,25 +109,63 @@ export class PgRoomStore implements RoomStore {
     return rows.map(toRoom);
   }
 
-  async update(
-    environment: Environment,
-    roomId: string,
-    patch: { metadata?: string; maxPeers?: number },
-  ): Promise<RoomRecord | undefined> {
-    const { rows } = await query<RoomRow>(
-      this.pool,
-      `UPDATE rooms SET metadata = COALESCE($3, metadata), max_peers = COALESCE($4, max_peers), updated_at = now()
-       WHERE id = $1 AND environment = $2 RETURNING ${COLUMNS}`,
-      [roomId, environment, patch.metadata ?? null, patch.maxPeers ?? null],
-    );
-    return rows[0] && toRoom(rows[0]);
+  async update(environment: Environment, roomId: string, patch: RoomPatch): Promise<RoomRecord | undefined> {
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await query<RoomRow>(
+        client,
+        `UPDATE rooms SET metadata = COALESCE($3, metadata), max_peers = COALESCE($4, max_peers),
+           peerless_purge_timeout_seconds = COALESCE($5, peerless_purge_timeout_seconds),
+           peer_disconnected_timeout_seconds = COALESCE($6, peer_disconnected_timeout_seconds),
+           event_seq = event_seq + 1, updated_at = now()
+         WHERE id = $1 AND environment = $2 RETURNING ${COLUMNS}`,
+        [
+          roomId, environment, patch.metadata ?? null, patch.maxPeers ?? null,
+          patch.peerlessPurgeTimeoutSeconds ?? null, patch.peerDisconnectedTimeoutSeconds ?? null,
+        ],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      const room = toRoom(row);
+      await appendEvent(client, { environment, roomId, roomSeq: row.event_seq, payload: { type: 'room_updated', room } });
+      return room;
+    });
   }
 
-  async delete(environment: Environment, roomId: string): Promise<boolean> {
+  async delete(environment: Environment, roomId: string, options: { purged?: boolean } = {}): Promise<boolean> {
     return withTransaction(this.pool, async (client) => {
-      const { rowCount } = await query(client, 'DELETE FROM rooms WHERE id = $1 AND environment = $2', [roomId, environment]);
-      if (rowCount !== 1) return false;
+      const locked = await query<RoomRow>(
+        client,
+        `SELECT ${COLUMNS} FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE`,
+        [roomId, environment],
+      );
+      const row = locked.rows[0];
+      if (!row) return false;
+      const peers = await query<{ id: string; identity: string; generation: number }>(
+        client,
+        'DELETE FROM peers WHERE room_id = $1 RETURNING id, identity, generation',
+        [roomId],
+      );
+      await query(client, 'DELETE FROM rooms WHERE id = $1', [roomId]);
       await query(client, 'UPDATE environment_usage SET room_count = room_count - 1 WHERE environment = $1', [environment]);
+      // The room row is gone, so its sequence continues here: one revocation
+      // per peer, then the room's own event last.
+      let seq = BigInt(row.event_seq);
+      for (const p of peers.rows) {
+        seq += 1n;
+        await appendEvent(client, {
+          environment,
+          roomId,
+          roomSeq: seq.toString(),
+          payload: { type: 'peer_token_revoked', peerId: p.id, identity: p.identity, cause: 'room_deleted', generation: p.generation + 1 },
+        });
+      }
+      const room = { ...toRoom(row), peerCount: 0 };
+      await appendEvent(client, {
+        environment,
+        roomId,
+        roomSeq: (seq + 1n).toString(),
+        payload: { type: options.purged ? 'room_purged' : 'room_deleted', room },
+      });
       await notifyRevocation(client, 'room', roomId);
       return true;
     });

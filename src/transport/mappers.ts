@@ -5,6 +5,7 @@ import type { ManagementTokenRecord, PeerRecord, RoomRecord, SigningKeyInfo } fr
 import {
   Environment,
   ManagementScope,
+  PeerStatus,
   SigningKeyState,
   type ManagementToken,
   type Peer,
@@ -30,8 +31,16 @@ export function toRoom(r: RoomRecord): Room {
     environment: ENVIRONMENTS[r.environment],
     createTime: r.createdAt,
     updateTime: r.updatedAt,
+    peerlessPurgeTimeoutSeconds: r.peerlessPurgeTimeoutSeconds,
+    peerDisconnectedTimeoutSeconds: r.peerDisconnectedTimeoutSeconds,
   };
 }
+
+const PEER_STATUSES: Record<PeerRecord['status'], PeerStatus> = {
+  new: PeerStatus.PEER_STATUS_NEW,
+  connected: PeerStatus.PEER_STATUS_CONNECTED,
+  disconnected: PeerStatus.PEER_STATUS_DISCONNECTED,
+};
 
 /** Maps a stored peer to the wire message. */
 export function toPeer(p: PeerRecord): Peer {
@@ -45,6 +54,8 @@ export function toPeer(p: PeerRecord): Peer {
     permissions: { ...p.permissions },
     createTime: p.createdAt,
     updateTime: p.updatedAt,
+    status: PEER_STATUSES[p.status],
+    statusChangeTime: p.statusChangedAt,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { PeerManager } from '../domain/peer-manager.js';
 import type { PeerServiceServer } from '../gen/roomgate/v1/peer_service.js';
+import { PeerStatus } from '../gen/roomgate/v1/resources.js';
 import { toPeer } from './mappers.js';
 import { unary, type UnaryDeps } from './unary.js';
 
@@ -24,6 +25,11 @@ export function peerService(deps: UnaryDeps, peers: PeerManager): PeerServiceSer
     updatePeerMetadata: unary(deps, 'UpdatePeerMetadata', async (req, { principal }) => ({
       peer: toPeer(await peers.updateClientMetadata(principal, req.roomId, req.peerId, req.clientMetadata)),
     })),
+    reportPeerStatus: unary(deps, 'ReportPeerStatus', async (req, { principal }) => {
+      const status =
+        req.status === PeerStatus.PEER_STATUS_CONNECTED ? 'connected' : req.status === PeerStatus.PEER_STATUS_DISCONNECTED ? 'disconnected' : '';
+      return { peer: toPeer(await peers.reportStatus(principal, req.roomId, req.peerId, status)) };
+    }),
     updatePeer: unary(deps, 'UpdatePeer', async (req, { principal }) => ({
       peer: toPeer(await peers.updatePermissions(principal, req.roomId, req.peerId, req.permissions)),
     })),

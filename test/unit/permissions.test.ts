@@ -110,7 +110,7 @@ describe('management scopes', () => {
   const every: Action[] = [
     'room:create', 'room:read', 'room:list', 'room:update-metadata', 'room:update-limits', 'room:delete', 'peer:create',
     'peer:read', 'peer:list', 'peer:delete', 'peer:update-client-metadata', 'peer:update-permissions', 'peer:issue-token',
-    'token:verify', 'management-token:manage', 'signing-key:manage',
+    'token:verify', 'management-token:manage', 'signing-key:manage', 'peer:report-status', 'webhook:manage', 'event:watch',
   ];
 
   it('admin allows everything', () => {
@@ -121,12 +121,18 @@ describe('management scopes', () => {
     expect(every.filter((a) => !allowed(scoped('rooms'), a))).toEqual(['token:verify', 'management-token:manage', 'signing-key:manage']);
   });
 
+  it('verify also allows ReportPeerStatus; read also allows WatchEvents', () => {
+    expect(allowed(scoped('verify'), 'peer:report-status')).toBe(true);
+    expect(allowed(scoped('read'), 'event:watch')).toBe(true);
+    expect(allowed(scoped('read'), 'webhook:manage')).toBe(false);
+  });
+
   it('read allows Get and List only', () => {
-    expect(every.filter((a) => allowed(scoped('read'), a))).toEqual(['room:read', 'room:list', 'peer:read', 'peer:list']);
+    expect(every.filter((a) => allowed(scoped('read'), a))).toEqual(['room:read', 'room:list', 'peer:read', 'peer:list', 'event:watch']);
   });
 
   it('verify allows VerifyPeerToken only', () => {
-    expect(every.filter((a) => allowed(scoped('verify'), a))).toEqual(['token:verify']);
+    expect(every.filter((a) => allowed(scoped('verify'), a))).toEqual(['token:verify', 'peer:report-status']);
   });
 
   it('names the missing scope', () => {

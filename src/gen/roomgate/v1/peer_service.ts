@@ -19,7 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { Peer, PeerPermissions } from "./resources.js";
+import { Peer, PeerPermissions, PeerStatus, peerStatusFromJSON, peerStatusToJSON } from "./resources.js";
 
 export const protobufPackage = "roomgate.v1";
 
@@ -133,6 +133,22 @@ export interface UpdatePeerRequest {
 /** Response for UpdatePeer. */
 export interface UpdatePeerResponse {
   /** The peer after the change. */
+  peer: Peer | undefined;
+}
+
+/** Request for ReportPeerStatus. */
+export interface ReportPeerStatusRequest {
+  /** Room identifier. */
+  roomId: string;
+  /** Peer identifier. */
+  peerId: string;
+  /** CONNECTED or DISCONNECTED. */
+  status: PeerStatus;
+}
+
+/** Response for ReportPeerStatus. */
+export interface ReportPeerStatusResponse {
+  /** The peer after the report. */
   peer: Peer | undefined;
 }
 
@@ -1297,6 +1313,182 @@ export const UpdatePeerResponse: MessageFns<UpdatePeerResponse> = {
   },
 };
 
+function createBaseReportPeerStatusRequest(): ReportPeerStatusRequest {
+  return { roomId: "", peerId: "", status: 0 };
+}
+
+export const ReportPeerStatusRequest: MessageFns<ReportPeerStatusRequest> = {
+  encode(message: ReportPeerStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== "") {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.peerId !== "") {
+      writer.uint32(18).string(message.peerId);
+    }
+    if (message.status !== 0) {
+      writer.uint32(24).int32(message.status);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportPeerStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportPeerStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReportPeerStatusRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+        ? globalThis.String(object.room_id)
+        : "",
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+        ? globalThis.String(object.peer_id)
+        : "",
+      status: isSet(object.status) ? peerStatusFromJSON(object.status) : 0,
+    };
+  },
+
+  toJSON(message: ReportPeerStatusRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== "") {
+      obj.roomId = message.roomId;
+    }
+    if (message.peerId !== "") {
+      obj.peerId = message.peerId;
+    }
+    if (message.status !== 0) {
+      obj.status = peerStatusToJSON(message.status);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReportPeerStatusRequest>): ReportPeerStatusRequest {
+    return ReportPeerStatusRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReportPeerStatusRequest>): ReportPeerStatusRequest {
+    const message = createBaseReportPeerStatusRequest();
+    message.roomId = object.roomId ?? "";
+    message.peerId = object.peerId ?? "";
+    message.status = object.status ?? 0;
+    return message;
+  },
+};
+
+function createBaseReportPeerStatusResponse(): ReportPeerStatusResponse {
+  return { peer: undefined };
+}
+
+export const ReportPeerStatusResponse: MessageFns<ReportPeerStatusResponse> = {
+  encode(message: ReportPeerStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.peer !== undefined) {
+      Peer.encode(message.peer, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportPeerStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportPeerStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.peer = Peer.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReportPeerStatusResponse {
+    return { peer: isSet(object.peer) ? Peer.fromJSON(object.peer) : undefined };
+  },
+
+  toJSON(message: ReportPeerStatusResponse): unknown {
+    const obj: any = {};
+    if (message.peer !== undefined) {
+      obj.peer = Peer.toJSON(message.peer);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReportPeerStatusResponse>): ReportPeerStatusResponse {
+    return ReportPeerStatusResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReportPeerStatusResponse>): ReportPeerStatusResponse {
+    const message = createBaseReportPeerStatusResponse();
+    message.peer = (object.peer !== undefined && object.peer !== null) ? Peer.fromPartial(object.peer) : undefined;
+    return message;
+  },
+};
+
 /** PeerService manages the peers of a room and issues their peer tokens. */
 export type PeerServiceService = typeof PeerServiceService;
 export const PeerServiceService = {
@@ -1376,6 +1568,22 @@ export const PeerServiceService = {
     responseSerialize: (value: UpdatePeerResponse): Buffer => Buffer.from(UpdatePeerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdatePeerResponse => UpdatePeerResponse.decode(value),
   },
+  /**
+   * Records a peer's connection state, as seen by a media server, and emits
+   * peer connected/disconnected events. Management tokens with the verify or
+   * rooms scope.
+   */
+  reportPeerStatus: {
+    path: "/roomgate.v1.PeerService/ReportPeerStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReportPeerStatusRequest): Buffer =>
+      Buffer.from(ReportPeerStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReportPeerStatusRequest => ReportPeerStatusRequest.decode(value),
+    responseSerialize: (value: ReportPeerStatusResponse): Buffer =>
+      Buffer.from(ReportPeerStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReportPeerStatusResponse => ReportPeerStatusResponse.decode(value),
+  },
 } as const;
 
 export interface PeerServiceServer extends UntypedServiceImplementation {
@@ -1405,6 +1613,12 @@ export interface PeerServiceServer extends UntypedServiceImplementation {
    * with the new permissions. Management tokens with the rooms scope only.
    */
   updatePeer: handleUnaryCall<UpdatePeerRequest, UpdatePeerResponse>;
+  /**
+   * Records a peer's connection state, as seen by a media server, and emits
+   * peer connected/disconnected events. Management tokens with the verify or
+   * rooms scope.
+   */
+  reportPeerStatus: handleUnaryCall<ReportPeerStatusRequest, ReportPeerStatusResponse>;
 }
 
 export interface PeerServiceClient extends Client {
@@ -1517,6 +1731,26 @@ export interface PeerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdatePeerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Records a peer's connection state, as seen by a media server, and emits
+   * peer connected/disconnected events. Management tokens with the verify or
+   * rooms scope.
+   */
+  reportPeerStatus(
+    request: ReportPeerStatusRequest,
+    callback: (error: ServiceError | null, response: ReportPeerStatusResponse) => void,
+  ): ClientUnaryCall;
+  reportPeerStatus(
+    request: ReportPeerStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReportPeerStatusResponse) => void,
+  ): ClientUnaryCall;
+  reportPeerStatus(
+    request: ReportPeerStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReportPeerStatusResponse) => void,
   ): ClientUnaryCall;
 }
 

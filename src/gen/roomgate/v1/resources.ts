@@ -58,6 +58,56 @@ export function environmentToJSON(object: Environment): string {
   }
 }
 
+/** Connection state of a peer, as media servers report it. */
+export enum PeerStatus {
+  /** PEER_STATUS_UNSPECIFIED - Not set. */
+  PEER_STATUS_UNSPECIFIED = 0,
+  /** PEER_STATUS_NEW - Created, never connected yet. */
+  PEER_STATUS_NEW = 1,
+  /** PEER_STATUS_CONNECTED - Connected to a media server. */
+  PEER_STATUS_CONNECTED = 2,
+  /** PEER_STATUS_DISCONNECTED - Was connected, now disconnected. */
+  PEER_STATUS_DISCONNECTED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function peerStatusFromJSON(object: any): PeerStatus {
+  switch (object) {
+    case 0:
+    case "PEER_STATUS_UNSPECIFIED":
+      return PeerStatus.PEER_STATUS_UNSPECIFIED;
+    case 1:
+    case "PEER_STATUS_NEW":
+      return PeerStatus.PEER_STATUS_NEW;
+    case 2:
+    case "PEER_STATUS_CONNECTED":
+      return PeerStatus.PEER_STATUS_CONNECTED;
+    case 3:
+    case "PEER_STATUS_DISCONNECTED":
+      return PeerStatus.PEER_STATUS_DISCONNECTED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PeerStatus.UNRECOGNIZED;
+  }
+}
+
+export function peerStatusToJSON(object: PeerStatus): string {
+  switch (object) {
+    case PeerStatus.PEER_STATUS_UNSPECIFIED:
+      return "PEER_STATUS_UNSPECIFIED";
+    case PeerStatus.PEER_STATUS_NEW:
+      return "PEER_STATUS_NEW";
+    case PeerStatus.PEER_STATUS_CONNECTED:
+      return "PEER_STATUS_CONNECTED";
+    case PeerStatus.PEER_STATUS_DISCONNECTED:
+      return "PEER_STATUS_DISCONNECTED";
+    case PeerStatus.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** What a management token may do. A token holds one or more scopes. */
 export enum ManagementScope {
   /** MANAGEMENT_SCOPE_UNSPECIFIED - Not set; never valid. */
@@ -184,7 +234,13 @@ export interface Room {
     | Date
     | undefined;
   /** When the room was last changed. */
-  updateTime: Date | undefined;
+  updateTime:
+    | Date
+    | undefined;
+  /** Delete the room after no peer has been connected for this long; 0 never. */
+  peerlessPurgeTimeoutSeconds: number;
+  /** Delete a peer after it has been disconnected for this long; 0 never. */
+  peerDisconnectedTimeoutSeconds: number;
 }
 
 /** What a peer token allows its holder to do. */
@@ -224,7 +280,13 @@ export interface Peer {
     | Date
     | undefined;
   /** When the peer was last changed. */
-  updateTime: Date | undefined;
+  updateTime:
+    | Date
+    | undefined;
+  /** Connection state, from ReportPeerStatus. */
+  status: PeerStatus;
+  /** When the status last changed. */
+  statusChangeTime: Date | undefined;
 }
 
 /** The verified contents of a peer token. */
@@ -330,6 +392,8 @@ function createBaseRoom(): Room {
     environment: 0,
     createTime: undefined,
     updateTime: undefined,
+    peerlessPurgeTimeoutSeconds: 0,
+    peerDisconnectedTimeoutSeconds: 0,
   };
 }
 
@@ -358,6 +422,12 @@ export const Room: MessageFns<Room> = {
     }
     if (message.updateTime !== undefined) {
       Timestamp.encode(toTimestamp(message.updateTime), writer.uint32(66).fork()).join();
+    }
+    if (message.peerlessPurgeTimeoutSeconds !== 0) {
+      writer.uint32(72).uint32(message.peerlessPurgeTimeoutSeconds);
+    }
+    if (message.peerDisconnectedTimeoutSeconds !== 0) {
+      writer.uint32(80).uint32(message.peerDisconnectedTimeoutSeconds);
     }
     return writer;
   },
@@ -439,6 +509,22 @@ export const Room: MessageFns<Room> = {
             message.updateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.peerlessPurgeTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.peerDisconnectedTimeoutSeconds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -477,6 +563,16 @@ export const Room: MessageFns<Room> = {
         : isSet(object.update_time)
         ? fromJsonTimestamp(object.update_time)
         : undefined,
+      peerlessPurgeTimeoutSeconds: isSet(object.peerlessPurgeTimeoutSeconds)
+        ? globalThis.Number(object.peerlessPurgeTimeoutSeconds)
+        : isSet(object.peerless_purge_timeout_seconds)
+        ? globalThis.Number(object.peerless_purge_timeout_seconds)
+        : 0,
+      peerDisconnectedTimeoutSeconds: isSet(object.peerDisconnectedTimeoutSeconds)
+        ? globalThis.Number(object.peerDisconnectedTimeoutSeconds)
+        : isSet(object.peer_disconnected_timeout_seconds)
+        ? globalThis.Number(object.peer_disconnected_timeout_seconds)
+        : 0,
     };
   },
 
@@ -506,6 +602,12 @@ export const Room: MessageFns<Room> = {
     if (message.updateTime !== undefined) {
       obj.updateTime = message.updateTime.toISOString();
     }
+    if (message.peerlessPurgeTimeoutSeconds !== 0) {
+      obj.peerlessPurgeTimeoutSeconds = Math.round(message.peerlessPurgeTimeoutSeconds);
+    }
+    if (message.peerDisconnectedTimeoutSeconds !== 0) {
+      obj.peerDisconnectedTimeoutSeconds = Math.round(message.peerDisconnectedTimeoutSeconds);
+    }
     return obj;
   },
 
@@ -522,6 +624,8 @@ export const Room: MessageFns<Room> = {
     message.environment = object.environment ?? 0;
     message.createTime = object.createTime ?? undefined;
     message.updateTime = object.updateTime ?? undefined;
+    message.peerlessPurgeTimeoutSeconds = object.peerlessPurgeTimeoutSeconds ?? 0;
+    message.peerDisconnectedTimeoutSeconds = object.peerDisconnectedTimeoutSeconds ?? 0;
     return message;
   },
 };
@@ -696,6 +800,8 @@ function createBasePeer(): Peer {
     permissions: undefined,
     createTime: undefined,
     updateTime: undefined,
+    status: 0,
+    statusChangeTime: undefined,
   };
 }
 
@@ -727,6 +833,12 @@ export const Peer: MessageFns<Peer> = {
     }
     if (message.updateTime !== undefined) {
       Timestamp.encode(toTimestamp(message.updateTime), writer.uint32(74).fork()).join();
+    }
+    if (message.status !== 0) {
+      writer.uint32(80).int32(message.status);
+    }
+    if (message.statusChangeTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.statusChangeTime), writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -816,6 +928,22 @@ export const Peer: MessageFns<Peer> = {
             message.updateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.statusChangeTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -855,6 +983,12 @@ export const Peer: MessageFns<Peer> = {
         : isSet(object.update_time)
         ? fromJsonTimestamp(object.update_time)
         : undefined,
+      status: isSet(object.status) ? peerStatusFromJSON(object.status) : 0,
+      statusChangeTime: isSet(object.statusChangeTime)
+        ? fromJsonTimestamp(object.statusChangeTime)
+        : isSet(object.status_change_time)
+        ? fromJsonTimestamp(object.status_change_time)
+        : undefined,
     };
   },
 
@@ -887,6 +1021,12 @@ export const Peer: MessageFns<Peer> = {
     if (message.updateTime !== undefined) {
       obj.updateTime = message.updateTime.toISOString();
     }
+    if (message.status !== 0) {
+      obj.status = peerStatusToJSON(message.status);
+    }
+    if (message.statusChangeTime !== undefined) {
+      obj.statusChangeTime = message.statusChangeTime.toISOString();
+    }
     return obj;
   },
 
@@ -906,6 +1046,8 @@ export const Peer: MessageFns<Peer> = {
       : undefined;
     message.createTime = object.createTime ?? undefined;
     message.updateTime = object.updateTime ?? undefined;
+    message.status = object.status ?? 0;
+    message.statusChangeTime = object.statusChangeTime ?? undefined;
     return message;
   },
 };

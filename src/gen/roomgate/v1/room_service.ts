@@ -38,6 +38,10 @@ export interface CreateRoomRequest {
    * key with different parameters is INVALID_ARGUMENT.
    */
   requestId: string;
+  /** Delete the room after no peer has been connected for this long; 0 never. */
+  peerlessPurgeTimeoutSeconds: number;
+  /** Delete a peer after it has been disconnected for this long; 0 never. */
+  peerDisconnectedTimeoutSeconds: number;
 }
 
 /** Response for CreateRoom. */
@@ -86,7 +90,15 @@ export interface UpdateRoomRequest {
    * New maximum number of peers (0 = unlimited), if set. Peers already in the
    * room stay; the limit applies to later joins. Management tokens only.
    */
-  maxPeers?: number | undefined;
+  maxPeers?:
+    | number
+    | undefined;
+  /** New peerless purge timeout (0 = never), if set. Management tokens only. */
+  peerlessPurgeTimeoutSeconds?:
+    | number
+    | undefined;
+  /** New peer disconnected timeout (0 = never), if set. Management tokens only. */
+  peerDisconnectedTimeoutSeconds?: number | undefined;
 }
 
 /** Response for UpdateRoom. */
@@ -106,7 +118,14 @@ export interface DeleteRoomResponse {
 }
 
 function createBaseCreateRoomRequest(): CreateRoomRequest {
-  return { name: "", maxPeers: 0, metadata: "", requestId: "" };
+  return {
+    name: "",
+    maxPeers: 0,
+    metadata: "",
+    requestId: "",
+    peerlessPurgeTimeoutSeconds: 0,
+    peerDisconnectedTimeoutSeconds: 0,
+  };
 }
 
 export const CreateRoomRequest: MessageFns<CreateRoomRequest> = {
@@ -122,6 +141,12 @@ export const CreateRoomRequest: MessageFns<CreateRoomRequest> = {
     }
     if (message.requestId !== "") {
       writer.uint32(34).string(message.requestId);
+    }
+    if (message.peerlessPurgeTimeoutSeconds !== 0) {
+      writer.uint32(40).uint32(message.peerlessPurgeTimeoutSeconds);
+    }
+    if (message.peerDisconnectedTimeoutSeconds !== 0) {
+      writer.uint32(48).uint32(message.peerDisconnectedTimeoutSeconds);
     }
     return writer;
   },
@@ -171,6 +196,22 @@ export const CreateRoomRequest: MessageFns<CreateRoomRequest> = {
             message.requestId = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.peerlessPurgeTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.peerDisconnectedTimeoutSeconds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -197,6 +238,16 @@ export const CreateRoomRequest: MessageFns<CreateRoomRequest> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      peerlessPurgeTimeoutSeconds: isSet(object.peerlessPurgeTimeoutSeconds)
+        ? globalThis.Number(object.peerlessPurgeTimeoutSeconds)
+        : isSet(object.peerless_purge_timeout_seconds)
+        ? globalThis.Number(object.peerless_purge_timeout_seconds)
+        : 0,
+      peerDisconnectedTimeoutSeconds: isSet(object.peerDisconnectedTimeoutSeconds)
+        ? globalThis.Number(object.peerDisconnectedTimeoutSeconds)
+        : isSet(object.peer_disconnected_timeout_seconds)
+        ? globalThis.Number(object.peer_disconnected_timeout_seconds)
+        : 0,
     };
   },
 
@@ -214,6 +265,12 @@ export const CreateRoomRequest: MessageFns<CreateRoomRequest> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.peerlessPurgeTimeoutSeconds !== 0) {
+      obj.peerlessPurgeTimeoutSeconds = Math.round(message.peerlessPurgeTimeoutSeconds);
+    }
+    if (message.peerDisconnectedTimeoutSeconds !== 0) {
+      obj.peerDisconnectedTimeoutSeconds = Math.round(message.peerDisconnectedTimeoutSeconds);
+    }
     return obj;
   },
 
@@ -226,6 +283,8 @@ export const CreateRoomRequest: MessageFns<CreateRoomRequest> = {
     message.maxPeers = object.maxPeers ?? 0;
     message.metadata = object.metadata ?? "";
     message.requestId = object.requestId ?? "";
+    message.peerlessPurgeTimeoutSeconds = object.peerlessPurgeTimeoutSeconds ?? 0;
+    message.peerDisconnectedTimeoutSeconds = object.peerDisconnectedTimeoutSeconds ?? 0;
     return message;
   },
 };
@@ -620,7 +679,13 @@ export const ListRoomsResponse: MessageFns<ListRoomsResponse> = {
 };
 
 function createBaseUpdateRoomRequest(): UpdateRoomRequest {
-  return { roomId: "", metadata: undefined, maxPeers: undefined };
+  return {
+    roomId: "",
+    metadata: undefined,
+    maxPeers: undefined,
+    peerlessPurgeTimeoutSeconds: undefined,
+    peerDisconnectedTimeoutSeconds: undefined,
+  };
 }
 
 export const UpdateRoomRequest: MessageFns<UpdateRoomRequest> = {
@@ -633,6 +698,12 @@ export const UpdateRoomRequest: MessageFns<UpdateRoomRequest> = {
     }
     if (message.maxPeers !== undefined) {
       writer.uint32(24).uint32(message.maxPeers);
+    }
+    if (message.peerlessPurgeTimeoutSeconds !== undefined) {
+      writer.uint32(32).uint32(message.peerlessPurgeTimeoutSeconds);
+    }
+    if (message.peerDisconnectedTimeoutSeconds !== undefined) {
+      writer.uint32(40).uint32(message.peerDisconnectedTimeoutSeconds);
     }
     return writer;
   },
@@ -674,6 +745,22 @@ export const UpdateRoomRequest: MessageFns<UpdateRoomRequest> = {
             message.maxPeers = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.peerlessPurgeTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.peerDisconnectedTimeoutSeconds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -699,6 +786,16 @@ export const UpdateRoomRequest: MessageFns<UpdateRoomRequest> = {
         : isSet(object.max_peers)
         ? globalThis.Number(object.max_peers)
         : undefined,
+      peerlessPurgeTimeoutSeconds: isSet(object.peerlessPurgeTimeoutSeconds)
+        ? globalThis.Number(object.peerlessPurgeTimeoutSeconds)
+        : isSet(object.peerless_purge_timeout_seconds)
+        ? globalThis.Number(object.peerless_purge_timeout_seconds)
+        : undefined,
+      peerDisconnectedTimeoutSeconds: isSet(object.peerDisconnectedTimeoutSeconds)
+        ? globalThis.Number(object.peerDisconnectedTimeoutSeconds)
+        : isSet(object.peer_disconnected_timeout_seconds)
+        ? globalThis.Number(object.peer_disconnected_timeout_seconds)
+        : undefined,
     };
   },
 
@@ -713,6 +810,12 @@ export const UpdateRoomRequest: MessageFns<UpdateRoomRequest> = {
     if (message.maxPeers !== undefined) {
       obj.maxPeers = Math.round(message.maxPeers);
     }
+    if (message.peerlessPurgeTimeoutSeconds !== undefined) {
+      obj.peerlessPurgeTimeoutSeconds = Math.round(message.peerlessPurgeTimeoutSeconds);
+    }
+    if (message.peerDisconnectedTimeoutSeconds !== undefined) {
+      obj.peerDisconnectedTimeoutSeconds = Math.round(message.peerDisconnectedTimeoutSeconds);
+    }
     return obj;
   },
 
@@ -724,6 +827,8 @@ export const UpdateRoomRequest: MessageFns<UpdateRoomRequest> = {
     message.roomId = object.roomId ?? "";
     message.metadata = object.metadata ?? undefined;
     message.maxPeers = object.maxPeers ?? undefined;
+    message.peerlessPurgeTimeoutSeconds = object.peerlessPurgeTimeoutSeconds ?? undefined;
+    message.peerDisconnectedTimeoutSeconds = object.peerDisconnectedTimeoutSeconds ?? undefined;
     return message;
   },
 };

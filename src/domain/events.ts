@@ -1,0 +1,67 @@
+import type { Environment } from './principal.js';
+import type { PeerRecord, RoomRecord } from './records.js';
+
+/** The kinds of room event; mirrors roomgate.v1.EventType. */
+export type EventType =
+  | 'room_created'
+  | 'room_updated'
+  | 'room_deleted'
+  | 'peer_created'
+  | 'peer_deleted'
+  | 'peer_metadata_updated'
+  | 'peer_connected'
+  | 'peer_disconnected'
+  | 'peer_token_revoked'
+  | 'room_purged';
+
+/** All event types, in the wire enum's order. */
+export const EVENT_TYPES: readonly EventType[] = [
+  'room_created',
+  'room_updated',
+  'room_deleted',
+  'peer_created',
+  'peer_deleted',
+  'peer_metadata_updated',
+  'peer_connected',
+  'peer_disconnected',
+  'peer_token_revoked',
+  'room_purged',
+];
+
+/** Why a peer's tokens stopped verifying. */
+export type RevocationCause = 'peer_deleted' | 'room_deleted' | 'permissions_changed';
+
+/** What an event says, by type. */
+export type EventPayload =
+  | { type: 'room_created' | 'room_updated' | 'room_deleted' | 'room_purged'; room: RoomRecord }
+  | {
+      type: 'peer_created' | 'peer_deleted' | 'peer_metadata_updated' | 'peer_connected' | 'peer_disconnected';
+      peer: PeerRecord;
+    }
+  | { type: 'peer_token_revoked'; peerId: string; identity: string; cause: RevocationCause; generation: number };
+
+/** A committed room event, as read back from the outbox. */
+export interface RoomEvent {
+  id: string;
+  environment: Environment;
+  roomId: string;
+  /** Position within the room: 1, 2, 3, … without gaps. */
+  sequence: string;
+  createdAt: Date;
+  /** Opaque stream position, for WatchEvents' after_cursor. */
+  cursor: string;
+  payload: EventPayload;
+}
+
+const DATE_FIELDS = ['createdAt', 'updatedAt', 'statusChangedAt'] as const;
+
+/** Turns a payload read back from JSON into one with Date fields again. */
+export function reviveEventPayload(json: unknown): EventPayload {
+  const payload = json as EventPayload;
+  const record = 'room' in payload ? payload.room : 'peer' in payload ? payload.peer : undefined;
+  if (record) {
+    const r = record as unknown as Record<string, unknown>;
+    for (const f of DATE_FIELDS) if (typeof r[f] === 'string') r[f] = new Date(r[f] as string);
+  }
+  return payload;
+}

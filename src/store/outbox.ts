@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { EventPayload } from '../domain/events.js';
+import type { Environment } from '../domain/principal.js';
+import { query } from './pool.js';
+
+/** Channel that wakes WatchEvents streams and relays; the payload is the environment. */
+export const EVENTS_CHANNEL = 'roomgate_events';
+
+/** Hands out the room's next event sequence number; locks the room row until commit. */
+export async function nextRoomSeq(client: pg.PoolClient, roomId: string): Promise<string> {
+  const { rows } = await query<{ event_seq: string }>(
+    client,
+    'UPDATE rooms SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq',
+    [roomId],
+  );
+  if (!rows[0]) throw new Error(`room ${roomId} vanished inside its own transaction`);
+  return rows[0].event_seq;
+}
+
+/**
+ * Writes an event into the outbox inside the caller's transaction, together
+ * with one pending delivery per enabled webhook endpoint whose filter matches:
+ * a change commits with its event and its deliveries, or not at all.
+ */
+export async function appendEvent(
+  client: pg.PoolClient,
+  event: { environment: Environment; roomId: string; roomSeq: string; payload: EventPayload },
+): Promise<string> {
+  const id = randomUUID();
+  await query(
+    client,
+    `WITH e AS (
+       INSERT INTO events (id, environment, room_id, room_seq, type, payload)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       RETURNING id, environment, room_id, room_seq, type
+     )
+     INSERT INTO webhook_deliveries (event_id, endpoint_id, room_id, room_seq)
+     SELECT e.id, w.id, e.room_id, e.room_seq
+     FROM e JOIN webhook_endpoints w
+       ON w.environment = e.environment AND w.enabled
+      AND (w.room_id IS NULL OR w.room_id = e.room_id)
+      AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types))`,
+    [id, event.environment, event.roomId, event.roomSeq, event.payload.type, JSON.stringify(event.payload)],
+  );
+  // Delivered on commit only, like the event itself.
+  await query(client, 'SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, event.environment]);
+  return id;
+}
