@@ -132,42 +132,54 @@ export class PgRoomStore implements RoomStore {
   }
 
   async delete(environment: Environment, roomId: string, options: { purged?: boolean } = {}): Promise<boolean> {
-    return withTransaction(this.pool, async (client) => {
-      const locked = await query<RoomRow>(
-        client,
-        `SELECT ${COLUMNS} FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE`,
-        [roomId, environment],
-      );
-      const row = locked.rows[0];
-      if (!row) return false;
-      const peers = await query<{ id: string; identity: string; generation: number }>(
-        client,
-        'DELETE FROM peers WHERE room_id = $1 RETURNING id, identity, generation',
-        [roomId],
-      );
-      await query(client, 'DELETE FROM rooms WHERE id = $1', [roomId]);
-      await query(client, 'UPDATE environment_usage SET room_count = room_count - 1 WHERE environment = $1', [environment]);
-      // The room row is gone, so its sequence continues here: one revocation
-      // per peer, then the room's own event last.
-      let seq = BigInt(row.event_seq);
-      for (const p of peers.rows) {
-        seq += 1n;
-        await appendEvent(client, {
-          environment,
-          roomId,
-          roomSeq: seq.toString(),
-          payload: { type: 'peer_token_revoked', peerId: p.id, identity: p.identity, cause: 'room_deleted', generation: p.generation + 1 },
-        });
-      }
-      const room = { ...toRoom(row), peerCount: 0 };
-      await appendEvent(client, {
-        environment,
-        roomId,
-        roomSeq: (seq + 1n).toString(),
-        payload: { type: options.purged ? 'room_purged' : 'room_deleted', room },
-      });
-      await notifyRevocation(client, 'room', roomId);
-      return true;
+    return withTransaction(this.pool, (client) => deleteRoomIn(client, environment, roomId, options));
+  }
+}
+
+/**
+ * Deletes a room and its peers inside the caller's transaction, with a
+ * peer_token_revoked event per peer and then room_deleted (or room_purged);
+ * false when there is no such room. Shared by DeleteRoom and the peerless purge.
+ */
+export async function deleteRoomIn(
+  client: pg.PoolClient,
+  environment: Environment,
+  roomId: string,
+  options: { purged?: boolean } = {},
+): Promise<boolean> {
+  const locked = await query<RoomRow>(
+    client,
+    `SELECT ${COLUMNS} FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE`,
+    [roomId, environment],
+  );
+  const row = locked.rows[0];
+  if (!row) return false;
+  const peers = await query<{ id: string; identity: string; generation: number }>(
+    client,
+    'DELETE FROM peers WHERE room_id = $1 RETURNING id, identity, generation',
+    [roomId],
+  );
+  await query(client, 'DELETE FROM rooms WHERE id = $1', [roomId]);
+  await query(client, 'UPDATE environment_usage SET room_count = room_count - 1 WHERE environment = $1', [environment]);
+  // The room row is gone, so its sequence continues here: one revocation
+  // per peer, then the room's own event last.
+  let seq = BigInt(row.event_seq);
+  for (const p of peers.rows) {
+    seq += 1n;
+    await appendEvent(client, {
+      environment,
+      roomId,
+      roomSeq: seq.toString(),
+      payload: { type: 'peer_token_revoked', peerId: p.id, identity: p.identity, cause: 'room_deleted', generation: p.generation + 1 },
     });
   }
+  const room = { ...toRoom(row), peerCount: 0 };
+  await appendEvent(client, {
+    environment,
+    roomId,
+    roomSeq: (seq + 1n).toString(),
+    payload: { type: options.purged ? 'room_purged' : 'room_deleted', room },
+  });
+  await notifyRevocation(client, 'room', roomId);
+  return true;
 }
