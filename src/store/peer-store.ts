@@ -84,6 +84,17 @@ export class PgPeerStore implements PeerStore {
     key: IdempotencyKey | null,
   ): Promise<{ peer: PeerRecord; stamp: TokenStamp; replayed: boolean }> {
     return withTransaction(this.pool, async (client) => {
+      // The room lock comes first, before any statement that takes a
+      // transaction id: the event stream is ordered by transaction id, so
+      // whoever holds the room's next sequence number must also get the
+      // later id. It also serializes joins for the max_peers check.
+      const locked = await query<{ peer_count: number; max_peers: number }>(
+        client,
+        'SELECT peer_count, max_peers FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE',
+        [peer.roomId, peer.environment],
+      );
+      const room = locked.rows[0];
+      if (!room) throw roomNotFound();
       if (key) {
         const claim = await claimIdempotencyKey<{ peerId: string; stamp: TokenStamp }>(
           client,
@@ -99,25 +110,17 @@ export class PgPeerStore implements PeerStore {
           return { peer: first, stamp: claim.result.stamp, replayed: true };
         }
       }
-      // The conditional increment is the max_peers check: it locks the room
-      // row, so concurrent joins queue here and each sees the count the
-      // previous one committed. Never count-then-insert.
-      const reserved = await query<{ event_seq: string }>(
-        client,
-        `UPDATE rooms SET peer_count = peer_count + 1, event_seq = event_seq + 1
-         WHERE id = $1 AND environment = $2 AND (max_peers = 0 OR peer_count < max_peers)
-         RETURNING event_seq`,
-        [peer.roomId, peer.environment],
-      );
-      const roomSeq = reserved.rows[0]?.event_seq;
-      if (roomSeq === undefined) {
-        const exists = await query(client, 'SELECT 1 FROM rooms WHERE id = $1 AND environment = $2', [
-          peer.roomId,
-          peer.environment,
-        ]);
-        if (exists.rowCount === 0) throw roomNotFound();
+      // Never count-then-insert without the lock: the FOR UPDATE above makes
+      // this count the one every concurrent join sees after us.
+      if (room.max_peers !== 0 && room.peer_count >= room.max_peers) {
         throw new DomainError('ERR_ROOM_FULL', 'the room is full: it already has max_peers peers');
       }
+      const reserved = await query<{ event_seq: string }>(
+        client,
+        'UPDATE rooms SET peer_count = peer_count + 1, event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq',
+        [peer.roomId],
+      );
+      const roomSeq = reserved.rows[0]!.event_seq;
       const p = peer.permissions;
       await query(
         client,

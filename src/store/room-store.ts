@@ -111,6 +111,10 @@ export class PgRoomStore implements RoomStore {
 
   async update(environment: Environment, roomId: string, patch: RoomPatch): Promise<RoomRecord | undefined> {
     return withTransaction(this.pool, async (client) => {
+      // Lock before writing: a plain UPDATE takes its transaction id before
+      // it waits for the row, and the event stream is ordered by that id.
+      const locked = await query(client, 'SELECT 1 FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE', [roomId, environment]);
+      if (locked.rowCount !== 1) return undefined;
       const { rows } = await query<RoomRow>(
         client,
         `UPDATE rooms SET metadata = COALESCE($3, metadata), max_peers = COALESCE($4, max_peers),

@@ -1,6 +1,7 @@
 // The transactional outbox over real gRPC and Postgres: every change writes
 // its event in the same transaction, with a gap-free per-room sequence, and
 // a refused change writes none. Also ReportPeerStatus and the room timeouts.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PeerStatus } from '../../src/gen/roomgate/v1/resources.js';
@@ -81,6 +82,34 @@ describe('the outbox', () => {
     );
     const seqs = (await eventsOf(room!.id)).map((e) => Number(e.room_seq));
     expect(seqs).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+  });
+});
+
+describe('stream order', () => {
+  it('keeps each room in sequence order in the (txid, position) order the stream uses', async () => {
+    // Every writer locks the room row before taking a transaction id, so the
+    // writer that gets the next sequence number also gets the later id.
+    const { room } = await t.client.rooms.createRoom({}, as(admin));
+    const { peer } = await t.client.peers.createPeer({ roomId: room!.id, identity: 'x' }, as(admin));
+    const holder = await t.db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [room!.id]);
+      const b = t.client.peers.updatePeerMetadata({ roomId: room!.id, peerId: peer!.id, clientMetadata: '{"b":1}' }, as(admin));
+      await sleep(200);
+      const a = t.client.peers.createPeer({ roomId: room!.id, identity: 'y', requestId: 'order-test' }, as(admin));
+      const c = t.client.rooms.updateRoom({ roomId: room!.id, metadata: '{"c":1}' }, as(admin));
+      await sleep(200);
+      await holder.query('COMMIT');
+      await Promise.all([a, b, c]);
+    } finally {
+      holder.release();
+    }
+    const { rows } = await t.db.pool.query<{ room_seq: string }>(
+      'SELECT room_seq FROM events WHERE room_id = $1 ORDER BY txid, position',
+      [room!.id],
+    );
+    expect(rows.map((r) => Number(r.room_seq))).toEqual([1, 2, 3, 4, 5]);
   });
 });
 
