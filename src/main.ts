@@ -23,7 +23,19 @@ import { PgPeerStore } from './store/peer-store.js';
 import { createPool } from './store/pool.js';
 import { PgRoomStore } from './store/room-store.js';
 import { readOrCreateSecretFile } from './store/secret-file.js';
+import { EventNotifier } from './domain/event-notifier.js';
+import { EventStream } from './domain/event-stream.js';
+import { PurgeScheduler } from './domain/purge-scheduler.js';
+import { systemResolver, UrlGuard } from './domain/url-guard.js';
+import { WebhookManager } from './domain/webhook-manager.js';
+import { WebhookRelay } from './relay/webhook-relay.js';
+import { PgEventStore } from './store/event-store.js';
 import { NotificationListener } from './store/notification-listener.js';
+import { EVENTS_CHANNEL } from './store/outbox.js';
+import { PgPurgeStore } from './store/purge-store.js';
+import { PgWebhookDeliveryQueue } from './store/webhook-delivery-queue.js';
+import { PgWebhookStore } from './store/webhook-store.js';
+import { watchEvents } from './transport/watch-events.js';
 import { REVOCATIONS_CHANNEL } from './store/notify.js';
 import { PgSigningKeyStore, SIGNING_KEYS_CHANNEL } from './store/signing-key-store.js';
 import { createRoomgateServer, type RoomgateServer } from './transport/server.js';
@@ -105,7 +117,8 @@ export async function startRoomgate(
     if (!database.keyEncryptionKey) throw new Error('no key-encryption key configured');
     const { pool } = database;
     const keyStore = new PgSigningKeyStore(pool);
-    const keys = new SigningKeyRing(keyStore, new KeyEncryptor(database.keyEncryptionKey), clock, {
+    const encryptor = new KeyEncryptor(database.keyEncryptionKey);
+    const keys = new SigningKeyRing(keyStore, encryptor, clock, {
       onReloadError: (err) => logger.warn({ err }, 'signing key reload failed'),
     });
     await keys.init();
@@ -117,7 +130,7 @@ export async function startRoomgate(
     // the caches step aside and every check reads Postgres.
     const listener = new NotificationListener({
       connectionString: database.connectionString,
-      channels: [REVOCATIONS_CHANNEL, SIGNING_KEYS_CHANNEL],
+      channels: [REVOCATIONS_CHANNEL, SIGNING_KEYS_CHANNEL, EVENTS_CHANNEL],
       logger: logger.child({ component: 'notification-listener' }),
       // A listener connection that dies silently is found within about 2 s,
       // and from then on the caches step aside until it is back.
@@ -139,10 +152,34 @@ export async function startRoomgate(
     const reloadKeys = () => void keys.reload().catch((err: unknown) => logger.warn({ err }, 'signing key reload failed'));
     listener.on(REVOCATIONS_CHANNEL, (payload) => applyRevocationNotice(payload, invalidate));
     listener.on(SIGNING_KEYS_CHANNEL, reloadKeys);
+    const eventNotifier = new EventNotifier();
+    listener.on(EVENTS_CHANNEL, (environment) => eventNotifier.wake(environment));
     listener.onReconnect(() => {
       invalidate.all();
       reloadKeys();
+      eventNotifier.wake();
     });
+    const guard = new UrlGuard(systemResolver, { allowPrivateNetworks: config.webhooks.allowPrivateNetworks });
+    if (config.webhooks.relayEnabled) {
+      const relay = new WebhookRelay(
+        { queue: new PgWebhookDeliveryQueue(pool), guard, encryptor, clock, logger: logger.child({ component: 'webhook-relay' }) },
+        {
+          concurrency: config.webhooks.concurrency,
+          timeoutMs: config.webhooks.timeoutMs,
+          retryHorizonSeconds: config.webhooks.retryHorizonSeconds,
+        },
+      );
+      listener.on(EVENTS_CHANNEL, () => relay.wake());
+      relay.start();
+      stops.push(() => relay.stop(config.shutdownGraceSeconds * 1000));
+    }
+    const purge = new PurgeScheduler(new PgPurgeStore(pool), invalidate, {
+      intervalMs: config.purgeIntervalMs,
+      onPurged: (victim) => logger.info({ victim }, 'purged by room timeout'),
+      onError: (err) => logger.warn({ err }, 'purge run failed'),
+    });
+    purge.start();
+    stops.push(() => purge.stop());
     await listener.start();
     stops.push(() => listener.stop());
     const lastUsed = new LastUsedTracker({
@@ -157,14 +194,29 @@ export async function startRoomgate(
     });
     const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits);
     const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate);
+    const authenticator = new Authenticator(managementTokens, tokens, lastUsed, clock, config.limits);
+    const roomStore = new PgRoomStore(pool);
+    // Open WatchEvents streams end (with a cursor to resume from) before the
+    // server waits for calls to finish, or they would hold shutdown open.
+    const watchStopping = new AbortController();
     const server = createRoomgateServer({
       logger,
-      authenticator: new Authenticator(managementTokens, tokens, lastUsed, clock, config.limits),
-      rooms: new RoomManager(new PgRoomStore(pool), config.limits, invalidate),
+      authenticator,
+      rooms: new RoomManager(roomStore, config.limits, invalidate),
       peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate),
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
+      webhooks: new WebhookManager(new PgWebhookStore(pool), roomStore, guard, encryptor, clock, config.limits, {
+        allowHttp: config.webhooks.allowHttp,
+      }),
+      watchEvents: watchEvents({
+        authenticator,
+        logger,
+        events: new EventStream(new PgEventStore(pool), eventNotifier),
+        maxBacklog: config.watchMaxBacklog,
+        stopping: watchStopping.signal,
+      }),
     });
     const bootstrapToken = database.embedded ? await managementTokenManager.bootstrap() : undefined;
     const port = await server.listen(config.grpcAddress);
@@ -174,6 +226,7 @@ export async function startRoomgate(
       database,
       bootstrapToken,
       close: async () => {
+        watchStopping.abort();
         await server.close(config.shutdownGraceSeconds * 1000);
         await stopAll();
       },

@@ -1,10 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { FILE_DESCRIPTOR_SET_BASE64 } from '../gen/descriptor-set.js';
+import * as eventMessages from '../gen/roomgate/v1/event_service.js';
 import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
 import * as roomMessages from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import type { PeerManager } from '../domain/peer-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
+import { eventService, type EventServiceManagers } from './event-service.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
 import { peerService } from './peer-service.js';
 import { addReflectionService, REFLECTION_SERVICE_NAMES } from './reflection-service.js';
@@ -14,12 +16,18 @@ import { tokenService, type TokenServiceManagers } from './token-service.js';
 import type { UnaryDeps } from './unary.js';
 
 /** The roomgate.v1 services, by fully qualified name. */
-export const ROOMGATE_SERVICE_NAMES = ['roomgate.v1.RoomService', 'roomgate.v1.PeerService', 'roomgate.v1.TokenService'];
+export const ROOMGATE_SERVICE_NAMES = [
+  'roomgate.v1.RoomService',
+  'roomgate.v1.PeerService',
+  'roomgate.v1.TokenService',
+  'roomgate.v1.EventService',
+];
 
 /** What the server calls into. */
-export interface ServerDeps extends UnaryDeps, TokenServiceManagers {
+export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServiceManagers {
   rooms: RoomManager;
   peers: PeerManager;
+  watchEvents: grpc.handleServerStreamingCall<eventMessages.WatchEventsRequest, eventMessages.WatchEventsResponse>;
 }
 
 /** A gRPC server with every roomgate service, reflection and health. */
@@ -38,6 +46,7 @@ export function createRoomgateServer(deps: ServerDeps): RoomgateServer {
   server.addService(withStrictUtf8(roomMessages.RoomServiceService, roomMessages), roomService(deps, deps.rooms));
   server.addService(withStrictUtf8(peerMessages.PeerServiceService, peerMessages), peerService(deps, deps.peers));
   server.addService(withStrictUtf8(tokenMessages.TokenServiceService, tokenMessages), tokenService(deps, deps));
+  server.addService(withStrictUtf8(eventMessages.EventServiceService, eventMessages), eventService(deps, deps, deps.watchEvents));
   const health = new ServerHealth(ROOMGATE_SERVICE_NAMES, 'SERVING');
   health.addToServer(server);
   addReflectionService(server, {

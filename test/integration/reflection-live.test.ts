@@ -64,6 +64,7 @@ describe('grpcurl list', () => {
         'roomgate.v1.RoomService',
         'roomgate.v1.PeerService',
         'roomgate.v1.TokenService',
+        'roomgate.v1.EventService',
         'grpc.health.v1.Health',
         'grpc.reflection.v1.ServerReflection',
         'grpc.reflection.v1alpha.ServerReflection',

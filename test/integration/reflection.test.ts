@@ -40,6 +40,7 @@ const ROOMGATE_SERVICES = [
   'roomgate.v1.RoomService',
   'roomgate.v1.PeerService',
   'roomgate.v1.TokenService',
+  'roomgate.v1.EventService',
 ];
 const LISTED = [...ROOMGATE_SERVICES, HEALTH_SERVICE_NAME, ...REFLECTION_SERVICE_NAMES];
 const JWKS = '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}';

@@ -1,0 +1,113 @@
+import { decodeEventCursor, encodeEventCursor, type EventPosition } from './event-cursor.js';
+import type { EventNotifier } from './event-notifier.js';
+import { invalidArgument } from './errors.js';
+import type { EventType, RoomEvent } from './events.js';
+import { ensureCan } from './permissions.js';
+import type { Environment, Principal } from './principal.js';
+import * as v from './validation.js';
+
+/** Which events a reader wants; unset fields match everything. */
+export interface EventFilter {
+  roomId?: string;
+  types?: readonly EventType[];
+}
+
+/** One read of the stream. */
+export interface EventBatch {
+  /** The rows read that match the filter, in stream order, each with its cursor. */
+  events: RoomEvent[];
+  /** How many rows were read, matching or not. */
+  scanned: number;
+  /** The last row read, matching or not; null when none was. The next read starts after it. */
+  last: EventPosition | null;
+}
+
+/**
+ * The outbox read as one ordered stream per environment. The order is
+ * (txid, position): the writing transaction's id, then the row's position in
+ * it. Reads return only events of transactions below the oldest one still
+ * running, so no event can ever commit behind a position already read: a
+ * long transaction delays the stream but never opens a gap in it.
+ */
+export interface EventStreamStore {
+  /** Up to `limit` rows after `after` (from the start when null), of which those matching `filter` are returned. */
+  readAfter(environment: Environment, after: EventPosition | null, limit: number, filter: EventFilter): Promise<EventBatch>;
+  /** Where a watch without a cursor starts: after every event a read now could return, before every event of a transaction still running. */
+  head(): Promise<EventPosition>;
+}
+
+/** Input of WatchEvents, as received. Types the wire enum could not name are undefined. */
+export interface WatchEventsInput {
+  afterCursor: string;
+  roomId: string;
+  types: readonly (EventType | undefined)[];
+}
+
+/** What a watch yields: events to send, then where to resume once they are sent. */
+export interface WatchProgress {
+  events: RoomEvent[];
+  /** Resume point after these events and any filtered-out rows read with them. */
+  cursor: string;
+}
+
+/** Options of {@link EventStream}. */
+export interface EventStreamOptions {
+  /** Rows per read; 100 by default. */
+  batchSize?: number;
+  /** How often a caught-up watch reads again without a wake; 1 s by default. */
+  pollIntervalMs?: number;
+}
+
+/** WatchEvents: authorization, validation, and reading the stream as it grows. */
+export class EventStream {
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+
+  constructor(
+    private readonly store: EventStreamStore,
+    private readonly notifier: EventNotifier,
+    options: EventStreamOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 100;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  }
+
+  /**
+   * Yields the caller's environment's events after `input.afterCursor` (or
+   * after the current head when empty) in stream order, waiting for more when
+   * caught up, until `signal` aborts. The first yield carries no events, only
+   * the starting cursor. The caller sets the pace: nothing is read while it
+   * holds a yielded batch.
+   */
+  async *watch(principal: Principal, input: WatchEventsInput, signal: AbortSignal): AsyncGenerator<WatchProgress> {
+    ensureCan(principal, 'event:watch');
+    const filter = watchFilter(input);
+    let after = input.afterCursor === '' ? await this.store.head() : decodeEventCursor(input.afterCursor);
+    yield { events: [], cursor: encodeEventCursor(after.txid, after.position) };
+    const { environment } = principal;
+    while (!signal.aborted) {
+      const seen = this.notifier.version(environment);
+      const batch = await this.store.readAfter(environment, after, this.batchSize, filter);
+      if (batch.last) {
+        after = batch.last;
+        yield { events: batch.events, cursor: encodeEventCursor(after.txid, after.position) };
+      }
+      // A full batch means more rows are already readable.
+      if (batch.scanned < this.batchSize) await this.notifier.wait(environment, seen, this.pollIntervalMs, signal);
+    }
+  }
+}
+
+function watchFilter(input: WatchEventsInput): EventFilter {
+  const filter: EventFilter = {};
+  if (input.roomId !== '') filter.roomId = v.requireId('room_id', input.roomId);
+  if (input.types.length > 0) {
+    const types = new Set<EventType>();
+    for (const t of input.types) {
+      if (t === undefined) throw invalidArgument('types', 'must list EVENT_TYPE_* values other than EVENT_TYPE_UNSPECIFIED');
+      types.add(t);
+    }
+    filter.types = [...types];
+  }
+  return filter;
+}

@@ -1,0 +1,108 @@
+import type { CacheInvalidator } from './cache-invalidator.js';
+import type { Environment } from './principal.js';
+
+/** A peer or room deleted by its room's timeout. */
+export type PurgeVictim =
+  | { kind: 'peer'; environment: Environment; roomId: string; peerId: string }
+  | { kind: 'room'; environment: Environment; roomId: string };
+
+/**
+ * Finds and deletes what the room timeouts have expired, judged in the
+ * database's time so that every instance agrees. Each call deletes at most
+ * one victim, with the same events as DeletePeer and DeleteRoom, in one
+ * transaction that re-checks the timeout under the victim's lock: however
+ * many instances call at once, each victim is deleted once, and a peer that
+ * reconnected (or a room that a peer joined) in the meantime survives.
+ */
+export interface PurgeStore {
+  /** Deletes one peer disconnected for longer than its room's peer_disconnected_timeout_seconds; undefined when none was deleted. */
+  purgeDisconnectedPeer(): Promise<PurgeVictim | undefined>;
+  /** Purges one room without a connected peer for longer than its peerless_purge_timeout_seconds; undefined when none was purged. */
+  purgePeerlessRoom(): Promise<PurgeVictim | undefined>;
+}
+
+/** Options of {@link PurgeScheduler}. */
+export interface PurgeSchedulerOptions {
+  /** Time between the end of one run and the start of the next. */
+  intervalMs: number;
+  /** Most victims of each kind per run, so one run cannot hold on for long; 100 by default. */
+  maxPerRun?: number;
+  /** Told of each deletion. Must not throw. */
+  onPurged?: (victim: PurgeVictim) => void;
+  /** Told of a failed run; the next run tries again. Must not throw. */
+  onError: (err: unknown) => void;
+}
+
+/** Runs the room timeouts (Fishjam's peerlessPurgeTimeout and peerDisconnectedTimeout) on a timer. */
+export class PurgeScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+  private readonly maxPerRun: number;
+
+  constructor(
+    private readonly store: PurgeStore,
+    private readonly invalidate: CacheInvalidator,
+    private readonly options: PurgeSchedulerOptions,
+  ) {
+    this.maxPerRun = options.maxPerRun ?? 100;
+    if (!(options.intervalMs > 0)) throw new RangeError(`intervalMs must be positive, got ${options.intervalMs}`);
+  }
+
+  /** Starts the timer; the first run comes after one interval. */
+  start(): void {
+    if (this.timer || this.running) return;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  /** Stops the timer and waits for a run in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One run: deletes expired peers, then expired rooms; returns how many of each. */
+  async runOnce(): Promise<{ peers: number; rooms: number }> {
+    const peers = await this.drain(() => this.store.purgeDisconnectedPeer());
+    const rooms = await this.drain(() => this.store.purgePeerlessRoom());
+    return { peers, rooms };
+  }
+
+  private async drain(purgeOne: () => Promise<PurgeVictim | undefined>): Promise<number> {
+    let count = 0;
+    while (count < this.maxPerRun && !this.stopped) {
+      let victim: PurgeVictim | undefined;
+      try {
+        victim = await purgeOne();
+      } catch (err) {
+        // The delete may have committed before the error (a lost connection
+        // after COMMIT), and which victim it was is unknown: forget everything.
+        this.invalidate.all();
+        throw err;
+      }
+      if (!victim) break;
+      if (victim.kind === 'peer') this.invalidate.peer(victim.peerId);
+      else this.invalidate.room(victim.roomId);
+      this.options.onPurged?.(victim);
+      count++;
+    }
+    return count;
+  }
+
+  // setTimeout after each run rather than setInterval, so runs never overlap.
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.runOnce()
+        .catch((err: unknown) => this.options.onError(err))
+        .finally(() => {
+          this.running = undefined;
+          this.schedule();
+        });
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+}

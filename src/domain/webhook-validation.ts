@@ -1,0 +1,80 @@
+import { invalidArgument } from './errors.js';
+import { EVENT_TYPES, type EventType } from './events.js';
+
+/** Longest accepted endpoint URL. */
+export const MAX_WEBHOOK_URL_LENGTH = 2048;
+/** Longest endpoint description, in characters. */
+export const MAX_WEBHOOK_DESCRIPTION_LENGTH = 256;
+/** Longest secret rotation grace period: a week to deploy the new secret. */
+export const MAX_SECRET_GRACE_SECONDS = 7 * 86_400;
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Parses an endpoint URL: https (or http when allowed), a host, no credentials, at most 2048 characters. */
+export function webhookUrl(value: string, { allowHttp }: { allowHttp: boolean }): URL {
+  if (value === '') throw invalidArgument('url', 'is required');
+  if (value.length > MAX_WEBHOOK_URL_LENGTH) throw invalidArgument('url', `must be at most ${MAX_WEBHOOK_URL_LENGTH} characters`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalidArgument('url', 'must be an absolute URL such as https://example.com/webhooks');
+  }
+  const schemes = allowHttp ? ['https:', 'http:'] : ['https:'];
+  if (!schemes.includes(url.protocol)) {
+    throw invalidArgument('url', allowHttp ? 'must use https or http' : 'must use https');
+  }
+  if (url.hostname === '') throw invalidArgument('url', 'must name a host');
+  // Credentials in the URL would be stored and listed in clear; receivers
+  // authenticate roomgate by the signature instead.
+  if (url.username !== '' || url.password !== '') throw invalidArgument('url', 'must not contain credentials');
+  return url;
+}
+
+/**
+ * Validates an event type filter as the transport decoded it (undefined for an
+ * unspecified or unknown wire value); duplicates are dropped, empty means all.
+ */
+export function eventTypeFilter(field: string, types: readonly (EventType | undefined)[]): EventType[] {
+  if (types.some((t) => t === undefined || !EVENT_TYPES.includes(t))) {
+    throw invalidArgument(field, 'contains an unspecified or unknown event type');
+  }
+  return EVENT_TYPES.filter((t) => types.includes(t));
+}
+
+/** Validates an endpoint description. */
+export function webhookDescription(value: string): string {
+  if ([...value].length > MAX_WEBHOOK_DESCRIPTION_LENGTH) {
+    throw invalidArgument('description', `must be at most ${MAX_WEBHOOK_DESCRIPTION_LENGTH} characters`);
+  }
+  if (CONTROL.test(value) || !value.isWellFormed()) {
+    throw invalidArgument('description', 'must not contain control characters or invalid Unicode');
+  }
+  return value;
+}
+
+/** Validates a rotation's grace period. */
+export function secretGraceSeconds(value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_SECRET_GRACE_SECONDS) {
+    throw invalidArgument('grace_seconds', `must be between 0 and ${MAX_SECRET_GRACE_SECONDS} (7 days)`);
+  }
+  return value;
+}
+
+const DELIVERY_TOKEN_PREFIX = 'd1.';
+const DELIVERY_POSITION = /^[0-9]{1,18}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Page token of ListWebhookDeliveries, after the delivery at `position`. */
+export function encodeDeliveryPageToken(position: string): string {
+  return Buffer.from(DELIVERY_TOKEN_PREFIX + position, 'utf8').toString('base64url');
+}
+
+/** Decodes a ListWebhookDeliveries page token; empty means the first page. */
+export function decodeDeliveryPageToken(token: string): string | undefined {
+  if (token === '') return undefined;
+  const decoded = /^[A-Za-z0-9_-]{1,128}$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
+  const position = decoded.startsWith(DELIVERY_TOKEN_PREFIX) ? decoded.slice(DELIVERY_TOKEN_PREFIX.length) : '';
+  if (!DELIVERY_POSITION.test(position)) throw invalidArgument('page_token', 'is not a token returned by this list call');
+  return position;
+}

@@ -1,0 +1,214 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../domain/clock.js';
+import type { RoomEvent } from '../domain/events.js';
+import type { KeyEncryptor } from '../domain/key-encryption.js';
+import type { UrlGuard } from '../domain/url-guard.js';
+import { webhookSignatureHeaders } from '../domain/webhook-signature.js';
+import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../domain/webhook-stores.js';
+import { DEFAULT_BACKOFF, parseRetryAfter, retryDelayMs, type BackoffPolicy } from './backoff.js';
+import { postWebhook, type WebhookResponse, type WebhookSender } from './http-post.js';
+import { webhookBody } from './webhook-body.js';
+
+/** Settings of a {@link WebhookRelay}. */
+export interface WebhookRelayOptions {
+  /** Deliveries sent at once. */
+  concurrency: number;
+  /** Budget of one attempt: resolving, connecting and the response headers. */
+  timeoutMs: number;
+  /** Retries stop this long after the attempt series started. */
+  retryHorizonSeconds: number;
+  backoff?: BackoffPolicy;
+  /** Poll interval while there is nothing to do; wake() cuts it short. Default 250 ms. */
+  idlePollMs?: number;
+  /** Added to timeoutMs for the claim's lease, to cover recording the result. Default 5 s. */
+  leaseMarginMs?: number;
+  /** Source of jitter, in [0, 1). */
+  random?: () => number;
+}
+
+/** What a relay works with. */
+export interface WebhookRelayDeps {
+  queue: WebhookDeliveryQueue;
+  guard: UrlGuard;
+  encryptor: KeyEncryptor;
+  clock: Clock;
+  logger: Logger;
+  send?: WebhookSender;
+  body?: (event: RoomEvent) => Buffer;
+}
+
+/** last_error of an attempt the SSRF guard stopped before any request. */
+export const REFUSED_PRIVATE_ADDRESS = 'refused: resolves to a private address';
+
+/**
+ * Sends pending webhook deliveries. Any number of relays, in any number of
+ * processes, may share one database: each claims due rows with SKIP LOCKED
+ * and a lease, sends outside the claiming statement, and records the result.
+ */
+export class WebhookRelay {
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private pollAgain = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = new AbortController();
+
+  constructor(
+    private readonly deps: WebhookRelayDeps,
+    private readonly options: WebhookRelayOptions,
+  ) {}
+
+  /** Starts polling. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopping = new AbortController();
+    this.schedule(0);
+  }
+
+  /** Looks for due deliveries now; call it when events are committed (NOTIFY roomgate_events). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.polling) this.pollAgain = true;
+    else this.schedule(0);
+  }
+
+  /**
+   * Stops claiming and waits up to `graceMs` for sends in flight; the rest are
+   * aborted, and their leases let another relay retry them.
+   */
+  async stop(graceMs = 5_000): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.polling;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.allSettled(this.inFlight), grace]);
+    clearTimeout(timer);
+    this.stopping.abort();
+    await Promise.allSettled(this.inFlight);
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.polling = this.poll().finally(() => (this.polling = undefined));
+    }, ms);
+  }
+
+  private async poll(): Promise<void> {
+    const free = this.options.concurrency - this.inFlight.size;
+    let claimed = 0;
+    if (free > 0) {
+      try {
+        const leaseMs = this.options.timeoutMs + (this.options.leaseMarginMs ?? 5_000);
+        const claims = await this.deps.queue.claimDue(free, leaseMs);
+        claimed = claims.length;
+        for (const claim of claims) this.track(this.deliver(claim));
+      } catch (err) {
+        this.deps.logger.warn({ err }, 'webhook relay could not claim deliveries');
+      }
+    }
+    if (!this.running) return;
+    // A full batch means more may be due; a finished send also wakes the relay
+    // (see track), which lets the next event of the same room go at once.
+    const again = this.pollAgain || (claimed === free && claimed > 0);
+    this.pollAgain = false;
+    this.schedule(again ? 0 : (this.options.idlePollMs ?? 250));
+  }
+
+  private track(send: Promise<void>): void {
+    this.inFlight.add(send);
+    void send.finally(() => {
+      this.inFlight.delete(send);
+      this.wake();
+    });
+  }
+
+  private async deliver(claim: ClaimedDelivery): Promise<void> {
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await this.attempt(claim);
+    } catch (err) {
+      this.deps.logger.error({ err, eventId: claim.eventId, endpointId: claim.endpointId }, 'webhook attempt failed inside roomgate');
+      outcome = this.retry(claim, 0, 'internal error');
+    }
+    const log = { eventId: claim.eventId, endpointId: claim.endpointId, attempt: claim.attempts, outcome: outcome.kind };
+    if (outcome.kind === 'delivered') this.deps.logger.debug(log, 'webhook delivered');
+    else this.deps.logger.info({ ...log, statusCode: outcome.statusCode, error: outcome.error }, 'webhook attempt failed');
+    try {
+      await this.deps.queue.record(claim, outcome, this.options.retryHorizonSeconds);
+    } catch (err) {
+      // The lease lapses and another attempt follows; delivery stays at least once.
+      this.deps.logger.warn({ err, eventId: claim.eventId, endpointId: claim.endpointId }, 'could not record a webhook attempt');
+    }
+  }
+
+  private async attempt(claim: ClaimedDelivery): Promise<DeliveryOutcome> {
+    const { clock, encryptor, guard } = this.deps;
+    const secrets = [encryptor.decrypt(claim.secretEncrypted, claim.endpointId).toString('utf8')];
+    if (claim.previousSecretEncrypted && claim.previousSecretExpiresAt && claim.previousSecretExpiresAt > clock.now()) {
+      secrets.push(encryptor.decrypt(claim.previousSecretEncrypted, claim.endpointId).toString('utf8'));
+    }
+    const url = new URL(claim.url);
+    const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.options.timeoutMs)]);
+    // DNS can change after the endpoint was vetted, so every attempt is vetted again.
+    const vetted = await abortable(guard.vet(url.hostname), signal);
+    if (vetted === undefined) return this.retry(claim, 0, this.abortReason());
+    if (!vetted.ok) {
+      return this.retry(claim, 0, vetted.reason === 'refused' ? REFUSED_PRIVATE_ADDRESS : `could not resolve host (${vetted.detail})`);
+    }
+    const body = (this.deps.body ?? webhookBody)(claim.event);
+    const timestamp = Math.floor(clock.now().getTime() / 1000);
+    const headers = {
+      ...webhookSignatureHeaders(secrets, claim.eventId, timestamp, body),
+      'content-type': 'application/json',
+      'user-agent': 'roomgate',
+    };
+    let response: WebhookResponse;
+    try {
+      response = await (this.deps.send ?? postWebhook)({ url, addresses: vetted.addresses, headers, body, signal });
+    } catch (err) {
+      return this.retry(claim, 0, signal.aborted ? this.abortReason() : describeError(err));
+    }
+    return this.classify(claim, response);
+  }
+
+  private classify(claim: ClaimedDelivery, res: WebhookResponse): DeliveryOutcome {
+    const code = res.statusCode;
+    if (code >= 200 && code < 300) return { kind: 'delivered', statusCode: code };
+    if (code === 410) return { kind: 'gone', statusCode: code, error: 'HTTP 410' };
+    if (code === 429 || code === 503) {
+      // The store also pulls the retry in to the horizon; this bound only keeps
+      // an absurd header from overflowing the interval arithmetic.
+      const asked = parseRetryAfter(res.retryAfter, this.deps.clock.now());
+      const delayMs = asked === undefined ? undefined : Math.min(asked, this.options.retryHorizonSeconds * 1000);
+      if (delayMs !== undefined) return { kind: 'retry', statusCode: code, error: `HTTP ${code}`, delayMs };
+    }
+    return this.retry(claim, code, `HTTP ${code}`);
+  }
+
+  private retry(claim: ClaimedDelivery, statusCode: number, error: string): DeliveryOutcome {
+    const delayMs = retryDelayMs(claim.attempts, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random);
+    return { kind: 'retry', statusCode, error, delayMs };
+  }
+
+  private abortReason(): string {
+    return this.stopping.signal.aborted ? 'relay stopped' : `timed out after ${this.options.timeoutMs} ms`;
+  }
+}
+
+/** Resolves with `promise`'s value, or undefined once `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function describeError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return e.code ? `${e.code}${e.message ? `: ${e.message}` : ''}` : (e.message ?? 'request failed');
+}

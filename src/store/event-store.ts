@@ -1,0 +1,84 @@
+import type pg from 'pg';
+import { encodeEventCursor, type EventPosition } from '../domain/event-cursor.js';
+import type { EventBatch, EventFilter, EventStreamStore } from '../domain/event-stream.js';
+import { reviveEventPayload, type RoomEvent } from '../domain/events.js';
+import type { Environment } from '../domain/principal.js';
+import { query } from './pool.js';
+
+/** An events row as pg returns it, with txid as text. */
+export interface EventRow {
+  id: string;
+  txid: string;
+  position: string;
+  environment: Environment;
+  room_id: string;
+  room_seq: string;
+  payload: unknown;
+  created_at: Date;
+}
+
+/** Maps an events row (txid selected as text), with its cursor. */
+export function toRoomEvent(r: EventRow): RoomEvent {
+  return {
+    id: r.id,
+    environment: r.environment,
+    roomId: r.room_id,
+    sequence: r.room_seq,
+    createdAt: r.created_at,
+    cursor: encodeEventCursor(r.txid, r.position),
+    payload: reviveEventPayload(r.payload),
+  };
+}
+
+// The txid < xmin condition is what makes the stream gap-free: every
+// transaction below the snapshot's xmin has ended, so no row can later commit
+// at a (txid, position) before one returned here. pg_current_snapshot() is the
+// statement's own snapshot, the one that decides which rows are visible.
+// Rows outside the filter are read too (without their payload) so the reader
+// can move past them.
+const READ_AFTER = `
+SELECT id, txid::text AS txid, position, environment, room_id, room_seq, created_at,
+  CASE WHEN wanted THEN payload END AS payload, wanted
+FROM (
+  SELECT e.*, ($4::uuid IS NULL OR e.room_id = $4::uuid) AND ($5::text[] IS NULL OR e.type = ANY ($5::text[])) AS wanted
+  FROM events e
+  WHERE e.environment = $1
+    AND (e.txid, e.position) > ($2::xid8, $3::bigint)
+    AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
+  ORDER BY e.txid, e.position
+  LIMIT $6
+) s
+ORDER BY s.txid, s.position`;
+
+/** {@link EventStreamStore} on the Postgres outbox. */
+export class PgEventStore implements EventStreamStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async readAfter(
+    environment: Environment,
+    after: EventPosition | null,
+    limit: number,
+    filter: EventFilter,
+  ): Promise<EventBatch> {
+    const { rows } = await query<EventRow & { wanted: boolean }>(this.pool, READ_AFTER, [
+      environment,
+      after?.txid ?? '0',
+      after?.position ?? '0',
+      filter.roomId ?? null,
+      filter.types ?? null,
+      limit,
+    ]);
+    const last = rows[rows.length - 1];
+    return {
+      events: rows.filter((r) => r.wanted).map(toRoomEvent),
+      scanned: rows.length,
+      last: last ? { txid: last.txid, position: last.position } : null,
+    };
+  }
+
+  async head(): Promise<EventPosition> {
+    // Position 0 comes before every row of the xmin transaction itself, which has not ended.
+    const { rows } = await query<{ xmin: string }>(this.pool, 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
+    return { txid: (rows[0] as { xmin: string }).xmin, position: '0' };
+  }
+}

@@ -1,0 +1,70 @@
+import type pg from 'pg';
+import type { Environment } from '../domain/principal.js';
+import type { PurgeStore, PurgeVictim } from '../domain/purge-scheduler.js';
+import { deletePeerIn } from './peer-store.js';
+import { query, withTransaction } from './pool.js';
+import { deleteRoomIn } from './room-store.js';
+
+// The timeouts, in the database's time: now() is the start of the purging
+// transaction, the same for every instance.
+const PEER_EXPIRED = `p.status = 'disconnected' AND r.peer_disconnected_timeout_seconds > 0
+  AND p.status_changed_at + make_interval(secs => r.peer_disconnected_timeout_seconds) <= now()`;
+const ROOM_EXPIRED = `r.peerless_purge_timeout_seconds > 0 AND r.connected_count = 0
+  AND r.peerless_since + make_interval(secs => r.peerless_purge_timeout_seconds) <= now()`;
+
+/**
+ * {@link PurgeStore} on Postgres. A victim is claimed by locking its room row
+ * with SKIP LOCKED, so instances running at once take different victims and
+ * never queue behind each other; the delete is the stores' own, in the same
+ * transaction, so it emits the same events as DeletePeer and DeleteRoom.
+ */
+export class PgPurgeStore implements PurgeStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  purgeDisconnectedPeer(): Promise<PurgeVictim | undefined> {
+    return withTransaction(this.pool, async (client) => {
+      // The room row is the lock every peer write (ReportPeerStatus included)
+      // takes first, so taking it first here cannot deadlock with them.
+      const claimed = await query<{ environment: Environment; room_id: string; peer_id: string }>(
+        client,
+        `SELECT r.environment, r.id AS room_id, p.id AS peer_id
+         FROM peers p JOIN rooms r ON r.id = p.room_id
+         WHERE ${PEER_EXPIRED}
+         ORDER BY p.status_changed_at
+         LIMIT 1
+         FOR UPDATE OF r SKIP LOCKED`,
+      );
+      const victim = claimed.rows[0];
+      if (!victim) return undefined;
+      // Checked again now that the room is locked: the claim's snapshot is
+      // older than the lock, and a status report may have committed between.
+      const still = await query(
+        client,
+        `SELECT 1 FROM peers p JOIN rooms r ON r.id = p.room_id WHERE p.id = $1 AND ${PEER_EXPIRED}`,
+        [victim.peer_id],
+      );
+      if (still.rowCount !== 1) return undefined;
+      if (!(await deletePeerIn(client, victim.environment, victim.room_id, victim.peer_id))) return undefined;
+      return { kind: 'peer', environment: victim.environment, roomId: victim.room_id, peerId: victim.peer_id };
+    });
+  }
+
+  purgePeerlessRoom(): Promise<PurgeVictim | undefined> {
+    return withTransaction(this.pool, async (client) => {
+      // FOR UPDATE re-evaluates the condition on the row's latest version, so
+      // a room that a peer connected to since the scan is not claimed.
+      const claimed = await query<{ environment: Environment; id: string }>(
+        client,
+        `SELECT r.environment, r.id FROM rooms r
+         WHERE ${ROOM_EXPIRED}
+         ORDER BY r.peerless_since
+         LIMIT 1
+         FOR UPDATE SKIP LOCKED`,
+      );
+      const victim = claimed.rows[0];
+      if (!victim) return undefined;
+      if (!(await deleteRoomIn(client, victim.environment, victim.id, { purged: true }))) return undefined;
+      return { kind: 'room', environment: victim.environment, roomId: victim.id };
+    });
+  }
+}

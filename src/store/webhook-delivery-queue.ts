@@ -1,0 +1,110 @@
+import type pg from 'pg';
+import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../domain/webhook-stores.js';
+import { toRoomEvent, type EventRow } from './event-store.js';
+import { query, withTransaction } from './pool.js';
+import { failPending } from './webhook-store.js';
+
+interface ClaimRow extends EventRow {
+  endpoint_id: string;
+  attempts: number;
+  lease_until: Date;
+  url: string;
+  secret_encrypted: Buffer;
+  previous_secret_encrypted: Buffer | null;
+  previous_secret_expires_at: Date | null;
+}
+
+// One statement, so the row locks last only as long as the claim itself.
+// - FOR UPDATE OF d SKIP LOCKED: two relays never claim the same row at once.
+// - Moving next_attempt_at past the send's timeout is the lease: the row is
+//   no longer due, and if this relay dies it becomes due again by itself.
+//   The lease is truncated to milliseconds so it survives the trip through a
+//   JS Date and can fence the result (see record).
+// - NOT EXISTS keeps each (endpoint, room) in order: a delivery waits while an
+//   earlier event of its room is pending for that endpoint, leased or not.
+const CLAIM = `
+WITH due AS (
+  SELECT d.event_id, d.endpoint_id
+  FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
+  WHERE d.state = 'pending' AND d.next_attempt_at <= now()
+    AND NOT EXISTS (
+      SELECT 1 FROM webhook_deliveries p
+      WHERE p.endpoint_id = d.endpoint_id AND p.room_id = d.room_id AND p.state = 'pending' AND p.room_seq < d.room_seq)
+  ORDER BY d.next_attempt_at
+  LIMIT $1
+  FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE webhook_deliveries d SET
+  attempts = d.attempts + 1,
+  last_attempt_at = now(),
+  next_attempt_at = date_trunc('milliseconds', now() + $2::integer * interval '1 millisecond')
+FROM due, webhook_endpoints w, events e
+WHERE d.event_id = due.event_id AND d.endpoint_id = due.endpoint_id AND w.id = d.endpoint_id AND e.id = d.event_id
+RETURNING d.endpoint_id, d.attempts, d.next_attempt_at AS lease_until,
+  w.url, w.secret_encrypted, w.previous_secret_encrypted, w.previous_secret_expires_at,
+  e.id, e.txid::text AS txid, e.position, e.environment, e.room_id, e.room_seq, e.payload, e.created_at`;
+
+// Matches only the claim this relay holds: a redelivery, a newer claim after
+// the lease lapsed, or a disabled endpoint has changed the row since.
+const FENCE = `event_id = $1 AND endpoint_id = $2 AND state = 'pending' AND next_attempt_at = $3`;
+
+/** {@link WebhookDeliveryQueue} on Postgres, shared by every relay on the database. */
+export class PgWebhookDeliveryQueue implements WebhookDeliveryQueue {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    const { rows } = await query<ClaimRow>(this.pool, CLAIM, [limit, leaseMs]);
+    return rows.map((r) => ({
+      eventId: r.id,
+      endpointId: r.endpoint_id,
+      attempts: r.attempts,
+      leaseUntil: r.lease_until,
+      url: r.url,
+      secretEncrypted: r.secret_encrypted,
+      previousSecretEncrypted: r.previous_secret_encrypted,
+      previousSecretExpiresAt: r.previous_secret_expires_at,
+      event: toRoomEvent(r),
+    }));
+  }
+
+  async record(claim: ClaimedDelivery, outcome: DeliveryOutcome, retryHorizonSeconds: number): Promise<void> {
+    const fence = [claim.eventId, claim.endpointId, claim.leaseUntil];
+    switch (outcome.kind) {
+      case 'delivered':
+        await query(
+          this.pool,
+          `UPDATE webhook_deliveries SET state = 'delivered', last_status_code = $4, last_error = '' WHERE ${FENCE}`,
+          [...fence, outcome.statusCode],
+        );
+        return;
+      case 'retry':
+        // The horizon counts from the start of the attempt series; the last
+        // retry is pulled in to the horizon rather than dropped.
+        await query(
+          this.pool,
+          `UPDATE webhook_deliveries SET
+             state = CASE WHEN now() >= created_at + $6::integer * interval '1 second' THEN 'failed' ELSE 'pending' END,
+             next_attempt_at = LEAST(now() + $5::bigint * interval '1 millisecond', created_at + $6::integer * interval '1 second'),
+             last_status_code = $4, last_error = $7
+           WHERE ${FENCE}`,
+          [...fence, outcome.statusCode, Math.round(outcome.delayMs), retryHorizonSeconds, outcome.error],
+        );
+        return;
+      case 'gone':
+        await withTransaction(this.pool, async (client) => {
+          await query(
+            client,
+            `UPDATE webhook_deliveries SET state = 'failed', last_status_code = $4, last_error = $5 WHERE ${FENCE}`,
+            [...fence, outcome.statusCode, outcome.error],
+          );
+          await query(
+            client,
+            `UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, updated_at = now() WHERE id = $1`,
+            [claim.endpointId, `the endpoint answered ${outcome.statusCode} Gone`],
+          );
+          await failPending(client, claim.endpointId, `endpoint disabled: it answered ${outcome.statusCode} Gone`);
+        });
+        return;
+    }
+  }
+}

@@ -1,0 +1,210 @@
+import type pg from 'pg';
+import type { EventType } from '../domain/events.js';
+import type { Environment } from '../domain/principal.js';
+import type {
+  DeliveryState,
+  NewWebhookEndpoint,
+  WebhookDeliveryRecord,
+  WebhookEndpointPatch,
+  WebhookEndpointRecord,
+  WebhookEndpointStore,
+} from '../domain/webhook-stores.js';
+import { query, withTransaction } from './pool.js';
+
+interface EndpointRow {
+  id: string;
+  seq: string;
+  environment: Environment;
+  url: string;
+  event_types: EventType[];
+  room_id: string | null;
+  description: string;
+  enabled: boolean;
+  disabled_reason: string;
+  previous_secret_expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const ENDPOINT_COLUMNS =
+  'id, seq, environment, url, event_types, room_id, description, enabled, disabled_reason, previous_secret_expires_at, created_at, updated_at';
+
+function toEndpoint(r: EndpointRow): WebhookEndpointRecord {
+  return {
+    id: r.id,
+    seq: r.seq,
+    environment: r.environment,
+    url: r.url,
+    eventTypes: r.event_types,
+    roomId: r.room_id,
+    description: r.description,
+    enabled: r.enabled,
+    disabledReason: r.disabled_reason,
+    previousSecretExpiresAt: r.previous_secret_expires_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+interface DeliveryRow {
+  event_id: string;
+  endpoint_id: string;
+  event_type: EventType;
+  state: DeliveryState;
+  attempts: number;
+  last_status_code: number;
+  last_error: string;
+  last_attempt_at: Date | null;
+  next_attempt_at: Date;
+  created_at: Date;
+  created_us: string;
+}
+
+// created_us is the exact creation time in microseconds: a JS Date keeps only
+// milliseconds, which would make the keyset skip or repeat rows.
+const DELIVERY_COLUMNS = `d.event_id, d.endpoint_id, e.type AS event_type, d.state, d.attempts, d.last_status_code,
+  d.last_error, d.last_attempt_at, d.next_attempt_at, d.created_at,
+  (extract(epoch FROM d.created_at) * 1000000)::bigint::text AS created_us`;
+
+function toDelivery(r: DeliveryRow): WebhookDeliveryRecord {
+  return {
+    eventId: r.event_id,
+    endpointId: r.endpoint_id,
+    eventType: r.event_type,
+    state: r.state,
+    attempts: r.attempts,
+    lastStatusCode: r.last_status_code,
+    lastError: r.last_error,
+    lastAttemptAt: r.last_attempt_at,
+    nextAttemptAt: r.next_attempt_at,
+    createdAt: r.created_at,
+    position: `${r.created_us}.${r.event_id}`,
+  };
+}
+
+const ENDPOINT_DISABLED = 'endpoint disabled';
+
+/** {@link WebhookEndpointStore} on Postgres. */
+export class PgWebhookStore implements WebhookEndpointStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async insert(e: NewWebhookEndpoint): Promise<WebhookEndpointRecord> {
+    const { rows } = await query<EndpointRow>(
+      this.pool,
+      `INSERT INTO webhook_endpoints (id, environment, url, event_types, room_id, description, secret_encrypted)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${ENDPOINT_COLUMNS}`,
+      [e.id, e.environment, e.url, e.eventTypes, e.roomId, e.description, e.secretEncrypted],
+    );
+    return toEndpoint(rows[0] as EndpointRow);
+  }
+
+  async get(environment: Environment, id: string): Promise<WebhookEndpointRecord | undefined> {
+    const { rows } = await query<EndpointRow>(
+      this.pool,
+      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND environment = $2`,
+      [id, environment],
+    );
+    return rows[0] && toEndpoint(rows[0]);
+  }
+
+  async list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<WebhookEndpointRecord[]> {
+    const { rows } = await query<EndpointRow>(
+      this.pool,
+      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE environment = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [environment, afterSeq ?? '0', limit],
+    );
+    return rows.map(toEndpoint);
+  }
+
+  async update(environment: Environment, id: string, patch: WebhookEndpointPatch): Promise<WebhookEndpointRecord | undefined> {
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await query<EndpointRow>(
+        client,
+        `UPDATE webhook_endpoints SET
+           url = COALESCE($3, url),
+           description = COALESCE($4, description),
+           enabled = COALESCE($5, enabled),
+           disabled_reason = CASE WHEN $5 IS NULL THEN disabled_reason ELSE '' END,
+           event_types = COALESCE($6, event_types),
+           updated_at = now()
+         WHERE id = $1 AND environment = $2 RETURNING ${ENDPOINT_COLUMNS}`,
+        [id, environment, patch.url ?? null, patch.description ?? null, patch.enabled ?? null, patch.eventTypes ?? null],
+      );
+      // Pending deliveries of a disabled endpoint are given up, as the
+      // contract's FAILED state says, rather than sent when it is re-enabled.
+      if (rows[0] && patch.enabled === false) await failPending(client, id, ENDPOINT_DISABLED);
+      return rows[0] && toEndpoint(rows[0]);
+    });
+  }
+
+  async delete(environment: Environment, id: string): Promise<boolean> {
+    const { rowCount } = await query(this.pool, 'DELETE FROM webhook_endpoints WHERE id = $1 AND environment = $2', [
+      id,
+      environment,
+    ]);
+    return rowCount === 1;
+  }
+
+  async rotateSecret(
+    environment: Environment,
+    id: string,
+    secretEncrypted: Buffer,
+    previousExpiresAt: Date | null,
+  ): Promise<WebhookEndpointRecord | undefined> {
+    // Same additional data (the endpoint id) for both columns, so the current
+    // ciphertext moves to previous_secret_encrypted as it is.
+    const { rows } = await query<EndpointRow>(
+      this.pool,
+      `UPDATE webhook_endpoints SET
+         previous_secret_encrypted = CASE WHEN $4::timestamptz IS NULL THEN NULL ELSE secret_encrypted END,
+         previous_secret_expires_at = $4,
+         secret_encrypted = $3,
+         updated_at = now()
+       WHERE id = $1 AND environment = $2 RETURNING ${ENDPOINT_COLUMNS}`,
+      [id, environment, secretEncrypted, previousExpiresAt],
+    );
+    return rows[0] && toEndpoint(rows[0]);
+  }
+
+  async listDeliveries(endpointId: string, after: string | undefined, limit: number): Promise<WebhookDeliveryRecord[]> {
+    const [afterUs, afterEvent] = after ? after.split('.') : [null, null];
+    const { rows } = await query<DeliveryRow>(
+      this.pool,
+      `SELECT ${DELIVERY_COLUMNS}
+       FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
+       WHERE d.endpoint_id = $1
+         AND ($2::bigint IS NULL OR (d.created_at, d.event_id) < (to_timestamp(0) + $2::bigint * interval '1 microsecond', $3::uuid))
+       ORDER BY d.created_at DESC, d.event_id DESC LIMIT $4`,
+      [endpointId, afterUs, afterEvent, limit],
+    );
+    return rows.map(toDelivery);
+  }
+
+  async redeliver(environment: Environment, eventId: string, endpointId: string): Promise<WebhookDeliveryRecord | undefined> {
+    const { rows } = await query<DeliveryRow>(
+      this.pool,
+      `WITH d AS (
+         INSERT INTO webhook_deliveries AS d (event_id, endpoint_id, room_id, room_seq)
+         SELECT e.id, w.id, e.room_id, e.room_seq
+         FROM events e JOIN webhook_endpoints w ON w.environment = e.environment
+         WHERE e.id = $1 AND w.id = $2 AND e.environment = $3
+         ON CONFLICT (event_id, endpoint_id) DO UPDATE SET
+           state = 'pending', attempts = 0, next_attempt_at = now(), created_at = now(),
+           last_attempt_at = NULL, last_status_code = 0, last_error = ''
+         RETURNING d.*
+       )
+       SELECT ${DELIVERY_COLUMNS} FROM d JOIN events e ON e.id = d.event_id`,
+      [eventId, endpointId, environment],
+    );
+    return rows[0] && toDelivery(rows[0]);
+  }
+}
+
+/** Gives up an endpoint's pending deliveries. */
+export async function failPending(client: pg.PoolClient, endpointId: string, reason: string): Promise<void> {
+  await query(
+    client,
+    `UPDATE webhook_deliveries SET state = 'failed', last_error = $2 WHERE endpoint_id = $1 AND state = 'pending'`,
+    [endpointId, reason],
+  );
+}

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/domain/clock.js';
+import { DomainError } from '../../src/domain/errors.js';
+import { KeyEncryptor } from '../../src/domain/key-encryption.js';
+import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
+import type { Principal } from '../../src/domain/principal.js';
+import type { RoomRecord } from '../../src/domain/records.js';
+import { UrlGuard } from '../../src/domain/url-guard.js';
+import { WebhookManager } from '../../src/domain/webhook-manager.js';
+import type { NewWebhookEndpoint, WebhookEndpointRecord, WebhookEndpointStore } from '../../src/domain/webhook-stores.js';
+
+const ROOM = '3f2b8c1e-7a4d-4e3b-9f6a-1c2d3e4f5a6b';
+const admin: Principal = { kind: 'management', environment: 'sandbox', tokenId: 't', scopes: ['admin'] };
+
+/** Just enough of the store for create/get/rotate, keeping what it was given. */
+class MemoryEndpoints implements Pick<WebhookEndpointStore, 'insert' | 'get' | 'rotateSecret'> {
+  readonly rows = new Map<string, NewWebhookEndpoint & { previous: Buffer | null; previousExpiresAt: Date | null }>();
+
+  private record(id: string): WebhookEndpointRecord {
+    const r = this.rows.get(id)!;
+    return {
+      ...r,
+      enabled: true,
+      disabledReason: '',
+      previousSecretExpiresAt: r.previousExpiresAt,
+      createdAt: new Date(0),
+      updatedAt: new Date(0),
+      seq: '1',
+    };
+  }
+
+  async insert(e: NewWebhookEndpoint) {
+    this.rows.set(e.id, { ...e, previous: null, previousExpiresAt: null });
+    return this.record(e.id);
+  }
+
+  async get(_env: string, id: string) {
+    return this.rows.has(id) ? this.record(id) : undefined;
+  }
+
+  async rotateSecret(_env: string, id: string, secretEncrypted: Buffer, previousExpiresAt: Date | null) {
+    const r = this.rows.get(id);
+    if (!r) return undefined;
+    this.rows.set(id, { ...r, secretEncrypted, previous: previousExpiresAt ? r.secretEncrypted : null, previousExpiresAt });
+    return this.record(id);
+  }
+}
+
+function setup({ allowHttp = false } = {}) {
+  const store = new MemoryEndpoints();
+  const dns: Record<string, string[]> = {
+    'hooks.example.com': ['93.184.215.14'],
+    'localhost.example.com': ['127.0.0.1'],
+    'internal.example.com': ['93.184.215.14', '10.0.0.7'],
+  };
+  const guard = new UrlGuard(async (h) => dns[h] ?? Promise.reject(Object.assign(new Error(), { code: 'ENOTFOUND' })), {
+    allowPrivateNetworks: false,
+  });
+  const encryptor = new KeyEncryptor(randomBytes(32));
+  const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'));
+  const rooms = { get: async (_env: string, id: string) => (id === ROOM ? ({ id } as RoomRecord) : undefined) };
+  const manager = new WebhookManager(store as unknown as WebhookEndpointStore, rooms, guard, encryptor, clock, DEFAULT_LIMITS, {
+    allowHttp,
+  });
+  return { store, manager, encryptor, clock };
+}
+
+const input = (over: Partial<Parameters<WebhookManager['create']>[1]> = {}) => ({
+  url: 'https://hooks.example.com/roomgate',
+  eventTypes: [],
+  roomId: '',
+  description: '',
+  ...over,
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  const err = await promise.then(
+    () => new Error('expected a DomainError'),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DomainError);
+  return `${(err as DomainError).code} ${(err as DomainError).message}`;
+}
+
+describe('WebhookManager.create', () => {
+  it('stores the secret encrypted under the endpoint id and returns it once', async () => {
+    const { manager, store, encryptor } = setup();
+    const { endpoint, secret } = await manager.create(admin, input({ eventTypes: ['room_deleted', 'room_created', 'room_created'] }));
+    expect(secret).toMatch(/^whsec_/);
+    expect(endpoint.eventTypes).toEqual(['room_created', 'room_deleted']);
+    const row = store.rows.get(endpoint.id)!;
+    expect(row.secretEncrypted.includes(Buffer.from(secret))).toBe(false);
+    expect(encryptor.decrypt(row.secretEncrypted, endpoint.id).toString()).toBe(secret);
+    expect(() => encryptor.decrypt(row.secretEncrypted, ROOM)).toThrow();
+  });
+
+  it('refuses URLs that resolve to private addresses with ERR_UNSAFE_WEBHOOK_URL, naming the class only', async () => {
+    const { manager } = setup();
+    expect(await codeOf(manager.create(admin, input({ url: 'https://localhost.example.com/' })))).toMatch(
+      /^ERR_UNSAFE_WEBHOOK_URL url: localhost\.example\.com resolves to a loopback address/,
+    );
+    const mixed = await codeOf(manager.create(admin, input({ url: 'https://internal.example.com/' })));
+    expect(mixed).toMatch(/^ERR_UNSAFE_WEBHOOK_URL .*private address/);
+    expect(mixed).not.toContain('10.0.0.7');
+    expect(await codeOf(manager.create(admin, input({ url: 'https://169.254.169.254/latest' })))).toMatch(/metadata address/);
+    expect(await codeOf(manager.create(admin, input({ url: 'https://[::1]:8443/' })))).toMatch(/loopback address/);
+  });
+
+  it('validates url, event types, room and description with INVALID_ARGUMENT naming the field', async () => {
+    const { manager } = setup();
+    const cases: [Partial<ReturnType<typeof input>>, RegExp][] = [
+      [{ url: '' }, /^ERR_INVALID_ARGUMENT url: is required/],
+      [{ url: 'hooks.example.com' }, /^ERR_INVALID_ARGUMENT url: must be an absolute URL/],
+      [{ url: 'http://hooks.example.com/' }, /^ERR_INVALID_ARGUMENT url: must use https$/],
+      [{ url: 'ftp://hooks.example.com/' }, /^ERR_INVALID_ARGUMENT url: must use https$/],
+      [{ url: `https://hooks.example.com/${'a'.repeat(2030)}` }, /^ERR_INVALID_ARGUMENT url: must be at most 2048/],
+      [{ url: 'https://user:pw@hooks.example.com/' }, /^ERR_INVALID_ARGUMENT url: must not contain credentials/],
+      [{ url: 'https://nowhere.example.com/' }, /^ERR_INVALID_ARGUMENT url: host nowhere\.example\.com does not resolve/],
+      [{ eventTypes: ['room_created', undefined] }, /^ERR_INVALID_ARGUMENT event_types:/],
+      [{ roomId: 'nope' }, /^ERR_INVALID_ARGUMENT room_id: must be a UUID/],
+      [{ roomId: '00000000-0000-4000-8000-00000000dead' }, /^ERR_ROOM_NOT_FOUND/],
+      [{ description: 'x'.repeat(257) }, /^ERR_INVALID_ARGUMENT description: must be at most 256/],
+      [{ description: 'bell\u0007' }, /^ERR_INVALID_ARGUMENT description:/],
+    ];
+    for (const [over, expected] of cases) expect(await codeOf(manager.create(admin, input(over)))).toMatch(expected);
+    await expect(manager.create(admin, input({ roomId: ROOM, description: 'x'.repeat(256) }))).resolves.toBeDefined();
+  });
+
+  it('accepts http only when allowed', async () => {
+    const { manager } = setup({ allowHttp: true });
+    const { endpoint } = await manager.create(admin, input({ url: 'http://hooks.example.com:8080/in' }));
+    expect(endpoint.url).toBe('http://hooks.example.com:8080/in');
+  });
+
+  it('needs the rooms scope and a management token', async () => {
+    const { manager } = setup();
+    const read: Principal = { ...admin, scopes: ['read'] } as Principal;
+    expect(await codeOf(manager.create(read, input()))).toMatch(/^ERR_PERMISSION_DENIED .*'rooms' scope/);
+    const peer: Principal = {
+      kind: 'peer',
+      environment: 'sandbox',
+      roomId: ROOM,
+      peerId: ROOM,
+      tokenId: 'j',
+      superseded: false,
+      permissions: { canPublish: true, canSubscribe: true, canUpdateMetadata: true, canUpdateRoom: true, canRemoveParticipants: true },
+    };
+    expect(await codeOf(manager.create(peer, input()))).toMatch(/^ERR_PERMISSION_DENIED/);
+  });
+});
+
+describe('WebhookManager.rotateSecret', () => {
+  it('keeps the old secret for the grace period, at most 7 days, and reports the end only while it lasts', async () => {
+    const { manager, store, encryptor, clock } = setup();
+    const { endpoint, secret: first } = await manager.create(admin, input());
+    const { endpoint: rotated, secret: second } = await manager.rotateSecret(admin, endpoint.id, 3600);
+    expect(second).not.toBe(first);
+    expect(rotated.previousSecretExpiresAt).toEqual(new Date('2026-01-01T01:00:00Z'));
+    const row = store.rows.get(endpoint.id)!;
+    expect(encryptor.decrypt(row.secretEncrypted, endpoint.id).toString()).toBe(second);
+    expect(encryptor.decrypt(row.previous!, endpoint.id).toString()).toBe(first);
+    clock.advance(3600);
+    expect((await manager.get(admin, endpoint.id)).previousSecretExpiresAt).toBeNull();
+
+    const { endpoint: immediate } = await manager.rotateSecret(admin, endpoint.id, 0);
+    expect(immediate.previousSecretExpiresAt).toBeNull();
+    expect(store.rows.get(endpoint.id)!.previous).toBeNull();
+    expect(await codeOf(manager.rotateSecret(admin, endpoint.id, 7 * 86_400 + 1))).toMatch(/^ERR_INVALID_ARGUMENT grace_seconds:/);
+    expect(await codeOf(manager.rotateSecret(admin, ROOM, 0))).toMatch(/^ERR_WEBHOOK_ENDPOINT_NOT_FOUND/);
+  });
+});
