@@ -23,29 +23,35 @@ export class PgPurgeStore implements PurgeStore {
 
   purgeDisconnectedPeer(): Promise<PurgeVictim | undefined> {
     return withTransaction(this.pool, async (client) => {
-      // The room row is the lock every peer write (ReportPeerStatus included)
-      // takes first, so taking it first here cannot deadlock with them.
-      const claimed = await query<{ environment: Environment; room_id: string; peer_id: string }>(
-        client,
-        `SELECT r.environment, r.id AS room_id, p.id AS peer_id
-         FROM peers p JOIN rooms r ON r.id = p.room_id
-         WHERE ${PEER_EXPIRED}
-         ORDER BY p.status_changed_at
-         LIMIT 1
-         FOR UPDATE OF r SKIP LOCKED`,
-      );
-      const victim = claimed.rows[0];
-      if (!victim) return undefined;
-      // Checked again now that the room is locked: the claim's snapshot is
-      // older than the lock, and a status report may have committed between.
-      const still = await query(
-        client,
-        `SELECT 1 FROM peers p JOIN rooms r ON r.id = p.room_id WHERE p.id = $1 AND ${PEER_EXPIRED}`,
-        [victim.peer_id],
-      );
-      if (still.rowCount !== 1) return undefined;
-      if (!(await deletePeerIn(client, victim.environment, victim.room_id, victim.peer_id))) return undefined;
-      return { kind: 'peer', environment: victim.environment, roomId: victim.room_id, peerId: victim.peer_id };
+      // A claim can be stale: its peer comes from the statement's snapshot,
+      // while the room lock is taken on the latest row, so another instance
+      // may have deleted (or a report reconnected) the peer in between. Such a
+      // claim is re-made, now under the lock, rather than ending the run as
+      // if there were no more work.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const claimed = await query<{ environment: Environment; room_id: string; peer_id: string }>(
+          client,
+          `SELECT r.environment, r.id AS room_id, p.id AS peer_id
+           FROM peers p JOIN rooms r ON r.id = p.room_id
+           WHERE ${PEER_EXPIRED}
+           ORDER BY p.status_changed_at
+           LIMIT 1
+           FOR UPDATE OF r SKIP LOCKED`,
+        );
+        const victim = claimed.rows[0];
+        if (!victim) return undefined;
+        // The room row is the lock every peer write (ReportPeerStatus
+        // included) takes first, so taking it first here cannot deadlock.
+        const still = await query(
+          client,
+          `SELECT 1 FROM peers p JOIN rooms r ON r.id = p.room_id WHERE p.id = $1 AND ${PEER_EXPIRED}`,
+          [victim.peer_id],
+        );
+        if (still.rowCount !== 1) continue;
+        if (!(await deletePeerIn(client, victim.environment, victim.room_id, victim.peer_id))) continue;
+        return { kind: 'peer', environment: victim.environment, roomId: victim.room_id, peerId: victim.peer_id };
+      }
+      return undefined;
     });
   }
 
