@@ -6,6 +6,8 @@ import {
   type ClientUnaryCall,
   type ServiceError,
 } from '@grpc/grpc-js';
+import * as eventMessages from '../gen/roomgate/v1/event_service.js';
+import { EventServiceClient } from '../gen/roomgate/v1/event_service.js';
 import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
 import { PeerServiceClient } from '../gen/roomgate/v1/peer_service.js';
 import * as roomMessages from '../gen/roomgate/v1/room_service.js';
@@ -13,7 +15,8 @@ import { RoomServiceClient } from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import { TokenServiceClient } from '../gen/roomgate/v1/token_service.js';
 
-export { PeerServiceClient, RoomServiceClient, TokenServiceClient };
+export { EventServiceClient, PeerServiceClient, RoomServiceClient, TokenServiceClient };
+export { EventType, DeliveryState, type Event, type WebhookDelivery, type WebhookEndpoint } from '../gen/roomgate/v1/events.js';
 import type { DeepPartial } from '../gen/roomgate/v1/room_service.js';
 export type {
   CreatePeerRequest,
@@ -83,6 +86,10 @@ export interface RoomgateClient {
   rooms: PromiseClient<RoomServiceClient>;
   peers: PromiseClient<PeerServiceClient>;
   tokens: PromiseClient<TokenServiceClient>;
+  /** EventService's unary methods; for WatchEvents use `eventStream`. */
+  events: PromiseClient<EventServiceClient>;
+  /** The generated EventService client, for the WatchEvents stream. */
+  eventStream: EventServiceClient;
   close(): void;
 }
 
@@ -127,10 +134,13 @@ export function createRoomgateClient(address: string, options: RoomgateClientOpt
   const channelOverride = { channelOverride: rooms.getChannel() };
   const peers = new PeerServiceClient(address, creds, channelOverride);
   const tokens = new TokenServiceClient(address, creds, channelOverride);
+  const events = new EventServiceClient(address, creds, channelOverride);
   return {
     rooms: promiseClient(rooms, roomMessages, options),
     peers: promiseClient(peers, peerMessages, options),
     tokens: promiseClient(tokens, tokenMessages, options),
+    events: promiseClient(events, eventMessages, options),
+    eventStream: events,
     close: () => rooms.close(),
   };
 }
