@@ -44,6 +44,11 @@ RETURNING d.endpoint_id, d.attempts, d.next_attempt_at AS lease_until,
   w.url, w.secret_encrypted, w.previous_secret_encrypted, w.previous_secret_expires_at,
   e.id, e.txid::text AS txid, e.position, e.environment, e.room_id, e.room_seq, e.payload, e.created_at`;
 
+const GIVE_UP_STRAYS = `
+UPDATE webhook_deliveries d SET state = 'failed', last_error = 'endpoint disabled'
+FROM webhook_endpoints w
+WHERE w.id = d.endpoint_id AND NOT w.enabled AND d.state = 'pending'`;
+
 // Matches only the claim this relay holds: a redelivery, a newer claim after
 // the lease lapsed, or a disabled endpoint has changed the row since.
 const FENCE = `event_id = $1 AND endpoint_id = $2 AND state = 'pending' AND next_attempt_at = $3`;
@@ -53,6 +58,10 @@ export class PgWebhookDeliveryQueue implements WebhookDeliveryQueue {
   constructor(private readonly pool: pg.Pool) {}
 
   async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    // An event written while its endpoint was being disabled can commit a
+    // pending delivery just after the disable gave the others up (its
+    // fan-out read the endpoint as enabled). Such strays are given up here.
+    await query(this.pool, GIVE_UP_STRAYS);
     const { rows } = await query<ClaimRow>(this.pool, CLAIM, [limit, leaseMs]);
     return rows.map((r) => ({
       eventId: r.id,
