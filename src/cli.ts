@@ -35,11 +35,6 @@ function banner(token: string): string {
 async function serve(config: Config): Promise<number> {
   const log = pino({ level: config.logLevel, base: { service: 'roomgate' } });
   const roomgate = await startRoomgate(config, log);
-  if (roomgate.bootstrapToken) process.stdout.write(banner(roomgate.bootstrapToken));
-  log.info(
-    { address: config.grpcAddress, port: roomgate.port, database: roomgate.database.embedded ? 'embedded' : 'external' },
-    'roomgate serving',
-  );
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -55,8 +50,15 @@ async function serve(config: Config): Promise<number> {
         },
       );
     };
+    // Handlers first, then the "serving" line: whoever waits for that line
+    // may signal at once, and without a handler SIGTERM kills the process.
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    if (roomgate.bootstrapToken) process.stdout.write(banner(roomgate.bootstrapToken));
+    log.info(
+      { address: config.grpcAddress, port: roomgate.port, database: roomgate.database.embedded ? 'embedded' : 'external' },
+      'roomgate serving',
+    );
   });
 }
 
