@@ -22,5 +22,6 @@ COPY src/store/migrations ./src/store/migrations
 COPY bin ./bin
 USER node
 EXPOSE 50051
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 CMD ["node", "bin/roomgate.js", "health"]
 ENTRYPOINT ["node", "bin/roomgate.js"]
 CMD ["serve"]

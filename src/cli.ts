@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { healthCommand } from './cli/health-command.js';
 import { keysCommand } from './cli/key-commands.js';
 import { cliLogger, UsageError } from './cli/output.js';
 import { tokenCommand } from './cli/token-commands.js';
@@ -14,6 +15,7 @@ Usage:
   roomgate token create|list|revoke
                                  manage management tokens (roomgate token --help)
   roomgate keys rotate|list      manage peer-token signing keys (roomgate keys --help)
+  roomgate health                exit 0 only if the server answers SERVING (roomgate health --help)
   roomgate help                  show this help
 
 Configuration comes from the environment; see README.md.`;
@@ -82,6 +84,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return await tokenCommand(rest, env);
       case 'keys':
         return await keysCommand(rest, env);
+      case 'health':
+        return await healthCommand(rest, env);
       case undefined:
       case 'help':
       case '--help':

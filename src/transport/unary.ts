@@ -1,5 +1,6 @@
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import { status } from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import { Metadata, status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../domain/authenticator.js';
 import type { Principal } from '../domain/principal.js';
@@ -34,10 +35,12 @@ export function unary<Req, Res>(
   method: string,
   handler: (request: Req, context: CallContext) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
-  return (call, callback) => run(deps, method, call, callback, async () => {
-    const principal = await deps.authenticator.authenticate(authorizationOf(call));
-    return handler(call.request, { principal });
-  });
+  return (call, callback) =>
+    run(deps, method, call, callback, async (fields) => {
+      const principal = await deps.authenticator.authenticate(authorizationOf(call));
+      fields.environment = principal.environment;
+      return handler(call.request, { principal });
+    });
 }
 
 /** Like {@link unary} for methods that need no authentication (GetJwks). */
@@ -49,24 +52,55 @@ export function publicUnary<Req, Res>(
   return (call, callback) => run(deps, method, call, callback, () => handler(call.request));
 }
 
+/** Metadata key of the request id, taken from the caller or generated, and echoed in the response headers. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** Identifiers a log line may carry: never a token, secret or metadata body. */
+interface LogFields {
+  method: string;
+  requestId: string;
+  environment?: string;
+  roomId?: string;
+  peerId?: string;
+}
+
+/** The caller's x-request-id when it is a sane value, else a new UUID. */
+function requestIdOf(call: ServerUnaryCall<unknown, unknown>): string {
+  const [value] = call.metadata.get(REQUEST_ID_HEADER);
+  return typeof value === 'string' && REQUEST_ID.test(value) ? value : randomUUID();
+}
+
+/** Room and peer ids named by the request, for the log line (ids only, validated later). */
+function idsOf(request: unknown): Pick<LogFields, 'roomId' | 'peerId'> {
+  const r = request as { roomId?: unknown; peerId?: unknown } | undefined;
+  const id = (v: unknown) => (typeof v === 'string' && /^[0-9a-f-]{36}$/.test(v) ? v : undefined);
+  return { roomId: id(r?.roomId), peerId: id(r?.peerId) };
+}
+
 function run<Req, Res>(
   deps: UnaryDeps,
   method: string,
   call: ServerUnaryCall<Req, Res>,
   callback: sendUnaryData<Res>,
-  body: () => Promise<Res>,
+  body: (fields: LogFields) => Promise<Res>,
 ): void {
   const started = process.hrtime.bigint();
   const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
-  body().then(
+  const fields: LogFields = { method, requestId: requestIdOf(call), ...idsOf(call.request) };
+  const headers = new Metadata();
+  headers.set(REQUEST_ID_HEADER, fields.requestId);
+  call.sendMetadata(headers);
+  body(fields).then(
     (response) => {
-      deps.logger.info({ method, code: status.OK, ms: ms() }, 'rpc');
+      deps.logger.info({ ...fields, code: status.OK, ms: ms() }, 'rpc');
       callback(null, response);
     },
     (err: unknown) => {
       const sent = toServiceError(err);
-      if (isInternal(err)) deps.logger.error({ method, code: sent.code, ms: ms(), err }, 'rpc failed');
-      else deps.logger.info({ method, code: sent.code, ms: ms(), reason: sent.details }, 'rpc');
+      if (isInternal(err)) deps.logger.error({ ...fields, code: sent.code, ms: ms(), err }, 'rpc failed');
+      else deps.logger.info({ ...fields, code: sent.code, ms: ms(), reason: sent.details }, 'rpc');
       callback(sent);
     },
   );

@@ -109,7 +109,15 @@ describe('roomgate CLI with DATABASE_URL', () => {
       ROOMGATE_GRPC_ADDRESS: `127.0.0.1:${port}`,
     });
     expect(stdout()).not.toMatch(/rg_sandbox_/);
+    // `roomgate health` is what the Docker HEALTHCHECK runs.
+    const healthy = await run(process.execPath, [BIN, 'health'], { env: { ...baseEnv, ROOMGATE_GRPC_ADDRESS: `127.0.0.1:${port}` } });
+    expect(healthy.stdout).toBe('SERVING\n');
     expect(await stop(child)).toBe(0);
+    const down = await run(process.execPath, [BIN, 'health', '--address', `127.0.0.1:${port}`, '--timeout-ms', '500'], {
+      env: baseEnv,
+    }).catch((e: { code: number; stdout: string }) => e);
+    expect(down).toMatchObject({ code: 1 });
+    expect((down as { stdout: string }).stdout).toMatch(/^unreachable: /);
 
     // The signing key it created is encrypted under that KEK: another one is refused at start.
     const wrongKek = await run(process.execPath, [BIN, 'serve'], {
