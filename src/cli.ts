@@ -58,7 +58,12 @@ async function serve(config: Config): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     if (roomgate.bootstrapToken) process.stdout.write(banner(roomgate.bootstrapToken));
     log.info(
-      { address: config.grpcAddress, port: roomgate.port, database: roomgate.database.embedded ? 'embedded' : 'external' },
+      {
+        address: config.grpcAddress,
+        port: roomgate.port,
+        metricsPort: roomgate.metricsPort,
+        database: roomgate.database.embedded ? 'embedded' : 'external',
+      },
       'roomgate serving',
     );
   });

@@ -41,6 +41,10 @@ const schema = z.object({
   ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
   ROOMGATE_PURGE_INTERVAL_MS: int(100, 3_600_000).default(5_000),
   ROOMGATE_WATCH_MAX_BACKLOG: int(10, 1_000_000).default(1_000),
+  ROOMGATE_METRICS_ADDRESS: z
+    .string()
+    .regex(/^(off|(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5})$/, "must be host:port, or 'off'")
+    .default('127.0.0.1:9464'),
   ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   ROOMGATE_EMBEDDED_POSTGRES: z.enum(['auto', 'false']).default('auto'),
 });
@@ -66,6 +70,8 @@ export interface Config {
   purgeIntervalMs: number;
   /** Events a WatchEvents stream may have queued before the consumer is cut off. */
   watchMaxBacklog: number;
+  /** host:port of the Prometheus /metrics endpoint; undefined when off. */
+  metricsAddress: string | undefined;
   limits: Limits;
 }
 
@@ -134,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     },
     purgeIntervalMs: c.ROOMGATE_PURGE_INTERVAL_MS,
     watchMaxBacklog: c.ROOMGATE_WATCH_MAX_BACKLOG,
+    metricsAddress: c.ROOMGATE_METRICS_ADDRESS === 'off' ? undefined : c.ROOMGATE_METRICS_ADDRESS,
     limits: {
       ...DEFAULT_LIMITS,
       maxMetadataBytes: c.ROOMGATE_MAX_METADATA_BYTES,

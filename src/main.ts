@@ -35,6 +35,7 @@ import { EVENTS_CHANNEL } from './store/outbox.js';
 import { PgPurgeStore } from './store/purge-store.js';
 import { PgWebhookDeliveryQueue } from './store/webhook-delivery-queue.js';
 import { PgWebhookStore } from './store/webhook-store.js';
+import { RoomgateMetrics, serveMetrics } from './transport/metrics.js';
 import { watchEvents } from './transport/watch-events.js';
 import { REVOCATIONS_CHANNEL } from './store/notify.js';
 import { PgSigningKeyStore, SIGNING_KEYS_CHANNEL } from './store/signing-key-store.js';
@@ -93,6 +94,8 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
 /** A running roomgate. */
 export interface Roomgate {
   port: number;
+  /** Port of the Prometheus endpoint, when it is on. */
+  metricsPort: number | undefined;
   server: RoomgateServer;
   database: Database;
   /** The sandbox token created on the first start of an embedded install, shown once. */
@@ -109,6 +112,7 @@ export async function startRoomgate(
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config, logger));
   const stops: (() => Promise<void> | void)[] = [];
+  let metricsPort: number | undefined;
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
     if (!options.database) await database.close();
@@ -199,8 +203,10 @@ export async function startRoomgate(
     // Open WatchEvents streams end (with a cursor to resume from) before the
     // server waits for calls to finish, or they would hold shutdown open.
     const watchStopping = new AbortController();
+    const metrics = new RoomgateMetrics(pool);
     const server = createRoomgateServer({
       logger,
+      metrics,
       authenticator,
       rooms: new RoomManager(roomStore, config.limits, invalidate),
       peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate),
@@ -219,9 +225,16 @@ export async function startRoomgate(
       }),
     });
     const bootstrapToken = database.embedded ? await managementTokenManager.bootstrap() : undefined;
+    if (config.metricsAddress) {
+      const served = await serveMetrics(metrics, config.metricsAddress);
+      stops.push(() => served.close());
+      metricsPort = served.port;
+    }
+    // Last, so that nothing can fail after the port is open.
     const port = await server.listen(config.grpcAddress);
     return {
       port,
+      metricsPort,
       server,
       database,
       bootstrapToken,

@@ -9,6 +9,7 @@ export function peerService(deps: UnaryDeps, peers: PeerManager): PeerServiceSer
   return {
     createPeer: unary(deps, 'CreatePeer', async (req, { principal }) => {
       const created = await peers.create(principal, req);
+      deps.metrics?.tokensIssued.inc({ method: 'CreatePeer' });
       return { peer: toPeer(created.peer), peerToken: created.token, tokenExpireTime: created.expiresAt };
     }),
     getPeer: unary(deps, 'GetPeer', async (req, { principal }) => ({

@@ -17,17 +17,20 @@ export function tokenService(deps: UnaryDeps, m: TokenServiceManagers): TokenSer
   return {
     verifyPeerToken: unary(deps, 'VerifyPeerToken', async (req, { principal }) => {
       const result = await m.tokens.verify(principal, req.token, req.roomId);
+      deps.metrics?.tokensVerified.inc({ result: result.valid ? 'valid' : result.reason });
       return result.valid
         ? { valid: true, reason: TokenInvalidReason.TOKEN_INVALID_REASON_UNSPECIFIED, claims: toClaims(result.claims) }
         : { valid: false, reason: toReason(result.reason), claims: undefined };
     }),
     refreshPeerToken: unary(deps, 'RefreshPeerToken', async (req, { principal }) => {
       const issued = await m.tokens.refresh(principal, req.tokenTtlSeconds);
+      deps.metrics?.tokensIssued.inc({ method: 'RefreshPeerToken' });
       return { peerToken: issued.token, tokenExpireTime: issued.expiresAt };
     }),
     getJwks: publicUnary(deps, 'GetJwks', async () => ({ jwksJson: m.tokens.jwks() })),
     issuePeerToken: unary(deps, 'IssuePeerToken', async (req, { principal }) => {
       const issued = await m.tokens.issue(principal, req.roomId, req.peerId, req.tokenTtlSeconds);
+      deps.metrics?.tokensIssued.inc({ method: 'IssuePeerToken' });
       return { peerToken: issued.token, tokenExpireTime: issued.expiresAt };
     }),
     createManagementToken: unary(deps, 'CreateManagementToken', async (req, { principal }) => {

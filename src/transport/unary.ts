@@ -4,6 +4,7 @@ import { Metadata, status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../domain/authenticator.js';
 import type { Principal } from '../domain/principal.js';
+import type { RoomgateMetrics } from './metrics.js';
 import { isInternal, toServiceError } from './status.js';
 
 /** What every authenticated handler receives besides its request. */
@@ -15,6 +16,8 @@ export interface CallContext {
 export interface UnaryDeps {
   authenticator: Authenticator;
   logger: Logger;
+  /** Prometheus metrics; absent in setups that serve none. */
+  metrics?: RoomgateMetrics;
 }
 
 /** Reads the single `authorization` metadata value, if present and a string. */
@@ -92,13 +95,16 @@ function run<Req, Res>(
   const headers = new Metadata();
   headers.set(REQUEST_ID_HEADER, fields.requestId);
   call.sendMetadata(headers);
+  const done = deps.metrics?.start(method);
   body(fields).then(
     (response) => {
+      done?.(status.OK);
       deps.logger.info({ ...fields, code: status.OK, ms: ms() }, 'rpc');
       callback(null, response);
     },
     (err: unknown) => {
       const sent = toServiceError(err);
+      done?.(sent.code ?? status.UNKNOWN);
       if (isInternal(err)) deps.logger.error({ ...fields, code: sent.code, ms: ms(), err }, 'rpc failed');
       else deps.logger.info({ ...fields, code: sent.code, ms: ms(), reason: sent.details }, 'rpc');
       callback(sent);

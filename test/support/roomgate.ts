@@ -38,6 +38,7 @@ export async function startTestRoomgate(env: Record<string, string> = {}, option
     ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0',
     ROOMGATE_LOG_LEVEL: 'info',
     ROOMGATE_SHUTDOWN_GRACE_SECONDS: '1',
+    ROOMGATE_METRICS_ADDRESS: '127.0.0.1:0',
     ...env,
   });
   const logs: string[] = [];

@@ -89,7 +89,7 @@ function servingPort(out: string): number | undefined {
  */
 export function serveRoomgate(env: Record<string, string>, options: ServeOptions = {}): Promise<RoomgateProcess> {
   const child = spawn(process.execPath, ['--import', ORPHAN_GUARD, ROOMGATE_BIN, 'serve'], {
-    env: { ...baseEnv, ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0', ...env },
+    env: { ...baseEnv, ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0', ROOMGATE_METRICS_ADDRESS: '127.0.0.1:0', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
