@@ -24,6 +24,7 @@ import { createPool } from './store/pool.js';
 import { PgRoomStore } from './store/room-store.js';
 import { readOrCreateSecretFile } from './store/secret-file.js';
 import { EventNotifier } from './domain/event-notifier.js';
+import { DatabaseProbe } from './store/database-probe.js';
 import { EventStream } from './domain/event-stream.js';
 import { PurgeScheduler } from './domain/purge-scheduler.js';
 import { systemResolver, UrlGuard } from './domain/url-guard.js';
@@ -225,6 +226,17 @@ export async function startRoomgate(
       }),
     });
     const bootstrapToken = database.embedded ? await managementTokenManager.bootstrap() : undefined;
+    let closing = false;
+    const probe = new DatabaseProbe(pool, {
+      intervalMs: 1_000,
+      timeoutMs: 1_000,
+      onChange: (reachable) => {
+        logger[reachable ? 'info' : 'warn']({ reachable }, reachable ? 'database reachable again' : 'database unreachable');
+        if (!closing) server.health.setStatus(reachable ? 'SERVING' : 'NOT_SERVING');
+      },
+    });
+    probe.start();
+    stops.push(() => probe.stop());
     if (config.metricsAddress) {
       const served = await serveMetrics(metrics, config.metricsAddress);
       stops.push(() => served.close());
@@ -239,6 +251,7 @@ export async function startRoomgate(
       database,
       bootstrapToken,
       close: async () => {
+        closing = true;
         watchStopping.abort();
         await server.close(config.shutdownGraceSeconds * 1000);
         await stopAll();

@@ -19,6 +19,8 @@ export interface EmbeddedPostgresOptions {
   database?: string;
   /** Receives Postgres's own log lines; they are discarded by default. */
   log?: (line: string) => void;
+  /** TCP port to listen on; a free one is chosen when unset. */
+  port?: number;
 }
 
 /** A Postgres cluster this process started, or one it attached to. */
@@ -78,7 +80,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   });
 
   for (let attempt = 1; ; attempt++) {
-    const port = await findFreePort();
+    const port = options.port ?? (await findFreePort());
     const instance = new EmbeddedPostgres(libraryOptions(port, password));
     try {
       await instance.start();
