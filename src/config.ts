@@ -41,6 +41,9 @@ const schema = z.object({
   ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
   ROOMGATE_PURGE_INTERVAL_MS: int(100, 3_600_000).default(5_000),
   ROOMGATE_WATCH_MAX_BACKLOG: int(10, 1_000_000).default(1_000),
+  ROOMGATE_TLS_CERT_FILE: z.string().min(1).optional(),
+  ROOMGATE_TLS_KEY_FILE: z.string().min(1).optional(),
+  ROOMGATE_TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
   ROOMGATE_METRICS_ADDRESS: z
     .string()
     .regex(/^(off|(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5})$/, "must be host:port, or 'off'")
@@ -72,6 +75,8 @@ export interface Config {
   watchMaxBacklog: number;
   /** host:port of the Prometheus /metrics endpoint; undefined when off. */
   metricsAddress: string | undefined;
+  /** Server TLS; undefined serves plaintext. With clientCaFile, clients must present a certificate it signed (mTLS). */
+  tls: { certFile: string; keyFile: string; clientCaFile: string | undefined } | undefined;
   limits: Limits;
 }
 
@@ -108,6 +113,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  if (Boolean(c.ROOMGATE_TLS_CERT_FILE) !== Boolean(c.ROOMGATE_TLS_KEY_FILE) || (c.ROOMGATE_TLS_CLIENT_CA_FILE && !c.ROOMGATE_TLS_CERT_FILE)) {
+    throw new ConfigError(
+      'invalid configuration:\n  ROOMGATE_TLS_CERT_FILE, ROOMGATE_TLS_KEY_FILE: set both to serve TLS (ROOMGATE_TLS_CLIENT_CA_FILE needs them too)',
+    );
+  }
   if (c.ROOMGATE_EMBEDDED_POSTGRES === 'false' && !c.DATABASE_URL) {
     throw new ConfigError(
       'invalid configuration:\n  DATABASE_URL: is required (ROOMGATE_EMBEDDED_POSTGRES=false rules out the embedded database)',
@@ -141,6 +151,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     purgeIntervalMs: c.ROOMGATE_PURGE_INTERVAL_MS,
     watchMaxBacklog: c.ROOMGATE_WATCH_MAX_BACKLOG,
     metricsAddress: c.ROOMGATE_METRICS_ADDRESS === 'off' ? undefined : c.ROOMGATE_METRICS_ADDRESS,
+    tls:
+      c.ROOMGATE_TLS_CERT_FILE && c.ROOMGATE_TLS_KEY_FILE
+        ? { certFile: c.ROOMGATE_TLS_CERT_FILE, keyFile: c.ROOMGATE_TLS_KEY_FILE, clientCaFile: c.ROOMGATE_TLS_CLIENT_CA_FILE }
+        : undefined,
     limits: {
       ...DEFAULT_LIMITS,
       maxMetadataBytes: c.ROOMGATE_MAX_METADATA_BYTES,

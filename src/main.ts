@@ -37,6 +37,7 @@ import { PgPurgeStore } from './store/purge-store.js';
 import { PgWebhookDeliveryQueue } from './store/webhook-delivery-queue.js';
 import { PgWebhookStore } from './store/webhook-store.js';
 import { RoomgateMetrics, serveMetrics } from './transport/metrics.js';
+import { serverCredentials } from './transport/tls.js';
 import { watchEvents } from './transport/watch-events.js';
 import { REVOCATIONS_CHANNEL } from './store/notify.js';
 import { PgSigningKeyStore, SIGNING_KEYS_CHANNEL } from './store/signing-key-store.js';
@@ -243,7 +244,7 @@ export async function startRoomgate(
       metricsPort = served.port;
     }
     // Last, so that nothing can fail after the port is open.
-    const port = await server.listen(config.grpcAddress);
+    const port = await server.listen(config.grpcAddress, await serverCredentials(config.tls));
     return {
       port,
       metricsPort,

@@ -34,8 +34,8 @@ export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServic
 export interface RoomgateServer {
   server: grpc.Server;
   health: ServerHealth;
-  /** Binds `address` (host:port; port 0 picks one) and returns the bound port. */
-  listen(address: string): Promise<number>;
+  /** Binds `address` (host:port; port 0 picks one) with `credentials` (plaintext when unset); returns the bound port. */
+  listen(address: string, credentials?: grpc.ServerCredentials): Promise<number>;
   /** Health NOT_SERVING, then a graceful shutdown forced after `graceMs`. */
   close(graceMs?: number): Promise<void>;
 }
@@ -57,9 +57,9 @@ export function createRoomgateServer(deps: ServerDeps): RoomgateServer {
   return {
     server,
     health,
-    listen: (address) =>
+    listen: (address, credentials = grpc.ServerCredentials.createInsecure()) =>
       new Promise((resolve, reject) => {
-        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        server.bindAsync(address, credentials, (err, port) =>
           err ? reject(err) : resolve(port),
         );
       }),

@@ -46,6 +46,17 @@ describe('config', () => {
     ).toBe('postgres://h/db');
   });
 
+  it('needs both TLS files, and a client CA only together with them', () => {
+    expect(() => loadConfig({ ROOMGATE_TLS_CERT_FILE: '/c.pem' })).toThrow(/set both to serve TLS/);
+    expect(() => loadConfig({ ROOMGATE_TLS_CLIENT_CA_FILE: '/ca.pem' })).toThrow(/set both to serve TLS/);
+    expect(loadConfig({ ROOMGATE_TLS_CERT_FILE: '/c.pem', ROOMGATE_TLS_KEY_FILE: '/k.pem' }).tls).toEqual({
+      certFile: '/c.pem',
+      keyFile: '/k.pem',
+      clientCaFile: undefined,
+    });
+    expect(loadConfig({}).tls).toBeUndefined();
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', ROOMGATE_GRPC_ADDRESS: '' }).grpcAddress).toBe('127.0.0.1:50051');
   });
