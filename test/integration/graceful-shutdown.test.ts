@@ -1,0 +1,75 @@
+// SIGTERM with a call in flight: health goes NOT_SERVING, new calls are
+// refused, the call in flight completes, and the process exits 0.
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRoomgateClient } from '../../src/client/index.js';
+import { NO_CACHE } from '../../src/domain/cache-invalidator.js';
+import { systemClock } from '../../src/domain/clock.js';
+import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
+import { ManagementTokenManager } from '../../src/domain/management-token-manager.js';
+import { HealthCheckResponse_ServingStatus as Serving, HealthClient } from '../../src/gen/grpc/health/v1/health.js';
+import { PgManagementTokenStore } from '../../src/store/management-token-store.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { serveRoomgate } from '../support/server-process.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db?.drop());
+
+describe('graceful shutdown', () => {
+  it('drains a call in flight after SIGTERM and exits 0', async () => {
+    const server = await serveRoomgate({
+      DATABASE_URL: db.connectionString,
+      ROOMGATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ROOMGATE_SHUTDOWN_GRACE_SECONDS: '20',
+    });
+    const tokens = new ManagementTokenManager(new PgManagementTokenStore(db.pool), systemClock, DEFAULT_LIMITS, NO_CACHE);
+    const token = (await tokens.mint('sandbox', { name: 'shutdown', scopes: ['admin'], expiresAt: null })).token;
+    const client = createRoomgateClient(server.address, { token, deadlineMs: 30_000 });
+    const health = new HealthClient(server.address, credentials.createInsecure());
+    const check = () =>
+      new Promise<Serving | string>((resolve) =>
+        health.check({ service: '' }, new Metadata(), { deadline: Date.now() + 2_000 }, (err, res) =>
+          resolve(err ? `error ${err.code}` : res.status),
+        ),
+      );
+    const { room } = await client.rooms.createRoom({});
+    // Hold the room's row lock so UpdateRoom stays in flight until we let go.
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [room!.id]);
+      const inFlight = client.rooms.updateRoom({ roomId: room!.id, metadata: '{"drained":true}' });
+      await sleep(300);
+      expect(await check()).toBe(Serving.SERVING);
+      // A Watch opened before the signal sees the switch: after it, the
+      // server takes no new calls, Check included.
+      const seen: Serving[] = [];
+      const watch = health.watch({ service: '' });
+      watch.on('data', (r: { status: Serving }) => seen.push(r.status));
+      watch.on('error', () => undefined);
+      await sleep(200);
+      const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+      server.child.kill('SIGTERM');
+      await sleep(500);
+      expect(seen).toEqual([Serving.SERVING, Serving.NOT_SERVING]);
+      const fresh = createRoomgateClient(server.address, { token, deadlineMs: 3_000 });
+      await expect(fresh.rooms.listRooms({})).rejects.toMatchObject({ code: 14 });
+      fresh.close();
+      watch.cancel();
+      await holder.query('COMMIT');
+      expect((await inFlight).room!.metadata).toBe('{"drained":true}');
+      expect(await exited).toBe(0);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+      client.close();
+      health.close();
+      await server.stop();
+    }
+  }, 60_000);
+});
