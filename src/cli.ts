@@ -69,6 +69,11 @@ async function serve(config: Config): Promise<number> {
   });
 }
 
+function help(text: string): number {
+  process.stdout.write(text + '\n');
+  return 0;
+}
+
 async function migrateOnly(config: Config): Promise<number> {
   const database = await openDatabase(config, cliLogger(config));
   await database.close();
@@ -76,14 +81,32 @@ async function migrateOnly(config: Config): Promise<number> {
   return 0;
 }
 
+const SERVE_USAGE = `Usage: roomgate serve
+
+Serves gRPC on ROOMGATE_GRPC_ADDRESS (default 127.0.0.1:50051) and Prometheus metrics on
+ROOMGATE_METRICS_ADDRESS. Uses DATABASE_URL, or an embedded Postgres in ROOMGATE_DATA_DIR
+when it is unset; applies migrations first. SIGTERM or SIGINT shut it down gracefully.
+Configuration comes from the environment; see README.md.`;
+
+const MIGRATE_USAGE = `Usage: roomgate migrate
+
+Applies the database migrations (numbered SQL files, each in one transaction, serialized
+across instances by an advisory lock) and exits. \`roomgate serve\` also does this at start.`;
+
+const wantsHelp = (args: string[]) => args.includes('--help') || args.includes('-h');
+
 /** Runs the command line; returns the exit code. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'serve':
+        if (wantsHelp(rest)) return help(SERVE_USAGE);
+        if (rest.length > 0) throw new UsageError(`serve takes no arguments\n\n${SERVE_USAGE}`);
         return await serve(loadConfig(env));
       case 'migrate':
+        if (wantsHelp(rest)) return help(MIGRATE_USAGE);
+        if (rest.length > 0) throw new UsageError(`migrate takes no arguments\n\n${MIGRATE_USAGE}`);
         return await migrateOnly(loadConfig(env, { needKeys: false }));
       case 'token':
         return await tokenCommand(rest, env);

@@ -68,9 +68,10 @@ export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Prom
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help || !sub || sub === 'help' || !['create', 'list', 'revoke'].includes(sub)) {
-    process[values.help || sub === 'help' ? 'stdout' : 'stderr'].write(TOKEN_USAGE + '\n');
-    return values.help || sub === 'help' ? 0 : 2;
+  const asked = values.help || sub === 'help' || sub === '--help' || sub === '-h';
+  if (asked || !sub || !['create', 'list', 'revoke'].includes(sub)) {
+    process[asked ? 'stdout' : 'stderr'].write(TOKEN_USAGE + '\n');
+    return asked ? 0 : 2;
   }
   const environment = sub === 'revoke' ? undefined : environmentOf(values.environment);
   const scopes = (values.scope ?? ['admin']).flatMap((s) => s.split(',')) as Scope[];

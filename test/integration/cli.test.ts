@@ -88,6 +88,16 @@ describe('roomgate CLI with DATABASE_URL', () => {
     }
   });
 
+  it('answers --help for every command without touching a database', async () => {
+    for (const args of [['--help'], ['serve', '--help'], ['migrate', '--help'], ['token', '--help'], ['token', 'create', '--help'], ['keys', '--help'], ['health', '--help']]) {
+      const { stdout } = await run(process.execPath, [BIN, ...args], { env: { ...baseEnv, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' } });
+      expect(stdout, args.join(' ')).toMatch(/Usage/);
+    }
+    const extra = await run(process.execPath, [BIN, 'serve', 'now'], { env: baseEnv }).catch((e: { code: number; stderr: string }) => e);
+    expect(extra).toMatchObject({ code: 2 });
+    expect((extra as { stderr: string }).stderr).toMatch(/serve takes no arguments/);
+  });
+
   it('explains bad usage and bad configuration with exit code 2', async () => {
     const bad = await run(process.execPath, [BIN, 'token', 'create', '--environment', 'staging'], {
       env: { ...baseEnv, DATABASE_URL: db.connectionString },
