@@ -41,6 +41,10 @@ const schema = z.object({
   ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
   ROOMGATE_PURGE_INTERVAL_MS: int(100, 3_600_000).default(5_000),
   ROOMGATE_WATCH_MAX_BACKLOG: int(10, 1_000_000).default(1_000),
+  ROOMGATE_GRPC_MAX_MESSAGE_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  ROOMGATE_GRPC_MAX_CONCURRENT_STREAMS: int(1, 1_000_000).default(1_000),
+  ROOMGATE_GRPC_KEEPALIVE_TIME_MS: int(1_000, 24 * 3_600_000).default(7_200_000),
+  ROOMGATE_GRPC_KEEPALIVE_TIMEOUT_MS: int(1_000, 3_600_000).default(20_000),
   ROOMGATE_TLS_CERT_FILE: z.string().min(1).optional(),
   ROOMGATE_TLS_KEY_FILE: z.string().min(1).optional(),
   ROOMGATE_TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
@@ -75,6 +79,8 @@ export interface Config {
   watchMaxBacklog: number;
   /** host:port of the Prometheus /metrics endpoint; undefined when off. */
   metricsAddress: string | undefined;
+  /** grpc-js server options. */
+  grpc: { maxMessageBytes: number; maxConcurrentStreams: number; keepaliveTimeMs: number; keepaliveTimeoutMs: number };
   /** Server TLS; undefined serves plaintext. With clientCaFile, clients must present a certificate it signed (mTLS). */
   tls: { certFile: string; keyFile: string; clientCaFile: string | undefined } | undefined;
   limits: Limits;
@@ -151,6 +157,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     purgeIntervalMs: c.ROOMGATE_PURGE_INTERVAL_MS,
     watchMaxBacklog: c.ROOMGATE_WATCH_MAX_BACKLOG,
     metricsAddress: c.ROOMGATE_METRICS_ADDRESS === 'off' ? undefined : c.ROOMGATE_METRICS_ADDRESS,
+    grpc: {
+      maxMessageBytes: c.ROOMGATE_GRPC_MAX_MESSAGE_BYTES,
+      maxConcurrentStreams: c.ROOMGATE_GRPC_MAX_CONCURRENT_STREAMS,
+      keepaliveTimeMs: c.ROOMGATE_GRPC_KEEPALIVE_TIME_MS,
+      keepaliveTimeoutMs: c.ROOMGATE_GRPC_KEEPALIVE_TIMEOUT_MS,
+    },
     tls:
       c.ROOMGATE_TLS_CERT_FILE && c.ROOMGATE_TLS_KEY_FILE
         ? { certFile: c.ROOMGATE_TLS_CERT_FILE, keyFile: c.ROOMGATE_TLS_KEY_FILE, clientCaFile: c.ROOMGATE_TLS_CLIENT_CA_FILE }

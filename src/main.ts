@@ -225,7 +225,7 @@ export async function startRoomgate(
         maxBacklog: config.watchMaxBacklog,
         stopping: watchStopping.signal,
       }),
-    });
+    }, config.grpc);
     const bootstrapToken = database.embedded ? await managementTokenManager.bootstrap() : undefined;
     let closing = false;
     const probe = new DatabaseProbe(pool, {

@@ -40,9 +40,25 @@ export interface RoomgateServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/** grpc-js limits and keepalive settings. */
+export interface ServerOptions {
+  maxMessageBytes: number;
+  maxConcurrentStreams: number;
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+}
+
 /** Builds the server; nothing listens until {@link RoomgateServer.listen}. */
-export function createRoomgateServer(deps: ServerDeps): RoomgateServer {
-  const server = new grpc.Server();
+export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions): RoomgateServer {
+  // A request over the size limit is refused with RESOURCE_EXHAUSTED before it is decoded.
+  const server = new grpc.Server(
+    options && {
+      'grpc.max_receive_message_length': options.maxMessageBytes,
+      'grpc.max_concurrent_streams': options.maxConcurrentStreams,
+      'grpc.keepalive_time_ms': options.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
+    },
+  );
   server.addService(withStrictUtf8(roomMessages.RoomServiceService, roomMessages), roomService(deps, deps.rooms));
   server.addService(withStrictUtf8(peerMessages.PeerServiceService, peerMessages), peerService(deps, deps.peers));
   server.addService(withStrictUtf8(tokenMessages.TokenServiceService, tokenMessages), tokenService(deps, deps));
