@@ -21,8 +21,8 @@ export interface UnaryDeps {
 }
 
 /** Reads the single `authorization` metadata value, if present and a string. */
-function authorizationOf(call: ServerUnaryCall<unknown, unknown>): string | undefined {
-  const value = call.metadata.get('authorization');
+export function authorizationOf(metadata: Metadata): string | undefined {
+  const value = metadata.get('authorization');
   return value.length === 1 && typeof value[0] === 'string' ? value[0] : value.length === 0 ? undefined : '';
 }
 
@@ -40,7 +40,7 @@ export function unary<Req, Res>(
 ): handleUnaryCall<Req, Res> {
   return (call, callback) =>
     run(deps, method, call, callback, async (fields) => {
-      const principal = await deps.authenticator.authenticate(authorizationOf(call));
+      const principal = await deps.authenticator.authenticate(authorizationOf(call.metadata));
       fields.environment = principal.environment;
       return handler(call.request, { principal });
     });

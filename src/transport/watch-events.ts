@@ -6,6 +6,7 @@ import type { EventStream } from '../domain/event-stream.js';
 import type { WatchEventsRequest, WatchEventsResponse } from '../gen/roomgate/v1/event_service.js';
 import { fromEventTypes, toWireEvent } from './event-mapper.js';
 import { isInternal, toServiceError } from './status.js';
+import { authorizationOf } from './unary.js';
 
 /** What the WatchEvents handler needs. */
 export interface WatchEventsDeps {
@@ -48,7 +49,7 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
   let subscribed = false;
   let ending: unknown;
   try {
-    const principal = await deps.authenticator.authenticate(bearer(call.metadata));
+    const principal = await deps.authenticator.authenticate(authorizationOf(call.metadata));
     const input = { afterCursor: call.request.afterCursor, roomId: call.request.roomId, types: fromEventTypes(call.request.types) };
     for await (const progress of deps.events.watch(principal, input, stop.signal)) {
       // Headers go out once the starting point is fixed: a client that waits
@@ -89,12 +90,6 @@ function finish(logger: Logger, call: Call, ending: unknown, facts: { sent: numb
   else logger.info({ method: METHOD, code: sent.code, ...facts, reason: sent.details }, 'rpc');
   // Queued behind the events already written: the client reads them all, then this status.
   call.emit('error', sent);
-}
-
-/** The single `authorization` metadata value, as the unary adapter reads it. */
-function bearer(metadata: Metadata): string | undefined {
-  const value = metadata.get('authorization');
-  return value.length === 1 && typeof value[0] === 'string' ? value[0] : value.length === 0 ? undefined : '';
 }
 
 /** Counts messages written to the call and not yet handed to HTTP/2, which are held in this process. */
