@@ -5,13 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoomgateClient } from '../../src/client/index.js';
-import { NO_CACHE } from '../../src/domain/cache-invalidator.js';
-import { systemClock } from '../../src/domain/clock.js';
-import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
-import { ManagementTokenManager } from '../../src/domain/management-token-manager.js';
 import { HealthCheckResponse_ServingStatus as Serving, HealthClient } from '../../src/gen/grpc/health/v1/health.js';
-import { PgManagementTokenStore } from '../../src/store/management-token-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { mintTestToken } from '../support/roomgate.js';
 import { serveRoomgate } from '../support/server-process.js';
 
 let db: TestDatabase;
@@ -27,8 +23,7 @@ describe('graceful shutdown', () => {
       ROOMGATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       ROOMGATE_SHUTDOWN_GRACE_SECONDS: '20',
     });
-    const tokens = new ManagementTokenManager(new PgManagementTokenStore(db.pool), systemClock, DEFAULT_LIMITS, NO_CACHE);
-    const token = (await tokens.mint('sandbox', { name: 'shutdown', scopes: ['admin'], expiresAt: null })).token;
+    const token = await mintTestToken(db.pool);
     const client = createRoomgateClient(server.address, { token, deadlineMs: 30_000 });
     const health = new HealthClient(server.address, credentials.createInsecure());
     const check = () =>

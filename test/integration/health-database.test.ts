@@ -11,14 +11,10 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRoomgateClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config.js';
-import { NO_CACHE } from '../../src/domain/cache-invalidator.js';
-import { systemClock } from '../../src/domain/clock.js';
-import { ManagementTokenManager } from '../../src/domain/management-token-manager.js';
 import { HealthCheckResponse_ServingStatus as Serving, HealthClient } from '../../src/gen/grpc/health/v1/health.js';
 import { startRoomgate, type Roomgate } from '../../src/main.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/store/embedded-postgres.js';
-import { PgManagementTokenStore } from '../../src/store/management-token-store.js';
-import { expectStatus } from '../support/roomgate.js';
+import { expectStatus, mintTestToken } from '../support/roomgate.js';
 import { freePort } from '../support/server-process.js';
 
 let dir: string | undefined;
@@ -64,12 +60,7 @@ describe('health and the database', () => {
     roomgate = await startRoomgate(config, pino({ level: 'silent' }));
     const address = `127.0.0.1:${roomgate.port}`;
     const health = new HealthClient(address, credentials.createInsecure());
-    const token = (
-      await new ManagementTokenManager(new PgManagementTokenStore(roomgate.database.pool), systemClock, config.limits, NO_CACHE).mint(
-        'sandbox',
-        { name: 'health', scopes: ['admin'], expiresAt: null },
-      )
-    ).token;
+    const token = await mintTestToken(roomgate.database.pool);
     const client = createRoomgateClient(address, { token });
     try {
       expect(await check(health)).toBe(Serving.SERVING);

@@ -5,12 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoomgateClient } from '../../src/client/index.js';
-import { systemClock } from '../../src/domain/clock.js';
-import { NO_CACHE } from '../../src/domain/cache-invalidator.js';
-import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
-import { ManagementTokenManager } from '../../src/domain/management-token-manager.js';
-import { PgManagementTokenStore } from '../../src/store/management-token-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { mintTestToken } from '../support/roomgate.js';
 import { serveRoomgate, type RoomgateProcess } from '../support/server-process.js';
 import { verifyStandardWebhook } from '../support/standard-webhooks.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -45,8 +41,7 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000
 beforeAll(async () => {
   db = await createTestDatabase();
   receiver = await startWebhookReceiver();
-  const tokens = new ManagementTokenManager(new PgManagementTokenStore(db.pool), systemClock, DEFAULT_LIMITS, NO_CACHE);
-  admin = (await tokens.mint('sandbox', { name: 'crash-test', scopes: ['admin'], expiresAt: null })).token;
+  admin = await mintTestToken(db.pool);
 });
 
 afterAll(async () => {

@@ -4,11 +4,13 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { ServiceError } from '@grpc/grpc-js';
+import type pg from 'pg';
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import { createRoomgateClient, type RoomgateClient } from '../../src/client/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { NO_CACHE } from '../../src/domain/cache-invalidator.js';
+import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
 import { ManagementTokenManager } from '../../src/domain/management-token-manager.js';
 import { systemClock, type Clock } from '../../src/domain/clock.js';
 import type { Environment, Scope } from '../../src/domain/principal.js';
@@ -27,6 +29,16 @@ export interface TestRoomgate {
   /** Creates a management token in `environment` the way the CLI does; admin unless scopes are given. */
   managementToken(environment?: Environment, scopes?: Scope[]): Promise<string>;
   close(): Promise<void>;
+}
+
+/** Creates a management token straight in the database, as the CLI does; admin unless scopes are given. */
+export async function mintTestToken(
+  pool: pg.Pool,
+  options: { environment?: Environment; scopes?: Scope[]; clock?: Clock } = {},
+): Promise<string> {
+  const tokens = new ManagementTokenManager(new PgManagementTokenStore(pool), options.clock ?? systemClock, DEFAULT_LIMITS, NO_CACHE);
+  const minted = await tokens.mint(options.environment ?? 'sandbox', { name: 'test', scopes: options.scopes ?? ['admin'], expiresAt: null });
+  return minted.token;
 }
 
 /** Starts roomgate on a fresh database. */
@@ -51,7 +63,6 @@ export async function startTestRoomgate(env: Record<string, string> = {}, option
   const roomgate = await startRoomgate(config, pino({ level: config.logLevel }, sink), { clock: options.clock });
   const address = `127.0.0.1:${roomgate.port}`;
   const client = createRoomgateClient(address);
-  const tokens = new ManagementTokenManager(new PgManagementTokenStore(db.pool), options.clock ?? systemClock, config.limits, NO_CACHE);
   return {
     address,
     config,
@@ -59,8 +70,8 @@ export async function startTestRoomgate(env: Record<string, string> = {}, option
     roomgate,
     client,
     logs,
-    managementToken: async (environment = 'sandbox', scopes = ['admin']) =>
-      (await tokens.mint(environment, { name: 'test', scopes, expiresAt: null })).token,
+    managementToken: (environment = 'sandbox', scopes = ['admin']) =>
+      mintTestToken(db.pool, { environment, scopes, clock: options.clock }),
     close: async () => {
       client.close();
       await roomgate.close();
