@@ -16,6 +16,7 @@ import { startRoomgate, type Roomgate } from '../../src/main.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/store/embedded-postgres.js';
 import { expectStatus, mintTestToken } from '../support/roomgate.js';
 import { freePort } from '../support/server-process.js';
+import { waitUntil } from '../support/wait-until.js';
 
 let dir: string | undefined;
 let pgServer: EmbeddedPostgresServer | undefined;
@@ -33,14 +34,6 @@ function check(client: InstanceType<typeof HealthClient>, service = ''): Promise
       resolve(err ? `error ${err.code}` : res.status),
     ),
   );
-}
-
-async function until(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('health and the database', () => {
@@ -67,14 +60,14 @@ describe('health and the database', () => {
       expect(await check(health, 'roomgate.v1.RoomService')).toBe(Serving.SERVING);
 
       await pgServer.stop();
-      await until(async () => (await check(health)) === Serving.NOT_SERVING);
+      await waitUntil(async () => (await check(health)) === Serving.NOT_SERVING, 15_000, 100);
       expect(await check(health, 'roomgate.v1.PeerService')).toBe(Serving.NOT_SERVING);
       const started = Date.now();
       await expectStatus(client.rooms.createRoom({}, { deadlineMs: 10_000 }), status.UNAVAILABLE, /database is unavailable/);
       expect(Date.now() - started).toBeLessThan(6_000);
 
       pgServer = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port });
-      await until(async () => (await check(health)) === Serving.SERVING);
+      await waitUntil(async () => (await check(health)) === Serving.SERVING, 15_000, 100);
       const { room } = await client.rooms.createRoom({ name: 'after-restart' });
       expect(room!.name).toBe('after-restart');
     } finally {

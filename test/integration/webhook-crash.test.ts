@@ -10,6 +10,7 @@ import { mintTestToken } from '../support/roomgate.js';
 import { serveRoomgate, type RoomgateProcess } from '../support/server-process.js';
 import { verifyStandardWebhook } from '../support/standard-webhooks.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { waitUntil } from '../support/wait-until.js';
 
 let db: TestDatabase;
 let receiver: WebhookReceiver;
@@ -28,14 +29,6 @@ function serve(relay: boolean): Promise<RoomgateProcess> {
     running.push(p);
     return p;
   });
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 beforeAll(async () => {
@@ -75,7 +68,7 @@ describe('webhooks across processes', () => {
     await serve(true);
     const expected = await eventIds(rooms);
     expect(expected).toHaveLength(10);
-    await until(() => new Set(receiver.received('/crash').map((h) => h.headers['webhook-id'])).size >= 10);
+    await waitUntil(() => new Set(receiver.received('/crash').map((h) => h.headers['webhook-id'])).size >= 10, 20_000);
     const hits = receiver.received('/crash');
     expect([...new Set(hits.map((h) => String(h.headers['webhook-id'])))].sort()).toEqual(expected);
     for (const hit of hits) {
@@ -99,7 +92,7 @@ describe('webhooks across processes', () => {
     viaC.close();
     const expected = await eventIds(rooms.map((r) => r.room!.id));
     expect(expected).toHaveLength(30);
-    await until(() => receiver.received('/pair').length >= 30);
+    await waitUntil(() => receiver.received('/pair').length >= 30, 20_000);
     // Give a duplicate, if any, time to arrive before counting.
     await new Promise((r) => setTimeout(r, 1_000));
     const ids = receiver.received('/pair').map((h) => String(h.headers['webhook-id']));
