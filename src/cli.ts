@@ -6,12 +6,13 @@ import { tokenCommand } from './cli/token-commands.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DomainError } from './domain/errors.js';
 import { openDatabase, startRoomgate } from './main.js';
+import { migrationStatus } from './store/migrate.js';
 
 const USAGE = `roomgate: gRPC control plane for real-time media rooms
 
 Usage:
   roomgate serve                 serve gRPC (embedded Postgres unless DATABASE_URL is set)
-  roomgate migrate               apply database migrations and exit
+  roomgate migrate [--status]    apply database migrations and exit, or show where they stand
   roomgate token create|list|revoke
                                  manage management tokens (roomgate token --help)
   roomgate keys rotate|list      manage peer-token signing keys (roomgate keys --help)
@@ -75,10 +76,25 @@ function help(text: string): number {
 }
 
 async function migrateOnly(config: Config): Promise<number> {
-  const database = await openDatabase(config, cliLogger(config));
+  const database = await openDatabase(config, cliLogger(config), 'migrate');
   await database.close();
   process.stderr.write('migrations applied\n');
   return 0;
+}
+
+/** `roomgate migrate --status`: one line per migration; exit 1 when any is pending or changed. */
+async function migrateStatus(config: Config): Promise<number> {
+  const database = await openDatabase(config, cliLogger(config), 'none');
+  try {
+    const status = await migrationStatus(database.pool);
+    for (const s of status) {
+      const when = s.appliedAt ? s.appliedAt.toISOString() : '-';
+      process.stdout.write(`${String(s.version).padStart(4, '0')}_${s.name}\t${s.state}\t${when}\n`);
+    }
+    return status.some((s) => s.state === 'pending' || s.state === 'changed') ? 1 : 0;
+  } finally {
+    await database.close();
+  }
 }
 
 const SERVE_USAGE = `Usage: roomgate serve
@@ -88,10 +104,16 @@ ROOMGATE_METRICS_ADDRESS. Uses DATABASE_URL, or an embedded Postgres in ROOMGATE
 when it is unset; applies migrations first. SIGTERM or SIGINT shut it down gracefully.
 Configuration comes from the environment; see README.md.`;
 
-const MIGRATE_USAGE = `Usage: roomgate migrate
+const MIGRATE_USAGE = `Usage: roomgate migrate [--status]
 
 Applies the database migrations (numbered SQL files, each in one transaction, serialized
-across instances by an advisory lock) and exits. \`roomgate serve\` also does this at start.`;
+across instances by an advisory lock) and exits. \`roomgate serve\` also does this at start,
+unless ROOMGATE_MIGRATE_ON_START=false. It refuses to run if a migration already applied
+has since been edited.
+
+  --status   change nothing; print each migration as applied, pending, changed (edited
+             after it was applied) or newer (applied by a newer build), and exit 1 if any
+             is pending or changed`;
 
 const wantsHelp = (args: string[]) => args.includes('--help') || args.includes('-h');
 
@@ -106,7 +128,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return await serve(loadConfig(env));
       case 'migrate':
         if (wantsHelp(rest)) return help(MIGRATE_USAGE);
-        if (rest.length > 0) throw new UsageError(`migrate takes no arguments\n\n${MIGRATE_USAGE}`);
+        if (rest.length === 1 && rest[0] === '--status') return await migrateStatus(loadConfig(env, { needKeys: false }));
+        if (rest.length > 0) throw new UsageError(`migrate takes no arguments but --status\n\n${MIGRATE_USAGE}`);
         return await migrateOnly(loadConfig(env, { needKeys: false }));
       case 'token':
         return await tokenCommand(rest, env);

@@ -54,6 +54,7 @@ const schema = z.object({
     .default('127.0.0.1:9464'),
   ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   ROOMGATE_EMBEDDED_POSTGRES: z.enum(['auto', 'false']).default('auto'),
+  ROOMGATE_MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
 });
 
 /** Validated configuration; the only thing in roomgate that reads process.env. */
@@ -69,6 +70,8 @@ export interface Config {
   poolSize: number;
   clockToleranceSeconds: number;
   shutdownGraceSeconds: number;
+  /** Whether `serve` applies pending migrations at start; when false it refuses to start on a schema that is behind. */
+  migrateOnStart: boolean;
   /** Default seconds a new signing key is published before it signs. */
   keyPrepublishSeconds: number;
   /** Webhook delivery settings. */
@@ -145,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     poolSize: c.ROOMGATE_DB_POOL_SIZE,
     clockToleranceSeconds: c.ROOMGATE_CLOCK_TOLERANCE_SECONDS,
     shutdownGraceSeconds: c.ROOMGATE_SHUTDOWN_GRACE_SECONDS,
+    migrateOnStart: c.ROOMGATE_MIGRATE_ON_START === 'true',
     keyPrepublishSeconds: c.ROOMGATE_KEY_PREPUBLISH_SECONDS,
     webhooks: {
       relayEnabled: c.ROOMGATE_RELAY_ENABLED === 'true',

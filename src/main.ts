@@ -18,7 +18,7 @@ import { SigningKeyRing } from './domain/signing-keys.js';
 import { TokenManager } from './domain/token-manager.js';
 import { startEmbeddedPostgres } from './store/embedded-postgres.js';
 import { PgManagementTokenStore } from './store/management-token-store.js';
-import { migrate } from './store/migrate.js';
+import { ensureCurrent, migrate, migrationStatus } from './store/migrate.js';
 import { PgPeerStore } from './store/peer-store.js';
 import { createPool } from './store/pool.js';
 import { PgRoomStore } from './store/room-store.js';
@@ -55,12 +55,45 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Connects to DATABASE_URL, or starts (or attaches to) embedded Postgres, then migrates. */
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+/**
+ * What {@link openDatabase} does with the schema: apply pending migrations,
+ * only check that none this build needs is missing, or leave it alone.
+ */
+export type SchemaMode = 'migrate' | 'check' | 'none';
+
+/**
+ * Brings the schema to what this build needs, as {@link SchemaMode} says.
+ * Migrations a newer build applied are left alone with a warning: during a
+ * rolling upgrade, old instances keep serving on the newer schema.
+ */
+async function prepareSchema(pool: pg.Pool, mode: SchemaMode, logger: Logger): Promise<void> {
+  if (mode === 'none') return;
+  if (mode === 'check') {
+    ensureCurrent(await migrationStatus(pool));
+    return;
+  }
+  const { applied, newer } = await migrate(pool);
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  if (newer.length > 0) {
+    logger.warn({ newer }, 'the database has migrations newer than this build (a rolling upgrade?); serving on it as it is');
+  }
+}
+
+/** Connects to DATABASE_URL, or starts (or attaches to) embedded Postgres, then prepares the schema. */
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  schema: SchemaMode = config.migrateOnStart ? 'migrate' : 'check',
+): Promise<Database> {
   const onError = (err: Error) => logger.warn({ err }, 'idle database client failed');
   if (config.databaseUrl) {
     const pool = createPool({ connectionString: config.databaseUrl, max: config.poolSize, onError });
-    await migrate(pool);
+    try {
+      await prepareSchema(pool, schema, logger);
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
     return {
       pool,
       connectionString: config.databaseUrl,
@@ -73,7 +106,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   const pg = await startEmbeddedPostgres({ dataDir, log: (line) => logger.debug({ postgres: line.trim() }) });
   const pool = createPool({ connectionString: pg.connectionString, max: config.poolSize, onError });
   try {
-    await migrate(pool);
+    await prepareSchema(pool, schema, logger);
   } catch (err) {
     await pool.end();
     await pg.stop();
