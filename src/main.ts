@@ -199,9 +199,11 @@ export async function startRoomgate(
       eventNotifier.wake();
     });
     const guard = new UrlGuard(systemResolver, { allowPrivateNetworks: config.webhooks.allowPrivateNetworks });
+    const deliveryQueue = new PgWebhookDeliveryQueue(pool);
+    const metrics = new RoomgateMetrics(pool, deliveryQueue);
     if (config.webhooks.relayEnabled) {
       const relay = new WebhookRelay(
-        { queue: new PgWebhookDeliveryQueue(pool), guard, encryptor, clock, logger: logger.child({ component: 'webhook-relay' }) },
+        { queue: deliveryQueue, guard, encryptor, clock, logger: logger.child({ component: 'webhook-relay' }), observer: metrics },
         {
           concurrency: config.webhooks.concurrency,
           timeoutMs: config.webhooks.timeoutMs,
@@ -238,7 +240,6 @@ export async function startRoomgate(
     // Open WatchEvents streams end (with a cursor to resume from) before the
     // server waits for calls to finish, or they would hold shutdown open.
     const watchStopping = new AbortController();
-    const metrics = new RoomgateMetrics(pool);
     const server = createRoomgateServer({
       logger,
       metrics,

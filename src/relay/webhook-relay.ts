@@ -8,6 +8,7 @@ import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../
 import { DEFAULT_BACKOFF, parseRetryAfter, retryDelayMs, type BackoffPolicy } from './backoff.js';
 import { postWebhook, type WebhookResponse, type WebhookSender } from './http-post.js';
 import { webhookBody } from './webhook-body.js';
+import type { WebhookAttemptResult, WebhookRelayObserver } from './webhook-relay-observer.js';
 
 /** Settings of a {@link WebhookRelay}. */
 export interface WebhookRelayOptions {
@@ -35,6 +36,14 @@ export interface WebhookRelayDeps {
   logger: Logger;
   send?: WebhookSender;
   body?: (event: RoomEvent) => Buffer;
+  /** Told how each attempt ended (metrics). */
+  observer?: WebhookRelayObserver;
+}
+
+/** An attempt's outcome for the queue, and its result for the observer. */
+interface Attempt {
+  outcome: DeliveryOutcome;
+  result: WebhookAttemptResult;
 }
 
 /** last_error of an attempt the SSRF guard stopped before any request. */
@@ -126,13 +135,15 @@ export class WebhookRelay {
   }
 
   private async deliver(claim: ClaimedDelivery): Promise<void> {
-    let outcome: DeliveryOutcome;
+    let attempt: Attempt;
     try {
-      outcome = await this.attempt(claim);
+      attempt = await this.attempt(claim);
     } catch (err) {
       this.deps.logger.error({ err, eventId: claim.eventId, endpointId: claim.endpointId }, 'webhook attempt failed inside roomgate');
-      outcome = this.retry(claim, 0, 'internal error');
+      attempt = { result: 'internal_error', outcome: this.retry(claim, 0, 'internal error') };
     }
+    const { outcome } = attempt;
+    this.observe(claim, attempt);
     const log = { eventId: claim.eventId, endpointId: claim.endpointId, attempt: claim.attempts, outcome: outcome.kind };
     if (outcome.kind === 'delivered') this.deps.logger.debug(log, 'webhook delivered');
     else this.deps.logger.info({ ...log, statusCode: outcome.statusCode, error: outcome.error }, 'webhook attempt failed');
@@ -144,7 +155,18 @@ export class WebhookRelay {
     }
   }
 
-  private async attempt(claim: ClaimedDelivery): Promise<DeliveryOutcome> {
+  private observe(claim: ClaimedDelivery, attempt: Attempt): void {
+    const { observer, clock } = this.deps;
+    if (!observer) return;
+    observer.attempted(attempt.result);
+    // The event's time comes from Postgres and now() from this process; a
+    // clock skew between them must not make a negative lag.
+    if (attempt.result === 'delivered') {
+      observer.delivered(Math.max(0, (clock.now().getTime() - claim.event.createdAt.getTime()) / 1000));
+    }
+  }
+
+  private async attempt(claim: ClaimedDelivery): Promise<Attempt> {
     const { clock, encryptor, guard } = this.deps;
     const secrets = [encryptor.decrypt(claim.secretEncrypted, claim.endpointId).toString('utf8')];
     if (claim.previousSecretEncrypted && claim.previousSecretExpiresAt && claim.previousSecretExpiresAt > clock.now()) {
@@ -154,9 +176,11 @@ export class WebhookRelay {
     const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.options.timeoutMs)]);
     // DNS can change after the endpoint was vetted, so every attempt is vetted again.
     const vetted = await abortable(guard.vet(url.hostname), signal);
-    if (vetted === undefined) return this.retry(claim, 0, this.abortReason());
+    if (vetted === undefined) return this.aborted(claim);
     if (!vetted.ok) {
-      return this.retry(claim, 0, vetted.reason === 'refused' ? REFUSED_PRIVATE_ADDRESS : `could not resolve host (${vetted.detail})`);
+      return vetted.reason === 'refused'
+        ? { result: 'refused', outcome: this.retry(claim, 0, REFUSED_PRIVATE_ADDRESS) }
+        : { result: 'dns_error', outcome: this.retry(claim, 0, `could not resolve host (${vetted.detail})`) };
     }
     const body = (this.deps.body ?? webhookBody)(claim.event);
     const timestamp = Math.floor(clock.now().getTime() / 1000);
@@ -169,23 +193,26 @@ export class WebhookRelay {
     try {
       response = await (this.deps.send ?? postWebhook)({ url, addresses: vetted.addresses, headers, body, signal });
     } catch (err) {
-      return this.retry(claim, 0, signal.aborted ? this.abortReason() : describeError(err));
+      if (signal.aborted) return this.aborted(claim);
+      return { result: 'network_error', outcome: this.retry(claim, 0, describeError(err)) };
     }
     return this.classify(claim, response);
   }
 
-  private classify(claim: ClaimedDelivery, res: WebhookResponse): DeliveryOutcome {
+  private classify(claim: ClaimedDelivery, res: WebhookResponse): Attempt {
     const code = res.statusCode;
-    if (code >= 200 && code < 300) return { kind: 'delivered', statusCode: code };
-    if (code === 410) return { kind: 'gone', statusCode: code, error: 'HTTP 410' };
+    if (code >= 200 && code < 300) return { result: 'delivered', outcome: { kind: 'delivered', statusCode: code } };
+    if (code === 410) return { result: 'gone', outcome: { kind: 'gone', statusCode: code, error: 'HTTP 410' } };
     if (code === 429 || code === 503) {
       // The store also pulls the retry in to the horizon; this bound only keeps
       // an absurd header from overflowing the interval arithmetic.
       const asked = parseRetryAfter(res.retryAfter, this.deps.clock.now());
       const delayMs = asked === undefined ? undefined : Math.min(asked, this.options.retryHorizonSeconds * 1000);
-      if (delayMs !== undefined) return { kind: 'retry', statusCode: code, error: `HTTP ${code}`, delayMs };
+      if (delayMs !== undefined) {
+        return { result: 'http_error', outcome: { kind: 'retry', statusCode: code, error: `HTTP ${code}`, delayMs } };
+      }
     }
-    return this.retry(claim, code, `HTTP ${code}`);
+    return { result: 'http_error', outcome: this.retry(claim, code, `HTTP ${code}`) };
   }
 
   private retry(claim: ClaimedDelivery, statusCode: number, error: string): DeliveryOutcome {
@@ -193,8 +220,10 @@ export class WebhookRelay {
     return { kind: 'retry', statusCode, error, delayMs };
   }
 
-  private abortReason(): string {
-    return this.stopping.signal.aborted ? 'relay stopped' : `timed out after ${this.options.timeoutMs} ms`;
+  private aborted(claim: ClaimedDelivery): Attempt {
+    return this.stopping.signal.aborted
+      ? { result: 'relay_stopped', outcome: this.retry(claim, 0, 'relay stopped') }
+      : { result: 'timeout', outcome: this.retry(claim, 0, `timed out after ${this.options.timeoutMs} ms`) };
   }
 }
 

@@ -49,6 +49,19 @@ UPDATE webhook_deliveries d SET state = 'failed', last_error = 'endpoint disable
 FROM webhook_endpoints w
 WHERE w.id = d.endpoint_id AND NOT w.enabled AND d.state = 'pending'`;
 
+// Reads only pending rows, through the partial index webhook_deliveries_due_idx,
+// so it costs what the backlog is, not what the delivery history is.
+const BACKLOG = `
+SELECT count(*)::integer AS pending, extract(epoch FROM now() - min(created_at))::float8 AS oldest_seconds
+FROM webhook_deliveries WHERE state = 'pending'`;
+
+/** Pending deliveries: the outbox depth, and how long the oldest has waited. */
+export interface WebhookBacklog {
+  pending: number;
+  /** Seconds since the oldest pending delivery's attempt series started; 0 when none is pending. */
+  oldestPendingSeconds: number;
+}
+
 // Matches only the claim this relay holds: a redelivery, a newer claim after
 // the lease lapsed, or a disabled endpoint has changed the row since.
 const FENCE = `event_id = $1 AND endpoint_id = $2 AND state = 'pending' AND next_attempt_at = $3`;
@@ -74,6 +87,16 @@ export class PgWebhookDeliveryQueue implements WebhookDeliveryQueue {
       previousSecretExpiresAt: r.previous_secret_expires_at,
       event: toRoomEvent(r),
     }));
+  }
+
+  /** Reads the backlog; gives up after `timeoutMs`, so a scrape never hangs on the database. */
+  async backlog(timeoutMs: number): Promise<WebhookBacklog> {
+    const { rows } = await this.pool.query<{ pending: number; oldest_seconds: number | null }>({
+      text: BACKLOG,
+      query_timeout: timeoutMs,
+    } as pg.QueryConfig);
+    const row = rows[0]!;
+    return { pending: row.pending, oldestPendingSeconds: Math.max(0, row.oldest_seconds ?? 0) };
   }
 
   async record(claim: ClaimedDelivery, outcome: DeliveryOutcome, retryHorizonSeconds: number): Promise<void> {

@@ -2,6 +2,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  WEBHOOK_ATTEMPT_RESULTS,
+  type WebhookAttemptResult,
+  type WebhookRelayObserver,
+} from '../relay/webhook-relay-observer.js';
 
 /** What the unary adapter reports about each call. */
 export interface RpcObserver {
@@ -9,8 +14,16 @@ export interface RpcObserver {
   start(method: string): (code: number) => void;
 }
 
+/** Reads the webhook outbox's backlog at scrape time; rejects after `timeoutMs`. */
+export interface WebhookBacklogSource {
+  backlog(timeoutMs: number): Promise<{ pending: number; oldestPendingSeconds: number }>;
+}
+
+/** Budget of the backlog query, well inside Prometheus's default 10 s scrape timeout. */
+const BACKLOG_TIMEOUT_MS = 2_000;
+
 /** Prometheus metrics of one server, in a registry of its own (no global state). */
-export class RoomgateMetrics implements RpcObserver {
+export class RoomgateMetrics implements RpcObserver, WebhookRelayObserver {
   readonly registry = new Registry();
   private readonly requests = new Counter({
     name: 'roomgate_rpc_requests_total',
@@ -45,8 +58,24 @@ export class RoomgateMetrics implements RpcObserver {
     registers: [this.registry],
   });
 
-  constructor(pool: pg.Pool) {
+  private readonly webhookAttempts = new Counter({
+    name: 'roomgate_webhook_attempts_total',
+    help: 'Webhook attempts sent by this instance, by result.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  private readonly webhookLag = new Histogram({
+    name: 'roomgate_webhook_delivery_lag_seconds',
+    help: 'Time from an event to its successful webhook delivery.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400],
+    registers: [this.registry],
+  });
+
+  /** `webhookBacklog` feeds the outbox gauges; without it they are not registered. */
+  constructor(pool: pg.Pool, webhookBacklog?: WebhookBacklogSource) {
     collectDefaultMetrics({ register: this.registry });
+    for (const result of WEBHOOK_ATTEMPT_RESULTS) this.webhookAttempts.inc({ result }, 0);
+    if (webhookBacklog) this.registerBacklog(webhookBacklog);
     new Gauge({
       name: 'roomgate_db_pool_connections',
       help: 'Postgres pool connections, by state: total, idle, or callers waiting for one.',
@@ -56,6 +85,43 @@ export class RoomgateMetrics implements RpcObserver {
         this.set({ state: 'total' }, pool.totalCount);
         this.set({ state: 'idle' }, pool.idleCount);
         this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    });
+  }
+
+  attempted(result: WebhookAttemptResult): void {
+    this.webhookAttempts.inc({ result });
+  }
+
+  delivered(lagSeconds: number): void {
+    this.webhookLag.observe(lagSeconds);
+  }
+
+  private registerBacklog(source: WebhookBacklogSource): void {
+    // The registry collects every metric at once, so both gauges share one
+    // query per scrape. A failed query must not fail the scrape (prom-client
+    // rejects the whole registry when a collect rejects): the gauges read NaN,
+    // which no threshold alert mistakes for an empty outbox.
+    let reading: Promise<Awaited<ReturnType<WebhookBacklogSource['backlog']>> | undefined> | undefined;
+    const read = () =>
+      (reading ??= source
+        .backlog(BACKLOG_TIMEOUT_MS)
+        .catch(() => undefined)
+        .finally(() => (reading = undefined)));
+    new Gauge({
+      name: 'roomgate_webhook_deliveries_pending',
+      help: 'Webhook deliveries not yet delivered or given up, on the whole database (NaN when it does not answer).',
+      registers: [this.registry],
+      async collect() {
+        this.set((await read())?.pending ?? NaN);
+      },
+    });
+    new Gauge({
+      name: 'roomgate_webhook_oldest_pending_seconds',
+      help: 'Age of the oldest pending webhook delivery, 0 when none (NaN when the database does not answer).',
+      registers: [this.registry],
+      async collect() {
+        this.set((await read())?.oldestPendingSeconds ?? NaN);
       },
     });
   }

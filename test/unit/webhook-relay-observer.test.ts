@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/domain/clock.js';
+import type { RoomEvent } from '../../src/domain/events.js';
+import { KeyEncryptor } from '../../src/domain/key-encryption.js';
+import { UrlGuard, type Resolver } from '../../src/domain/url-guard.js';
+import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../../src/domain/webhook-stores.js';
+import type { WebhookSender } from '../../src/relay/http-post.js';
+import { WebhookRelay } from '../../src/relay/webhook-relay.js';
+import type { WebhookAttemptResult } from '../../src/relay/webhook-relay-observer.js';
+
+const NOW = new Date('2026-03-01T12:00:00Z');
+const ENDPOINT = 'a1b2c3d4-0000-4000-8000-000000000001';
+const PUBLIC: Resolver = async () => ['93.184.216.34'];
+
+/** Hands out one claim, then nothing; keeps the outcome recorded for it. */
+class OneClaimQueue implements WebhookDeliveryQueue {
+  private claim: ClaimedDelivery | undefined;
+  recorded: DeliveryOutcome | undefined;
+
+  constructor(claim: ClaimedDelivery) {
+    this.claim = claim;
+  }
+
+  async claimDue(): Promise<ClaimedDelivery[]> {
+    const claim = this.claim;
+    this.claim = undefined;
+    return claim ? [claim] : [];
+  }
+
+  async record(_claim: ClaimedDelivery, outcome: DeliveryOutcome): Promise<void> {
+    this.recorded = outcome;
+  }
+}
+
+interface Case {
+  send?: WebhookSender;
+  resolver?: Resolver;
+  /** The secret as stored; by default sealed under the relay's own KEK. */
+  sealedSecret?: (encryptor: KeyEncryptor) => Buffer;
+  /** Stops the relay once the attempt is under way. */
+  stopDuringSend?: boolean;
+}
+
+/** Runs one attempt through a relay and returns what its observer was told. */
+async function observe(c: Case): Promise<{ results: WebhookAttemptResult[]; lags: number[]; outcome: DeliveryOutcome | undefined }> {
+  const encryptor = new KeyEncryptor(randomBytes(32));
+  const seal = c.sealedSecret ?? ((e: KeyEncryptor) => e.encrypt(Buffer.from(`whsec_${randomBytes(24).toString('base64')}`), ENDPOINT));
+  const event = { id: 'e1', createdAt: new Date(NOW.getTime() - 7_500) } as RoomEvent;
+  const queue = new OneClaimQueue({
+    eventId: event.id,
+    endpointId: ENDPOINT,
+    attempts: 1,
+    leaseUntil: NOW,
+    url: 'https://hooks.example/in',
+    secretEncrypted: seal(encryptor),
+    previousSecretEncrypted: null,
+    previousSecretExpiresAt: null,
+    event,
+  });
+  const results: WebhookAttemptResult[] = [];
+  const lags: number[] = [];
+  let sending!: () => void;
+  const sent = new Promise<void>((resolve) => (sending = resolve));
+  const send = c.send ?? (async () => ({ statusCode: 200, retryAfter: undefined }));
+  const relay = new WebhookRelay(
+    {
+      queue,
+      guard: new UrlGuard(c.resolver ?? PUBLIC, { allowPrivateNetworks: false }),
+      encryptor,
+      clock: new ManualClock(NOW),
+      logger: pino({ level: 'silent' }),
+      send: (request) => {
+        sending();
+        return send(request);
+      },
+      body: () => Buffer.from('{}'),
+      observer: { attempted: (r) => results.push(r), delivered: (s) => lags.push(s) },
+    },
+    { concurrency: 1, timeoutMs: 100, retryHorizonSeconds: 60, idlePollMs: 5 },
+  );
+  relay.start();
+  if (c.stopDuringSend) {
+    await sent;
+    await relay.stop(0);
+  } else {
+    const end = Date.now() + 2_000;
+    while (results.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    await relay.stop();
+  }
+  return { results, lags, outcome: queue.recorded };
+}
+
+const answer = (statusCode: number, retryAfter?: string): WebhookSender => async () => ({ statusCode, retryAfter });
+const hang: WebhookSender = (request) =>
+  new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+
+describe('WebhookRelay observer', () => {
+  it('reports a 2xx as delivered, with the lag since the event was created', async () => {
+    for (const code of [200, 204]) {
+      expect(await observe({ send: answer(code) })).toMatchObject({ results: ['delivered'], lags: [7.5] });
+    }
+  });
+
+  it('reports other responses as http_error, and 410 as gone, with no lag', async () => {
+    expect(await observe({ send: answer(500) })).toMatchObject({ results: ['http_error'], lags: [] });
+    expect(await observe({ send: answer(503, '5') })).toMatchObject({ results: ['http_error'], outcome: { delayMs: 5_000 } });
+    expect(await observe({ send: answer(302) })).toMatchObject({ results: ['http_error'] });
+    expect(await observe({ send: answer(410) })).toMatchObject({ results: ['gone'], outcome: { kind: 'gone' } });
+  });
+
+  it('tells a timeout, a failed connection and a stopping relay apart', async () => {
+    const refused: WebhookSender = async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    };
+    expect(await observe({ send: refused })).toMatchObject({ results: ['network_error'], outcome: { kind: 'retry' } });
+    expect(await observe({ send: hang })).toMatchObject({ results: ['timeout'], outcome: { error: 'timed out after 100 ms' } });
+    expect(await observe({ send: hang, stopDuringSend: true })).toMatchObject({ results: ['relay_stopped'] });
+  });
+
+  it('reports what stops an attempt before any request: the SSRF guard, DNS, and a failure inside roomgate', async () => {
+    const notFound: Resolver = async () => {
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+    };
+    expect(await observe({ resolver: async () => ['10.0.0.7'] })).toMatchObject({ results: ['refused'] });
+    expect(await observe({ resolver: notFound })).toMatchObject({ results: ['dns_error'] });
+    const foreignKey = (_e: KeyEncryptor) => new KeyEncryptor(randomBytes(32)).encrypt(Buffer.from('whsec_x'), ENDPOINT);
+    expect(await observe({ sealedSecret: foreignKey })).toMatchObject({ results: ['internal_error'], outcome: { kind: 'retry' } });
+  });
+});
