@@ -48,6 +48,10 @@ const schema = z.object({
   ROOMGATE_TLS_CERT_FILE: z.string().min(1).optional(),
   ROOMGATE_TLS_KEY_FILE: z.string().min(1).optional(),
   ROOMGATE_TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+  ROOMGATE_HEALTH_CA_FILE: z.string().min(1).optional(),
+  ROOMGATE_HEALTH_CERT_FILE: z.string().min(1).optional(),
+  ROOMGATE_HEALTH_KEY_FILE: z.string().min(1).optional(),
+  ROOMGATE_HEALTH_SERVER_NAME: z.string().min(1).optional(),
   ROOMGATE_METRICS_ADDRESS: z
     .string()
     .regex(/^(off|(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5})$/, "must be host:port, or 'off'")
@@ -86,7 +90,20 @@ export interface Config {
   grpc: { maxMessageBytes: number; maxConcurrentStreams: number; keepaliveTimeMs: number; keepaliveTimeoutMs: number };
   /** Server TLS; undefined serves plaintext. With clientCaFile, clients must present a certificate it signed (mTLS). */
   tls: { certFile: string; keyFile: string; clientCaFile: string | undefined } | undefined;
+  /** TLS client settings of `roomgate health`, each overridden by its flag; see its --help. */
+  health: HealthTlsConfig;
   limits: Limits;
+}
+
+/** What `roomgate health` trusts and presents when it dials over TLS. */
+export interface HealthTlsConfig {
+  /** PEM CA to trust; undefined trusts the system roots. */
+  caFile: string | undefined;
+  /** PEM client certificate and key, for a server that requires mutual TLS. */
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  /** Name the server certificate must carry, instead of the dialed host. */
+  serverName: string | undefined;
 }
 
 /** Webhook delivery settings. */
@@ -125,6 +142,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
   if (Boolean(c.ROOMGATE_TLS_CERT_FILE) !== Boolean(c.ROOMGATE_TLS_KEY_FILE) || (c.ROOMGATE_TLS_CLIENT_CA_FILE && !c.ROOMGATE_TLS_CERT_FILE)) {
     throw new ConfigError(
       'invalid configuration:\n  ROOMGATE_TLS_CERT_FILE, ROOMGATE_TLS_KEY_FILE: set both to serve TLS (ROOMGATE_TLS_CLIENT_CA_FILE needs them too)',
+    );
+  }
+  if (Boolean(c.ROOMGATE_HEALTH_CERT_FILE) !== Boolean(c.ROOMGATE_HEALTH_KEY_FILE)) {
+    throw new ConfigError(
+      'invalid configuration:\n  ROOMGATE_HEALTH_CERT_FILE, ROOMGATE_HEALTH_KEY_FILE: set both (a client certificate and its key) or neither',
     );
   }
   if (c.ROOMGATE_EMBEDDED_POSTGRES === 'false' && !c.DATABASE_URL) {
@@ -171,6 +193,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
       c.ROOMGATE_TLS_CERT_FILE && c.ROOMGATE_TLS_KEY_FILE
         ? { certFile: c.ROOMGATE_TLS_CERT_FILE, keyFile: c.ROOMGATE_TLS_KEY_FILE, clientCaFile: c.ROOMGATE_TLS_CLIENT_CA_FILE }
         : undefined,
+    health: {
+      caFile: c.ROOMGATE_HEALTH_CA_FILE,
+      certFile: c.ROOMGATE_HEALTH_CERT_FILE,
+      keyFile: c.ROOMGATE_HEALTH_KEY_FILE,
+      serverName: c.ROOMGATE_HEALTH_SERVER_NAME,
+    },
     limits: {
       ...DEFAULT_LIMITS,
       maxMetadataBytes: c.ROOMGATE_MAX_METADATA_BYTES,

@@ -1,6 +1,8 @@
 // Throwaway certificates for TLS tests, made with the openssl command line
 // (Debian's openssl package): a CA, a server certificate for 127.0.0.1 and
-// localhost, and a client certificate, all signed by that CA.
+// localhost, one for the host name roomgate.internal only (as a server reached
+// on loopback by its health check may have), and a client certificate, all
+// signed by that CA.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,8 +18,13 @@ export interface TestPki {
   serverCertFile: string;
   serverKeyFile: string;
   caCertFile: string;
+  /** Names only roomgate.internal, not the 127.0.0.1 a test dials. */
+  namedServerCertFile: string;
+  namedServerKeyFile: string;
   clientCert: Buffer;
   clientKey: Buffer;
+  clientCertFile: string;
+  clientKeyFile: string;
 }
 
 async function signed(dir: string, ca: string, name: string, ext: string): Promise<void> {
@@ -35,12 +42,15 @@ async function authority(dir: string, name: string): Promise<void> {
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
 }
 
-/** Makes a CA with a server and a client certificate; `other` makes a second, unrelated CA's client. */
-export async function makePki(): Promise<TestPki & { otherClientCert: Buffer; otherClientKey: Buffer }> {
+/** Makes a CA with server and client certificates; `other` is a second, unrelated CA and a client it signed. */
+export async function makePki(): Promise<
+  TestPki & { otherCaCertFile: string; otherClientCert: Buffer; otherClientKey: Buffer; otherClientCertFile: string; otherClientKeyFile: string }
+> {
   const dir = await mkdtemp(path.join(tmpdir(), 'roomgate-pki-'));
   await authority(dir, 'ca');
   await authority(dir, 'other-ca');
   await signed(dir, 'ca', 'server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  await signed(dir, 'ca', 'named-server', 'subjectAltName=DNS:roomgate.internal\nextendedKeyUsage=serverAuth\n');
   await signed(dir, 'ca', 'client', 'extendedKeyUsage=clientAuth\n');
   await signed(dir, 'other-ca', 'stranger', 'extendedKeyUsage=clientAuth\n');
   const read = (f: string) => readFile(path.join(dir, f));
@@ -50,9 +60,16 @@ export async function makePki(): Promise<TestPki & { otherClientCert: Buffer; ot
     caCertFile: path.join(dir, 'ca.crt'),
     serverCertFile: path.join(dir, 'server.crt'),
     serverKeyFile: path.join(dir, 'server.key'),
+    namedServerCertFile: path.join(dir, 'named-server.crt'),
+    namedServerKeyFile: path.join(dir, 'named-server.key'),
     clientCert: await read('client.crt'),
     clientKey: await read('client.key'),
+    clientCertFile: path.join(dir, 'client.crt'),
+    clientKeyFile: path.join(dir, 'client.key'),
+    otherCaCertFile: path.join(dir, 'other-ca.crt'),
     otherClientCert: await read('stranger.crt'),
     otherClientKey: await read('stranger.key'),
+    otherClientCertFile: path.join(dir, 'stranger.crt'),
+    otherClientKeyFile: path.join(dir, 'stranger.key'),
   };
 }
