@@ -1,0 +1,95 @@
+import { performance } from 'node:perf_hooks';
+import { LatencyRecorder, type LatencySummary } from './latency.js';
+
+/**
+ * One call of a scenario by caller number `caller`. It returns false instead
+ * of a promise when its supply of distinct inputs (tokens to verify) has run
+ * out, which ends the phase early rather than reusing an input.
+ */
+export type Operation = (caller: number) => Promise<unknown> | false;
+
+/** How long and how wide a phase runs. */
+export interface LoopOptions {
+  concurrency: number;
+  /** Calls in this first stretch are made but not recorded. */
+  warmupMs: number;
+  /** The recorded stretch; callers start no call after it ends. */
+  durationMs: number;
+}
+
+/** What a phase measured. */
+export interface LoopResult {
+  /** Recorded successful calls. */
+  calls: number;
+  /** Failed calls, warm-up included: any failure fails the phase. */
+  errors: number;
+  firstError: string | undefined;
+  /** From the end of the warm-up to the end of the last recorded call. */
+  elapsedMs: number;
+  rps: number;
+  latency: LatencySummary;
+  /** True when the operation ran out of distinct inputs before the time was up. */
+  exhausted: boolean;
+}
+
+/**
+ * Runs `concurrency` closed-loop callers: each starts its next call as soon
+ * as the previous one ends, so the rate is what the system under test
+ * sustains at that concurrency. A call is recorded when it started after the
+ * warm-up; its duration goes into a preallocated recorder.
+ */
+export async function runClosedLoop(operation: Operation, options: LoopOptions): Promise<LoopResult> {
+  const recorder = new LatencyRecorder();
+  const start = performance.now();
+  const warmupEnd = start + options.warmupMs;
+  const end = warmupEnd + options.durationMs;
+  let errors = 0;
+  let firstError: string | undefined;
+  let exhausted = false;
+  let lastEnd = warmupEnd;
+
+  const caller = async (index: number): Promise<void> => {
+    while (!exhausted) {
+      const t0 = performance.now();
+      if (t0 >= end) return;
+      const pending = operation(index);
+      if (pending === false) {
+        exhausted = true;
+        return;
+      }
+      try {
+        await pending;
+      } catch (err) {
+        errors++;
+        firstError ??= describeError(err);
+        continue;
+      }
+      if (t0 >= warmupEnd) {
+        const t1 = performance.now();
+        recorder.record(t1 - t0);
+        if (t1 > lastEnd) lastEnd = t1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, (_, i) => caller(i)));
+
+  const elapsedMs = lastEnd - warmupEnd;
+  return {
+    calls: recorder.count,
+    errors,
+    firstError,
+    elapsedMs,
+    rps: elapsedMs > 0 ? (recorder.count * 1000) / elapsedMs : 0,
+    latency: recorder.summarize(),
+    exhausted,
+  };
+}
+
+/** A one-line description of a failed call, with the gRPC status name when there is one. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return code === undefined ? err.message : `${String(code)}: ${err.message}`;
+  }
+  return String(err);
+}
