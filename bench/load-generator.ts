@@ -6,13 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { runClosedLoop, type LoopOptions, type LoopResult, type Operation } from './lib/closed-loop.js';
 import { EchoClient } from './lib/echo-service.js';
-import { insecure, unary, type UnaryMethod } from './lib/grpc-call.js';
-import { grpcOperation, type GrpcScenario } from './lib/grpc-scenarios.js';
+import { bearer, insecure, unary, type UnaryMethod } from './lib/grpc-call.js';
+import { createPeer, grpcOperation, type GrpcScenario } from './lib/grpc-scenarios.js';
 import { RoomgateTarget, type PeerRef } from './lib/roomgate-target.js';
 import { SqlBaseline } from './lib/sql-baseline.js';
 import { TokenBench, type TokenScenario } from './lib/token-scenarios.js';
 import { serveRequests } from './lib/worker-ipc.js';
-import { Metadata } from '@grpc/grpc-js';
 
 /** Bytes the echo baseline sends and gets back: about a VerifyPeerToken request. */
 const ECHO_PAYLOAD_BYTES = 640;
@@ -33,9 +32,8 @@ function echoOperation(): Operation {
   if (!echo) throw new Error('not connected to the echo server');
   const { client, payload } = echo;
   const call = unary(client, client.echo as UnaryMethod<Buffer, Buffer>);
-  // The same metadata roomgate calls carry, so both sides send the same headers.
-  const metadata = new Metadata();
-  metadata.set('authorization', `Bearer rg_sandbox_${'x'.repeat(49)}`);
+  // A bearer of a management token's length, so both sides send the same headers.
+  const metadata = bearer(`rg_sandbox_${'x'.repeat(49)}`);
   return () =>
     call(payload, metadata).then((r) => {
       if (r.length !== payload.length) throw new Error('echo answered with other bytes');
@@ -55,6 +53,23 @@ serveRequests({
   },
   async createListRoom(r) {
     await target(r.target).createListRoom(Number(r.peers), Number(r.pageSize));
+  },
+  /**
+   * Unmeasured CreatePeer calls in a room of their own, which is then
+   * deleted with its peers: a new server's code and pool get warm without
+   * changing how many peers it stores.
+   */
+  async warmUp(r) {
+    const t = target(r.target);
+    const [roomId] = await t.createRooms('warm-up', 1);
+    t.roomIds = t.roomIds.filter((id) => id !== roomId);
+    const result = await runClosedLoop(createPeer(t, [roomId!]), {
+      concurrency: Number(r.concurrency),
+      warmupMs: 0,
+      durationMs: Number(r.durationMs),
+    });
+    await unary(t.rooms, t.rooms.deleteRoom)({ roomId: roomId! }, t.auth);
+    if (result.errors > 0) throw new Error(`warm-up CreatePeer failed: ${result.firstError}`);
   },
   async tokensAvailable(r) {
     return target(r.target).supply.available;

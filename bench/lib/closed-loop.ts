@@ -93,3 +93,17 @@ export function describeError(err: unknown): string {
   }
   return String(err);
 }
+
+/**
+ * Set-up work, not measured: runs `task(i)` for each i below `count` with
+ * `concurrency` calls in flight, and rejects when any failed.
+ */
+export async function runAll(count: number, concurrency: number, task: Operation): Promise<void> {
+  let next = 0;
+  const result = await runClosedLoop(() => (next < count ? task(next++) : false), {
+    concurrency: Math.max(1, Math.min(count, concurrency)),
+    warmupMs: 0,
+    durationMs: 3_600_000,
+  });
+  if (result.errors > 0) throw new Error(`${result.errors} of ${count} calls failed; the first: ${result.firstError}`);
+}

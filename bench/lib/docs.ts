@@ -44,13 +44,13 @@ every figure includes the load generator's own CPU use, on both sides of each ra
 - roomgate runs as \`roomgate serve\` in its own process with its default settings (database pool of ${String(s.serverPoolSize)}, per-RPC logs at info to a file, metrics on). The load generator is another process, using the generated grpc-js clients over one loopback channel.
 - **echo**: a bare grpc-js server in its own process, one unary method returning its ${640}-byte request. The transport limit.
 - **sql:CreatePeer**: CreatePeer's transaction run by roomgate's own store code (\`PgPeerStore.create\`: room lock, idempotency key, insert, re-read, outbox event) on a pool of the server's size, without gRPC, authentication or signing. The database limit.
-- **CreatePeer** sends a \`request_id\`, and caller *i* uses room *i* mod ${String(s.rooms)}, so callers do not queue on one room's lock. Commits are durable (\`synchronous_commit\` as configured, on by default).
+- **CreatePeer** sends a \`request_id\`, and caller *i* uses room *i* mod ${String(s.rooms)}, so callers do not queue on one room's lock. Commits are durable: see fsync and synchronous_commit under Machine.
 - **VerifyPeerToken** never sees a token twice: the tokens come from CreatePeer's answers and from IssuePeerToken for peers written with COPY beforehand, one token per peer. A phase that runs out of tokens ends early and says so.
 - **RefreshPeerToken**: each caller is one peer, authenticated by the token its previous refresh returned.
 - **GetRoom** cycles through the bench rooms; **ListPeers** reads one full page (${String(s.listPageSize)}) of a room with ${String(s.listPeers)} peers per call, cycling through all its pages.
 - **In process** (the load generator's process, the server idle): \`roomgate:mint\` is \`PeerTokens.stamp\` + \`PeerTokens.sign\` (what CreatePeer signs with, the key loaded from the database as the server loads it); \`roomgate:verify\` is \`PeerTokens.check\` (signature, header and claims). \`livekit:*\` is livekit-server-sdk's \`AccessToken.toJwt\` and \`TokenVerifier.verify\` (HMAC); \`jose:*\` a bare EdDSA JWS with jose; \`node:ed25519-*\` node:crypto's one-shot sign and verify. Each verify phase checks the outputs of the mint phase before it, each once.
 - **Scale**: a second server on a fresh database; CreatePeer at c=${String(s.scaleConcurrency)} with 1,000 stored peers, then after COPY brings the table to ${Number(s.scalePeers).toLocaleString('en-US')} peers (rooms of 1,000, then \`VACUUM (ANALYZE)\`). The seeded rows have no events.
-- **Peak RSS** is VmHWM of the serving process, reset at the start of each phase (\`/proc/PID/clear_refs\`).
+- **Peak RSS** is VmHWM of the process serving the calls (roomgate, or the echo server for echo), reset at the start of each phase (\`/proc/PID/clear_refs\`); in-process phases have none.
 
 ## Targets
 

@@ -15,9 +15,8 @@ export type GrpcScenario = (typeof GRPC_SCENARIOS)[number];
  * in room i mod rooms, so callers do not queue on one room's lock. Each new
  * peer's token goes to the supply for VerifyPeerToken.
  */
-function createPeer(target: RoomgateTarget): Operation {
+export function createPeer(target: RoomgateTarget, rooms = target.roomIds): Operation {
   const call = unary(target.peers, target.peers.createPeer);
-  const rooms = target.roomIds;
   return (caller) => {
     const roomId = rooms[caller % rooms.length]!;
     return call({ ...BENCH_PEER, roomId, identity: nextIdentity('peer'), requestId: randomUUID() }, target.auth).then((r) => {

@@ -66,7 +66,8 @@ scenario next to its baselines, and writes the results under --out.
   --write-docs              also write docs/benchmarks.md from this run
   --docs-from FILE          only rewrite docs/benchmarks.md from a results JSON
   --server-env KEY=VALUE    extra environment for roomgate (repeatable)
-  --smoke                   a few seconds of everything: proves the harness, asserts no speed
+  --smoke                   every scenario, briefly: proves the harness, asserts no speed
+                            (250ms phases, c=1,4, 60 peers to list, 3,000 peers at scale)
 
 Exits non-zero when any call of any phase fails. Targets that are missed are
 reported (MISS), not turned into a failure.`;

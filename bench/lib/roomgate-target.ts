@@ -5,7 +5,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { PeerServiceClient } from '../../src/gen/roomgate/v1/peer_service.js';
 import { CreateRoomRequest, RoomServiceClient } from '../../src/gen/roomgate/v1/room_service.js';
 import { TokenServiceClient } from '../../src/gen/roomgate/v1/token_service.js';
-import { runClosedLoop } from './closed-loop.js';
+import { runAll } from './closed-loop.js';
 import { bearer, insecure, unary } from './grpc-call.js';
 import { TokenSupply } from './token-supply.js';
 
@@ -55,10 +55,9 @@ export class RoomgateTarget {
   async createRooms(prefix: string, count: number): Promise<string[]> {
     const createRoom = unary(this.rooms, this.rooms.createRoom);
     const ids: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const { room } = await createRoom(CreateRoomRequest.fromPartial({ name: `${prefix}-${i}` }), this.auth);
-      ids.push(room!.id);
-    }
+    await runAll(count, 16, (i) =>
+      createRoom(CreateRoomRequest.fromPartial({ name: `${prefix}-${i}` }), this.auth).then(({ room }) => ids.push(room!.id)),
+    );
     this.roomIds.push(...ids);
     return ids;
   }
@@ -69,16 +68,11 @@ export class RoomgateTarget {
    */
   async createListRoom(peerCount: number, pageSize: number): Promise<void> {
     const [roomId] = await this.createRooms('bench-list', 1);
+    this.roomIds = this.roomIds.filter((id) => id !== roomId);
     const createPeer = unary(this.peers, this.peers.createPeer);
-    let made = 0;
-    const result = await runClosedLoop(
-      () =>
-        made++ >= peerCount
-          ? false
-          : createPeer({ ...BENCH_PEER, roomId: roomId!, identity: nextIdentity('list'), requestId: '' }, this.auth),
-      { concurrency: 16, warmupMs: 0, durationMs: 10 * 60_000 },
+    await runAll(peerCount, 16, () =>
+      createPeer({ ...BENCH_PEER, roomId: roomId!, identity: nextIdentity('list'), requestId: '' }, this.auth),
     );
-    if (result.errors > 0) throw new Error(`creating the ListPeers room failed: ${result.firstError}`);
     const listPeers = unary(this.peers, this.peers.listPeers);
     const pageTokens: string[] = [];
     let pageToken = '';
@@ -86,25 +80,17 @@ export class RoomgateTarget {
       pageTokens.push(pageToken);
       ({ nextPageToken: pageToken } = await listPeers({ roomId: roomId!, pageSize, pageToken }, this.auth));
     } while (pageToken !== '');
-    this.roomIds = this.roomIds.filter((id) => id !== roomId);
     this.listRoom = { roomId: roomId!, pageTokens, pageSize };
   }
 
   /** Issues one token for each of `peers` with IssuePeerToken, into {@link supply}. */
   async issueTokens(peers: PeerRef[], concurrency: number): Promise<void> {
     const issue = unary(this.tokens, this.tokens.issuePeerToken);
-    let next = 0;
-    const result = await runClosedLoop(
-      () => {
-        const peer = peers[next++];
-        if (!peer) return false;
-        return issue({ ...peer, tokenTtlSeconds: BENCH_PEER.tokenTtlSeconds }, this.auth).then((r) =>
-          this.supply.add(r.peerToken, peer.roomId),
-        );
-      },
-      { concurrency, warmupMs: 0, durationMs: 10 * 60_000 },
+    await runAll(peers.length, concurrency, (i) =>
+      issue({ ...peers[i]!, tokenTtlSeconds: BENCH_PEER.tokenTtlSeconds }, this.auth).then((r) =>
+        this.supply.add(r.peerToken, peers[i]!.roomId),
+      ),
     );
-    if (result.errors > 0) throw new Error(`IssuePeerToken failed: ${result.firstError}`);
   }
 
   /** Closes the channel. */

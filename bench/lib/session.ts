@@ -35,6 +35,8 @@ export class Session {
   private loadGenerator: Worker | undefined;
   /** The echo server's process, whose peak RSS the echo phases report. */
   echoPid: number | undefined;
+  /** Set once clean-up began (the end, or Ctrl-C): what fails after that is not news. */
+  closing = false;
 
   constructor(readonly options: BenchOptions) {}
 
@@ -86,6 +88,7 @@ export class Session {
       });
       if (spec.servedBy) rss = peakRssMb(spec.servedBy);
     } catch (err) {
+      if (this.closing) return undefined;
       this.failures.push(`${name}: could not run: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
       log(`${name.padEnd(44)} FAILED to run`);
       return undefined;
@@ -135,6 +138,7 @@ export class Session {
 
   /** Runs the clean-ups, last first; an error in one does not skip the others. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const cleanup of this.cleanups.reverse()) {
       await cleanup().catch((err: unknown) => log(`clean-up failed: ${err instanceof Error ? err.message : String(err)}`));
     }

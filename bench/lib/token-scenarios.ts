@@ -13,7 +13,7 @@ import { PeerTokens, type PeerTokenSubject } from '../../src/domain/peer-token.j
 import { SigningKeyRing } from '../../src/domain/signing-keys.js';
 import { createPool } from '../../src/store/pool.js';
 import { PgSigningKeyStore } from '../../src/store/signing-key-store.js';
-import { runClosedLoop, type Operation } from './closed-loop.js';
+import { runAll, type Operation } from './closed-loop.js';
 import { BENCH_PEER } from './roomgate-target.js';
 
 /** The in-process scenarios: each library's mint, and the verify that checks what it minted. */
@@ -140,13 +140,7 @@ export class TokenBench {
    */
   async fill(family: Family, count: number, concurrency: number): Promise<void> {
     const mint = this.operation(TOKEN_PAIRS.find((p) => p.family === family)!.mint);
-    const made = () => this.made[family].length;
-    const result = await runClosedLoop((caller) => (made() >= count ? false : mint(caller)), {
-      concurrency,
-      warmupMs: 0,
-      durationMs: 10 * 60_000,
-    });
-    if (result.errors > 0) throw new Error(`minting ${family} tokens failed: ${result.firstError}`);
+    await runAll(count, concurrency, mint);
   }
 
   /** Ends the pool. */
