@@ -11,20 +11,20 @@ export type Operation = (caller: number) => Promise<unknown> | false;
 /** How long and how wide a phase runs. */
 export interface LoopOptions {
   concurrency: number;
-  /** Calls in this first stretch are made but not recorded. */
+  /** Calls that end in this first stretch are made but not recorded. */
   warmupMs: number;
-  /** The recorded stretch; callers start no call after it ends. */
+  /** The recorded stretch; callers start no call after it ends, once one call is recorded. */
   durationMs: number;
 }
 
 /** What a phase measured. */
 export interface LoopResult {
-  /** Recorded successful calls. */
+  /** Successful calls that ended in the recorded stretch. */
   calls: number;
   /** Failed calls, warm-up included: any failure fails the phase. */
   errors: number;
   firstError: string | undefined;
-  /** From the end of the warm-up to the end of the last recorded call. */
+  /** Length of the recorded stretch. */
   elapsedMs: number;
   rps: number;
   latency: LatencySummary;
@@ -35,8 +35,9 @@ export interface LoopResult {
 /**
  * Runs `concurrency` closed-loop callers: each starts its next call as soon
  * as the previous one ends, so the rate is what the system under test
- * sustains at that concurrency. A call is recorded when it started after the
- * warm-up; its duration goes into a preallocated recorder.
+ * sustains at that concurrency. A call is recorded when it ends within the
+ * recorded stretch (as wrk counts); its duration goes into a preallocated
+ * recorder, and the rate is recorded calls over the stretch's length.
  */
 export async function runClosedLoop(operation: Operation, options: LoopOptions): Promise<LoopResult> {
   const recorder = new LatencyRecorder();
@@ -51,7 +52,9 @@ export async function runClosedLoop(operation: Operation, options: LoopOptions):
   const caller = async (index: number): Promise<void> => {
     while (!exhausted) {
       const t0 = performance.now();
-      if (t0 >= end) return;
+      // Past the end only while nothing was recorded (for 30 s at most): one
+      // call that outlasts a short phase (a stalled fsync) must not leave it empty.
+      if (t0 >= end && (recorder.count > 0 || t0 >= end + 30_000)) return;
       const pending = operation(index);
       if (pending === false) {
         exhausted = true;
@@ -64,8 +67,8 @@ export async function runClosedLoop(operation: Operation, options: LoopOptions):
         firstError ??= describeError(err);
         continue;
       }
-      if (t0 >= warmupEnd) {
-        const t1 = performance.now();
+      const t1 = performance.now();
+      if (t1 >= warmupEnd && (t1 < end || recorder.count === 0)) {
         recorder.record(t1 - t0);
         if (t1 > lastEnd) lastEnd = t1;
       }
@@ -73,7 +76,9 @@ export async function runClosedLoop(operation: Operation, options: LoopOptions):
   };
   await Promise.all(Array.from({ length: options.concurrency }, (_, i) => caller(i)));
 
-  const elapsedMs = lastEnd - warmupEnd;
+  // The recorded stretch: up to the end, or to the last recorded call when
+  // the inputs ran out first or the only call recorded ended after it.
+  const elapsedMs = (exhausted || lastEnd > end ? lastEnd : end) - warmupEnd;
   return {
     calls: recorder.count,
     errors,

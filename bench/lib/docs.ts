@@ -40,7 +40,7 @@ every figure includes the load generator's own CPU use, on both sides of each ra
 
 ## Method
 
-- Each phase is one scenario at one concurrency: closed-loop callers (each starts its next call when the previous one ends), ${String(s.warmupMs)} ms of unrecorded warm-up, then ${String(s.durationMs)} ms recorded. Every call's duration is kept; percentiles are exact (nearest rank).
+- Each phase is one scenario at one concurrency: closed-loop callers (each starts its next call when the previous one ends), ${String(s.warmupMs)} ms of unrecorded warm-up, then ${String(s.durationMs)} ms recorded: the calls that end in it, over its length. Every call's duration is kept; percentiles are exact (nearest rank).
 - roomgate runs as \`roomgate serve\` in its own process with its default settings (database pool of ${String(s.serverPoolSize)}, per-RPC logs at info to a file, metrics on). The load generator is another process, using the generated grpc-js clients over one loopback channel.
 - **echo**: a bare grpc-js server in its own process, one unary method returning its ${640}-byte request. The transport limit.
 - **sql:CreatePeer**: CreatePeer's transaction run by roomgate's own store code (\`PgPeerStore.create\`: room lock, idempotency key, insert, re-read, outbox event) on a pool of the server's size, without gRPC, authentication or signing. The database limit.
