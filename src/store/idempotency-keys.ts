@@ -8,22 +8,25 @@ import { query } from './pool.js';
 export type Claim<T> = { fresh: true } | { fresh: false; result: T };
 
 /**
- * Claims an idempotency key inside the caller's transaction. The INSERT takes
- * the key's unique-index slot: a concurrent request with the same key blocks
- * on it until this transaction ends, then sees the committed result (or, if
- * this one rolled back, claims the key itself). So exactly one request acts.
+ * Claims an idempotency key inside the caller's transaction, recording the
+ * result the request will have if it commits (every caller knows it up front:
+ * the ids it is about to insert). The INSERT takes the key's unique-index
+ * slot: a concurrent request with the same key blocks on it until this
+ * transaction ends, then sees the committed result (or, if this one rolled
+ * back, claims the key itself). So exactly one request acts.
  */
 export async function claimIdempotencyKey<T>(
   client: pg.PoolClient,
   environment: Environment,
   operation: string,
   key: IdempotencyKey,
+  result: T,
 ): Promise<Claim<T>> {
   const inserted = await query(
     client,
-    `INSERT INTO idempotency_keys (environment, operation, request_id, request_hash)
-     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-    [environment, operation, key.requestId, key.requestHash],
+    `INSERT INTO idempotency_keys (environment, operation, request_id, request_hash, result)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+    [environment, operation, key.requestId, key.requestHash, JSON.stringify(result)],
   );
   if (inserted.rowCount === 1) return { fresh: true };
   const { rows } = await query<{ request_hash: Buffer; result: T }>(
@@ -43,20 +46,4 @@ export async function claimIdempotencyKey<T>(
     );
   }
   return { fresh: false, result: row.result };
-}
-
-/** Records the result of the request that claimed `key`, in the same transaction. */
-export async function saveIdempotencyResult(
-  client: pg.PoolClient,
-  environment: Environment,
-  operation: string,
-  key: IdempotencyKey,
-  result: unknown,
-): Promise<void> {
-  await query(
-    client,
-    `UPDATE idempotency_keys SET result = $4
-     WHERE environment = $1 AND operation = $2 AND request_id = $3`,
-    [environment, operation, key.requestId, JSON.stringify(result)],
-  );
 }

@@ -28,22 +28,24 @@ export async function appendEvent(
   event: { environment: Environment; roomId: string; roomSeq: string; payload: EventPayload },
 ): Promise<string> {
   const id = randomUUID();
+  // One statement: the event, its deliveries, and the wake-up, which Postgres
+  // delivers on commit only, like the event itself.
   await query(
     client,
     `WITH e AS (
        INSERT INTO events (id, environment, room_id, room_seq, type, payload)
        VALUES ($1, $2, $3, $4, $5, $6)
        RETURNING id, environment, room_id, room_seq, type
+     ), d AS (
+       INSERT INTO webhook_deliveries (event_id, endpoint_id, room_id, room_seq)
+       SELECT e.id, w.id, e.room_id, e.room_seq
+       FROM e JOIN webhook_endpoints w
+         ON w.environment = e.environment AND w.enabled
+        AND (w.room_id IS NULL OR w.room_id = e.room_id)
+        AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types))
      )
-     INSERT INTO webhook_deliveries (event_id, endpoint_id, room_id, room_seq)
-     SELECT e.id, w.id, e.room_id, e.room_seq
-     FROM e JOIN webhook_endpoints w
-       ON w.environment = e.environment AND w.enabled
-      AND (w.room_id IS NULL OR w.room_id = e.room_id)
-      AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types))`,
-    [id, event.environment, event.roomId, event.roomSeq, event.payload.type, JSON.stringify(event.payload)],
+     SELECT pg_notify($7, $2)`,
+    [id, event.environment, event.roomId, event.roomSeq, event.payload.type, JSON.stringify(event.payload), EVENTS_CHANNEL],
   );
-  // Delivered on commit only, like the event itself.
-  await query(client, 'SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, event.environment]);
   return id;
 }

@@ -4,7 +4,7 @@ import type { Environment } from '../domain/principal.js';
 import type { PeerPermissions } from '../domain/principal.js';
 import type { IdempotencyKey, PeerRecord, PeerStatus, TokenStamp } from '../domain/records.js';
 import type { NewPeer, PeerLiveness, PeerStore } from '../domain/stores.js';
-import { claimIdempotencyKey, saveIdempotencyResult } from './idempotency-keys.js';
+import { claimIdempotencyKey } from './idempotency-keys.js';
 import { notifyRevocation } from './notify.js';
 import { appendEvent, nextRoomSeq } from './outbox.js';
 import { query, withTransaction } from './pool.js';
@@ -75,6 +75,14 @@ async function lockRoom(client: pg.PoolClient, environment: Environment, roomId:
   return rowCount === 1;
 }
 
+async function roomExists(client: pg.PoolClient, environment: Environment, roomId: string): Promise<boolean> {
+  const { rowCount } = await query(client, 'SELECT 1 FROM rooms WHERE id = $1 AND environment = $2', [roomId, environment]);
+  return rowCount === 1;
+}
+
+/** Thrown inside CreatePeer's transaction to roll it back when the request_id was already used. */
+const REPLAY = new Error('idempotent replay');
+
 /** {@link PeerStore} on Postgres. */
 export class PgPeerStore implements PeerStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -83,62 +91,66 @@ export class PgPeerStore implements PeerStore {
     peer: NewPeer,
     key: IdempotencyKey | null,
   ): Promise<{ peer: PeerRecord; stamp: TokenStamp; replayed: boolean }> {
-    return withTransaction(this.pool, async (client) => {
-      // The room lock comes first, before any statement that takes a
-      // transaction id: the event stream is ordered by transaction id, so
-      // whoever holds the room's next sequence number must also get the
-      // later id. It also serializes joins for the max_peers check.
-      const locked = await query<{ peer_count: number; max_peers: number }>(
-        client,
-        'SELECT peer_count, max_peers FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE',
-        [peer.roomId, peer.environment],
-      );
-      const room = locked.rows[0];
-      if (!room) throw roomNotFound();
-      if (key) {
-        const claim = await claimIdempotencyKey<{ peerId: string; stamp: TokenStamp }>(
-          client,
-          peer.environment,
-          'CreatePeer',
-          key,
-        );
-        if (!claim.fresh) {
-          const first = await this.getWith(client, peer.environment, peer.roomId, claim.result.peerId);
-          if (!first) {
-            throw new DomainError('ERR_IDEMPOTENT_TARGET_GONE', 'the peer this request_id created has since been deleted');
-          }
-          return { peer: first, stamp: claim.result.stamp, replayed: true };
-        }
-      }
-      // Never count-then-insert without the lock: the FOR UPDATE above makes
-      // this count the one every concurrent join sees after us.
-      if (room.max_peers !== 0 && room.peer_count >= room.max_peers) {
-        throw new DomainError('ERR_ROOM_FULL', 'the room is full: it already has max_peers peers');
-      }
+    let replayOf: { peerId: string; stamp: TokenStamp } | undefined;
+    const created = await withTransaction(this.pool, async (client) => {
+      // The room's lock comes first, before anything takes a transaction id:
+      // the event stream is ordered by transaction id, so whoever holds the
+      // room's next sequence number must also get the later id. A plain
+      // UPDATE takes its id before it waits for the row, so the lock is a
+      // FOR UPDATE subquery, which takes the id only once it holds the row.
+      // The lock serializes joins, and max_peers is checked and taken in the
+      // same statement: never counted and then inserted.
       const reserved = await query<{ event_seq: string }>(
         client,
-        'UPDATE rooms SET peer_count = peer_count + 1, event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq',
-        [peer.roomId],
+        `UPDATE rooms SET peer_count = peer_count + 1, event_seq = event_seq + 1
+         WHERE id = (SELECT id FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE)
+           AND (max_peers = 0 OR peer_count < max_peers)
+         RETURNING event_seq`,
+        [peer.roomId, peer.environment],
       );
-      const roomSeq = reserved.rows[0]!.event_seq;
+      const roomSeq = reserved.rows[0]?.event_seq;
+      if (key) {
+        // A full room must still answer a retry of the request that filled it.
+        if (roomSeq === undefined && !(await lockRoom(client, peer.environment, peer.roomId))) throw roomNotFound();
+        const claim = await claimIdempotencyKey(client, peer.environment, 'CreatePeer', key, { peerId: peer.id, stamp: peer.stamp });
+        if (!claim.fresh) {
+          // Roll back the increment; the first request's peer is read below.
+          replayOf = claim.result;
+          throw REPLAY;
+        }
+      }
+      if (roomSeq === undefined) {
+        if (key || (await roomExists(client, peer.environment, peer.roomId))) {
+          throw new DomainError('ERR_ROOM_FULL', 'the room is full: it already has max_peers peers');
+        }
+        throw roomNotFound();
+      }
       const p = peer.permissions;
-      await query(
+      const { rows } = await query<PeerRow>(
         client,
-        `INSERT INTO peers (id, room_id, identity, name, metadata, can_publish, can_subscribe,
+        `INSERT INTO peers AS p (id, room_id, identity, name, metadata, can_publish, can_subscribe,
            can_update_metadata, can_update_room, can_remove_participants)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         RETURNING $11::text AS environment, ${PEER_COLUMNS}`,
         [
           peer.id, peer.roomId, peer.identity, peer.name, peer.metadata,
           p.canPublish, p.canSubscribe, p.canUpdateMetadata, p.canUpdateRoom, p.canRemoveParticipants,
+          peer.environment,
         ],
       );
-      if (key) {
-        await saveIdempotencyResult(client, peer.environment, 'CreatePeer', key, { peerId: peer.id, stamp: peer.stamp });
-      }
-      const created = (await this.getWith(client, peer.environment, peer.roomId, peer.id)) as PeerRecord;
-      await appendEvent(client, { environment: peer.environment, roomId: peer.roomId, roomSeq, payload: { type: 'peer_created', peer: created } });
-      return { peer: created, stamp: peer.stamp, replayed: false };
+      const record = toPeer(rows[0] as PeerRow);
+      await appendEvent(client, { environment: peer.environment, roomId: peer.roomId, roomSeq, payload: { type: 'peer_created', peer: record } });
+      return record;
+    }).catch((err: unknown) => {
+      if (err === REPLAY) return undefined;
+      throw err;
     });
+    if (created) return { peer: created, stamp: peer.stamp, replayed: false };
+    const first = replayOf && (await this.get(peer.environment, peer.roomId, replayOf.peerId));
+    if (!replayOf || !first) {
+      throw new DomainError('ERR_IDEMPOTENT_TARGET_GONE', 'the peer this request_id created has since been deleted');
+    }
+    return { peer: first, stamp: replayOf.stamp, replayed: true };
   }
 
   get(environment: Environment, roomId: string, peerId: string): Promise<PeerRecord | undefined> {

@@ -3,7 +3,7 @@ import { DomainError } from '../domain/errors.js';
 import type { Environment } from '../domain/principal.js';
 import type { IdempotencyKey, RoomRecord } from '../domain/records.js';
 import type { NewRoom, RoomPatch, RoomStore } from '../domain/stores.js';
-import { claimIdempotencyKey, saveIdempotencyResult } from './idempotency-keys.js';
+import { claimIdempotencyKey } from './idempotency-keys.js';
 import { notifyRevocation } from './notify.js';
 import { appendEvent } from './outbox.js';
 import { query, withTransaction } from './pool.js';
@@ -51,7 +51,7 @@ export class PgRoomStore implements RoomStore {
   async create(room: NewRoom, key: IdempotencyKey | null, quota: number): Promise<{ room: RoomRecord; replayed: boolean }> {
     return withTransaction(this.pool, async (client) => {
       if (key) {
-        const claim = await claimIdempotencyKey<{ roomId: string }>(client, room.environment, 'CreateRoom', key);
+        const claim = await claimIdempotencyKey(client, room.environment, 'CreateRoom', key, { roomId: room.id });
         if (!claim.fresh) {
           const { rows } = await query<RoomRow>(client, `SELECT ${COLUMNS} FROM rooms WHERE id = $1`, [claim.result.roomId]);
           const first = rows[0];
@@ -87,7 +87,6 @@ export class PgRoomStore implements RoomStore {
       );
       const created = toRoom(rows[0] as RoomRow);
       await appendEvent(client, { environment: room.environment, roomId: room.id, roomSeq: '1', payload: { type: 'room_created', room: created } });
-      if (key) await saveIdempotencyResult(client, room.environment, 'CreateRoom', key, { roomId: room.id });
       return { room: created, replayed: false };
     });
   }
