@@ -27,6 +27,8 @@ export interface BenchOptions {
   docsFrom: string | undefined;
   /** Extra environment of the roomgate servers (ROOMGATE_LOG_LEVEL=warn, ...). */
   serverEnv: Record<string, string>;
+  /** Where each roomgate server writes a V8 CPU profile (node --cpu-prof) when it stops; undefined: none. */
+  profileDir: string | undefined;
   /** Postgres to use instead of an embedded one; the bench makes and drops its own databases there. */
   databaseUrl: string | undefined;
 }
@@ -66,6 +68,7 @@ scenario next to its baselines, and writes the results under --out.
   --write-docs              also write docs/benchmarks.md from this run
   --docs-from FILE          only rewrite docs/benchmarks.md from a results JSON
   --server-env KEY=VALUE    extra environment for roomgate (repeatable)
+  --profile DIR             each roomgate server writes a CPU profile (.cpuprofile) into DIR
   --smoke                   every scenario, briefly: proves the harness, asserts no speed
                             (250ms phases, c=1,4, 60 peers to list, 3,000 peers at scale)
 
@@ -119,6 +122,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       'write-docs': { type: 'boolean', default: false },
       'docs-from': { type: 'string' },
       'server-env': { type: 'string', multiple: true, default: [] },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -148,6 +152,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     writeDocs: values['write-docs'],
     docsFrom: values['docs-from'],
     serverEnv,
+    profileDir: values.profile,
     databaseUrl: env.DATABASE_URL || undefined,
   };
 }

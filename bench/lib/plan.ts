@@ -33,6 +33,7 @@ async function serveDatabase(session: Session, cluster: PostgresCluster, workDir
     keyEncryptionKey: randomBytes(32).toString('base64'),
     logFile: path.join(workDir, `roomgate-${name}.log`),
     extraEnv: session.options.serverEnv,
+    profileDir: session.options.profileDir,
   };
   const server: RoomgateServer = await session.step(`roomgate serve (${name})`, () => startRoomgate(settings));
   session.defer(() => server.stop());

@@ -5,6 +5,7 @@
 // line in that file.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +29,8 @@ export interface ServerSettings {
   keyEncryptionKey: string;
   logFile: string;
   extraEnv: Record<string, string>;
+  /** Where the server writes a CPU profile when it stops; undefined: no profile. */
+  profileDir?: string | undefined;
 }
 
 function environment(settings: ServerSettings): Record<string, string> {
@@ -79,7 +82,8 @@ function stop(child: ChildProcess): Promise<number | null> {
 /** Starts `roomgate serve` (which migrates its database first) and waits until it serves. */
 export async function startRoomgate(settings: ServerSettings, readyTimeoutMs = 90_000): Promise<RoomgateServer> {
   const fd = openSync(settings.logFile, 'a');
-  const child = spawn(process.execPath, [ROOMGATE_BIN, 'serve'], { env: environment(settings), stdio: ['ignore', fd, fd] });
+  const profile = settings.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(settings.profileDir)}`] : [];
+  const child = spawn(process.execPath, [...profile, ROOMGATE_BIN, 'serve'], { env: environment(settings), stdio: ['ignore', fd, fd] });
   closeSync(fd);
   // Never leave a server behind, even when the bench dies of an error.
   const kill = () => child.kill('SIGKILL');
