@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { errors, jwtVerify, SignJWT, type JWTPayload, type JWTHeaderParameters } from 'jose';
+import { KeyObject, randomUUID, sign } from 'node:crypto';
+import { errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTHeaderParameters } from 'jose';
 import type { Clock } from './clock.js';
 import type { Environment, PeerPermissions } from './principal.js';
 import { ENVIRONMENTS } from './principal.js';
@@ -67,6 +67,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Signs and verifies peer tokens: EdDSA JWTs with `kid` and a peer-specific `typ`. */
 export class PeerTokens {
+  /** Per kid: the base64url protected header, the same for every token of that key. */
+  private readonly headers = new Map<string, string>();
+  /** Per signing key: node:crypto's handle on it, made once. */
+  private readonly keyObjects = new WeakMap<CryptoKey, KeyObject>();
+
   constructor(
     private readonly keys: SigningKeyRing,
     private readonly clock: Clock,
@@ -85,25 +90,48 @@ export class PeerTokens {
    * CreatePeer returns byte-for-byte the first response.
    */
   async sign(subject: PeerTokenSubject, stamp: TokenStamp): Promise<string> {
-    const key = this.keys.privateKey(stamp.kid) ?? this.keys.current().privateKey;
-    const kid = this.keys.privateKey(stamp.kid) ? stamp.kid : this.keys.current().kid;
-    return new SignJWT({
+    const stamped = this.keys.privateKey(stamp.kid);
+    const kid = stamped ? stamp.kid : this.keys.current().kid;
+    const key = stamped ?? this.keys.current().privateKey;
+    // The compact JWS is assembled here and signed with node:crypto, the same
+    // bytes jose's SignJWT produced (header and claims in this order), without
+    // its generic pipeline and its hop through WebCrypto: this is on every
+    // CreatePeer. Verification stays with jose.
+    const payload = {
       room: subject.roomId,
       identity: subject.identity,
       name: subject.name,
       metadata: subject.metadata,
       permissions: { ...subject.permissions },
       gen: subject.generation,
-    })
-      .setProtectedHeader({ alg: PEER_TOKEN_ALGORITHM, kid, typ: PEER_TOKEN_TYPE })
-      .setIssuer(this.options.issuer)
-      .setAudience(audienceFor(subject.environment))
-      .setSubject(subject.peerId)
-      .setIssuedAt(stamp.issuedAt)
-      .setNotBefore(stamp.issuedAt)
-      .setExpirationTime(stamp.expiresAt)
-      .setJti(stamp.jti)
-      .sign(key);
+      iss: this.options.issuer,
+      aud: audienceFor(subject.environment),
+      sub: subject.peerId,
+      iat: stamp.issuedAt,
+      nbf: stamp.issuedAt,
+      exp: stamp.expiresAt,
+      jti: stamp.jti,
+    };
+    const input = `${this.encodedHeader(kid)}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+    return `${input}.${sign(null, Buffer.from(input), this.keyObject(key)).toString('base64url')}`;
+  }
+
+  private encodedHeader(kid: string): string {
+    let header = this.headers.get(kid);
+    if (header === undefined) {
+      header = Buffer.from(JSON.stringify({ alg: PEER_TOKEN_ALGORITHM, kid, typ: PEER_TOKEN_TYPE })).toString('base64url');
+      this.headers.set(kid, header);
+    }
+    return header;
+  }
+
+  private keyObject(key: CryptoKey): KeyObject {
+    let object = this.keyObjects.get(key);
+    if (!object) {
+      object = KeyObject.from(key as Parameters<typeof KeyObject.from>[0]);
+      this.keyObjects.set(key, object);
+    }
+    return object;
   }
 
   /**

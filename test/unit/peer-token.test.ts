@@ -71,6 +71,29 @@ describe('peer tokens', () => {
     expect(await s.tokens.sign(subject, stamp)).toBe(await s.tokens.sign(subject, stamp));
   });
 
+  it("are byte for byte what jose's SignJWT makes of the same claims, so replays stay identical across versions", async () => {
+    const stamp = s.tokens.stamp(600);
+    const token = await s.tokens.sign(subject, stamp);
+    const viaJose = await new SignJWT({
+      room: subject.roomId,
+      identity: subject.identity,
+      name: subject.name,
+      metadata: subject.metadata,
+      permissions: { ...subject.permissions },
+      gen: subject.generation,
+    })
+      .setProtectedHeader({ alg: 'EdDSA', kid: stamp.kid, typ: PEER_TOKEN_TYPE })
+      .setIssuer('roomgate-test')
+      .setAudience('roomgate:sandbox')
+      .setSubject(subject.peerId)
+      .setIssuedAt(stamp.issuedAt)
+      .setNotBefore(stamp.issuedAt)
+      .setExpirationTime(stamp.expiresAt)
+      .setJti(stamp.jti)
+      .sign(s.ring.privateKey(stamp.kid)!);
+    expect(token).toBe(viaJose);
+  });
+
   it('expire after exp plus the clock tolerance, not before', async () => {
     const token = await s.tokens.sign(subject, s.tokens.stamp(60));
     s.clock.advance(64);
