@@ -24,6 +24,7 @@ const schema = z.object({
   ROOMGATE_KEY_ENCRYPTION_KEY: kek.optional(),
   ROOMGATE_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   ROOMGATE_DB_POOL_SIZE: int(1, 1000).default(10),
+  ROOMGATE_DB_STATEMENT_TIMEOUT_MS: int(0, 86_400_000).default(30_000),
   ROOMGATE_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(5),
   ROOMGATE_MAX_METADATA_BYTES: int(2, 1_048_576).default(DEFAULT_LIMITS.maxMetadataBytes),
   ROOMGATE_MAX_CLIENT_METADATA_BYTES: int(2, 1_048_576).default(DEFAULT_LIMITS.maxClientMetadataBytes),
@@ -72,6 +73,8 @@ export interface Config {
   keyEncryptionKey: Buffer | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
   poolSize: number;
+  /** The longest a database statement may run, in milliseconds (0: no limit); a call's deadline tightens it. */
+  dbStatementTimeoutMs: number;
   clockToleranceSeconds: number;
   shutdownGraceSeconds: number;
   /** Whether `serve` applies pending migrations at start; when false it refuses to start on a schema that is behind. */
@@ -168,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     keyEncryptionKey: c.ROOMGATE_KEY_ENCRYPTION_KEY,
     logLevel: c.ROOMGATE_LOG_LEVEL,
     poolSize: c.ROOMGATE_DB_POOL_SIZE,
+    dbStatementTimeoutMs: c.ROOMGATE_DB_STATEMENT_TIMEOUT_MS,
     clockToleranceSeconds: c.ROOMGATE_CLOCK_TOLERANCE_SECONDS,
     shutdownGraceSeconds: c.ROOMGATE_SHUTDOWN_GRACE_SECONDS,
     migrateOnStart: c.ROOMGATE_MIGRATE_ON_START === 'true',

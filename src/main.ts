@@ -65,17 +65,31 @@ export type SchemaMode = 'migrate' | 'check' | 'none';
  * Brings the schema to what this build needs, as {@link SchemaMode} says.
  * Migrations a newer build applied are left alone with a warning: during a
  * rolling upgrade, old instances keep serving on the newer schema.
+ *
+ * Runs on a connection of its own, without the serving pool's statement
+ * timeout: a migration may rightly take longer (an index on a big table), and
+ * so may the wait for another instance's migration lock.
  */
-async function prepareSchema(pool: pg.Pool, mode: SchemaMode, logger: Logger): Promise<void> {
+async function prepareSchema(
+  connectionString: string,
+  mode: SchemaMode,
+  logger: Logger,
+  onError: (err: Error) => void,
+): Promise<void> {
   if (mode === 'none') return;
-  if (mode === 'check') {
-    ensureCurrent(await migrationStatus(pool));
-    return;
-  }
-  const { applied, newer } = await migrate(pool);
-  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-  if (newer.length > 0) {
-    logger.warn({ newer }, 'the database has migrations newer than this build (a rolling upgrade?); serving on it as it is');
+  const pool = createPool({ connectionString, max: 1, onError });
+  try {
+    if (mode === 'check') {
+      ensureCurrent(await migrationStatus(pool));
+      return;
+    }
+    const { applied, newer } = await migrate(pool);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    if (newer.length > 0) {
+      logger.warn({ newer }, 'the database has migrations newer than this build (a rolling upgrade?); serving on it as it is');
+    }
+  } finally {
+    await pool.end();
   }
 }
 
@@ -86,14 +100,11 @@ export async function openDatabase(
   schema: SchemaMode = config.migrateOnStart ? 'migrate' : 'check',
 ): Promise<Database> {
   const onError = (err: Error) => logger.warn({ err }, 'idle database client failed');
+  const servingPool = (connectionString: string) =>
+    createPool({ connectionString, max: config.poolSize, statementTimeoutMs: config.dbStatementTimeoutMs, onError });
   if (config.databaseUrl) {
-    const pool = createPool({ connectionString: config.databaseUrl, max: config.poolSize, onError });
-    try {
-      await prepareSchema(pool, schema, logger);
-    } catch (err) {
-      await pool.end();
-      throw err;
-    }
+    await prepareSchema(config.databaseUrl, schema, logger, onError);
+    const pool = servingPool(config.databaseUrl);
     return {
       pool,
       connectionString: config.databaseUrl,
@@ -104,14 +115,13 @@ export async function openDatabase(
   }
   const dataDir = path.resolve(config.dataDir);
   const pg = await startEmbeddedPostgres({ dataDir, log: (line) => logger.debug({ postgres: line.trim() }) });
-  const pool = createPool({ connectionString: pg.connectionString, max: config.poolSize, onError });
   try {
-    await prepareSchema(pool, schema, logger);
+    await prepareSchema(pg.connectionString, schema, logger, onError);
   } catch (err) {
-    await pool.end();
     await pg.stop();
     throw err;
   }
+  const pool = servingPool(pg.connectionString);
   const keyEncryptionKey =
     config.keyEncryptionKey ?? (await readOrCreateSecretFile(path.join(dataDir, 'key-encryption-key'), 32));
   return {

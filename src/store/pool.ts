@@ -1,10 +1,19 @@
 import pg from 'pg';
+import { callDeadline } from '../context/call-deadline.js';
+import { DomainError } from '../domain/errors.js';
+import { cancelBackend } from './cancel-backend.js';
 import { mapPgError } from './pg-errors.js';
 
 /** Options for {@link createPool}. */
 export interface PoolOptions {
   connectionString: string;
   max: number;
+  /**
+   * The longest any statement on the pool's connections may run, in
+   * milliseconds; 0 for no limit. Sent as a startup parameter, so it costs no
+   * round trip. A call's deadline tightens it, never loosens it.
+   */
+  statementTimeoutMs?: number;
   /** Called for errors on idle clients, which would otherwise crash the process. */
   onError: (err: Error) => void;
 }
@@ -17,17 +26,57 @@ export function createPool(options: PoolOptions): pg.Pool {
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     application_name: 'roomgate',
+    // pg sends no parameter for 0, leaving the server's own default.
+    statement_timeout: options.statementTimeoutMs ?? 0,
   });
   pool.on('error', options.onError);
   return pool;
 }
 
-/** Runs one statement, mapping database failures to domain errors. */
+// Statements stop this long before the call's deadline, so that the rollback
+// and the DEADLINE_EXCEEDED reply still reach a client that is about to give up.
+const DEADLINE_MARGIN_MS = 20;
+
+/**
+ * Milliseconds the current call's deadline leaves a statement, after the
+ * margin; undefined outside a call, for a call without a deadline, and when
+ * the pool's own statement timeout is the tighter one. Throws ERR_DB_TIMEOUT
+ * (DEADLINE_EXCEEDED) when no time is left, before the database is asked.
+ */
+function statementBudgetMs(poolLimitMs: number): number | undefined {
+  const deadline = callDeadline();
+  if (deadline === undefined) return undefined;
+  const ms = Math.floor(deadline - Date.now() - DEADLINE_MARGIN_MS);
+  if (ms < 1) throw new DomainError('ERR_DB_TIMEOUT', 'the deadline passed before the database was asked');
+  return poolLimitMs > 0 && ms >= poolLimitMs ? undefined : ms;
+}
+
+function poolLimitMs(pool: pg.Pool): number {
+  return Number(pool.options.statement_timeout) || 0;
+}
+
+async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (err) {
+    throw mapPgError(err);
+  }
+}
+
+/**
+ * Runs one statement, mapping database failures to domain errors. Under a
+ * call's deadline, a statement on the pool is cancelled on the server when the
+ * deadline comes (a statement in a transaction is bounded by
+ * {@link withTransaction} instead), and none starts once it has passed.
+ */
 export async function query<R extends pg.QueryResultRow>(
   db: pg.Pool | pg.PoolClient,
   text: string,
   values: unknown[] = [],
 ): Promise<pg.QueryResult<R>> {
+  const pool = db instanceof pg.Pool ? db : undefined;
+  const budgetMs = statementBudgetMs(pool ? poolLimitMs(pool) : 0);
+  if (pool && budgetMs !== undefined) return queryBefore<R>(pool, text, values);
   try {
     return await db.query<R>(text, values);
   } catch (err) {
@@ -36,20 +85,66 @@ export async function query<R extends pg.QueryResultRow>(
 }
 
 /**
+ * A pool statement cancelled when the call's deadline comes. `SET
+ * statement_timeout` would cost a round trip before every read, and cannot
+ * share one with a statement that has parameters; a CancelRequest costs
+ * nothing unless the deadline is reached. A connection that was sent one is
+ * destroyed rather than reused, since a cancel that arrives late would hit
+ * whatever statement runs on it next.
+ */
+async function queryBefore<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  const client = await connect(pool);
+  let cancelled: Error | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // Waiting for a free connection may have used up the budget.
+    const budgetMs = statementBudgetMs(0);
+    if (budgetMs !== undefined) {
+      timer = setTimeout(() => {
+        cancelled = new Error('statement cancelled at the call deadline');
+        cancelBackend(client);
+      }, budgetMs);
+    }
+    return await client.query<R>(text, values);
+  } catch (err) {
+    throw mapPgError(err);
+  } finally {
+    clearTimeout(timer);
+    client.release(cancelled);
+  }
+}
+
+/**
  * Runs `fn` in one transaction on one client: COMMIT when it resolves, ROLLBACK
  * when it throws, and the client released in every case. A client whose
  * ROLLBACK fails is destroyed rather than returned to the pool.
+ *
+ * Under a call's deadline, each statement of the transaction may run at most
+ * the time the deadline left at BEGIN (`SET LOCAL statement_timeout`, sent
+ * with BEGIN in one simple-protocol message, so it adds no round trip), and no
+ * statement starts once the deadline has passed. A transaction can therefore
+ * outlive the deadline only by the rest of the statement running when it
+ * passed, and never by more than that limit.
  */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  let client: pg.PoolClient;
+  const limitMs = poolLimitMs(pool);
+  // Fails fast, before taking a connection, when the deadline has passed.
+  statementBudgetMs(limitMs);
+  const client = await connect(pool);
+  let budgetMs: number | undefined;
   try {
-    client = await pool.connect();
+    budgetMs = statementBudgetMs(limitMs);
   } catch (err) {
-    throw mapPgError(err);
+    client.release();
+    throw err;
   }
   let broken: Error | undefined;
   try {
-    await query(client, 'BEGIN');
+    await query(client, budgetMs === undefined ? 'BEGIN' : `BEGIN; SET LOCAL statement_timeout = ${budgetMs}`);
     const result = await fn(client);
     await query(client, 'COMMIT');
     return result;

@@ -2,6 +2,7 @@ import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc
 import { randomUUID } from 'node:crypto';
 import { Metadata, status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { withCallDeadline } from '../context/call-deadline.js';
 import type { Authenticator } from '../domain/authenticator.js';
 import type { Principal } from '../domain/principal.js';
 import type { RoomgateMetrics } from './metrics.js';
@@ -82,6 +83,12 @@ function idsOf(request: unknown): Pick<LogFields, 'roomId' | 'peerId'> {
   return { roomId: id(r?.roomId), peerId: id(r?.peerId) };
 }
 
+/** The call's deadline in epoch milliseconds; Infinity when the client set none. */
+function deadlineOf(call: ServerUnaryCall<unknown, unknown>): number {
+  const deadline = call.getDeadline();
+  return deadline instanceof Date ? deadline.getTime() : deadline;
+}
+
 function run<Req, Res>(
   deps: UnaryDeps,
   method: string,
@@ -96,7 +103,8 @@ function run<Req, Res>(
   headers.set(REQUEST_ID_HEADER, fields.requestId);
   call.sendMetadata(headers);
   const done = deps.metrics?.start(method);
-  body(fields).then(
+  // The store reads the deadline to bound its statements (see src/store/pool.ts).
+  withCallDeadline(deadlineOf(call), () => body(fields)).then(
     (response) => {
       done?.(status.OK);
       deps.logger.info({ ...fields, code: status.OK, ms: ms() }, 'rpc');
