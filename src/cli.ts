@@ -5,7 +5,7 @@ import { cliLogger, UsageError } from './cli/output.js';
 import { tokenCommand } from './cli/token-commands.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DomainError } from './domain/errors.js';
-import { openDatabase, startRoomgate } from './main.js';
+import { openDatabase, startRoomgate, type Database, type Roomgate } from './main.js';
 import { migrationStatus } from './store/migrate.js';
 
 const USAGE = `roomgate: gRPC control plane for real-time media rooms
@@ -37,26 +37,39 @@ function banner(token: string): string {
 
 async function serve(config: Config): Promise<number> {
   const log = pino({ level: config.logLevel, base: { service: 'roomgate' } });
-  const roomgate = await startRoomgate(config, log);
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      // A second signal means "now": skip the grace period.
-      if (stopping) process.exit(1);
-      stopping = true;
-      log.info({ signal }, 'shutting down');
-      roomgate.close().then(
-        () => resolve(0),
-        (err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    // Handlers first, then the "serving" line: whoever waits for that line
-    // may signal at once, and without a handler SIGTERM kills the process.
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+  // Handlers come before anything starts. A signal while the database is
+  // still being retried ends the wait, and serve exits 0 at once: it was asked
+  // to stop and nothing had started. A signal later in the start shuts down
+  // as soon as the start is complete. A second signal means "now": exit 1,
+  // skipping the grace period.
+  const stopping = new AbortController();
+  const stop = (signal: string) => {
+    if (stopping.signal.aborted) process.exit(1);
+    log.info({ signal }, 'shutting down');
+    stopping.abort();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  const stopped = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
+
+  let database: Database;
+  try {
+    database = await openDatabase(config, log, undefined, {
+      retryForMs: config.dbConnectTimeoutSeconds * 1000,
+      signal: stopping.signal,
+    });
+  } catch (err) {
+    if (stopping.signal.aborted) return 0;
+    throw err;
+  }
+  let roomgate: Roomgate | undefined;
+  try {
+    if (!stopping.signal.aborted) roomgate = await startRoomgate(config, log, { database });
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  if (roomgate && !stopping.signal.aborted) {
     if (roomgate.bootstrapToken) process.stdout.write(banner(roomgate.bootstrapToken));
     log.info(
       {
@@ -67,7 +80,16 @@ async function serve(config: Config): Promise<number> {
       },
       'roomgate serving',
     );
-  });
+  }
+  await stopped;
+  try {
+    await roomgate?.close();
+    await database.close();
+    return 0;
+  } catch (err) {
+    log.error({ err }, 'shutdown failed');
+    return 1;
+  }
 }
 
 function help(text: string): number {

@@ -25,6 +25,7 @@ const schema = z.object({
   ROOMGATE_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   ROOMGATE_DB_POOL_SIZE: int(1, 1000).default(10),
   ROOMGATE_DB_STATEMENT_TIMEOUT_MS: int(0, 86_400_000).default(30_000),
+  ROOMGATE_DB_CONNECT_TIMEOUT_SECONDS: int(0, 86_400).default(60),
   ROOMGATE_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(5),
   ROOMGATE_MAX_METADATA_BYTES: int(2, 1_048_576).default(DEFAULT_LIMITS.maxMetadataBytes),
   ROOMGATE_MAX_CLIENT_METADATA_BYTES: int(2, 1_048_576).default(DEFAULT_LIMITS.maxClientMetadataBytes),
@@ -75,6 +76,8 @@ export interface Config {
   poolSize: number;
   /** The longest a database statement may run, in milliseconds (0: no limit); a call's deadline tightens it. */
   dbStatementTimeoutMs: number;
+  /** How long `serve` keeps retrying a database it cannot reach at start (DATABASE_URL only); 0 tries once. */
+  dbConnectTimeoutSeconds: number;
   clockToleranceSeconds: number;
   shutdownGraceSeconds: number;
   /** Whether `serve` applies pending migrations at start; when false it refuses to start on a schema that is behind. */
@@ -172,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     logLevel: c.ROOMGATE_LOG_LEVEL,
     poolSize: c.ROOMGATE_DB_POOL_SIZE,
     dbStatementTimeoutMs: c.ROOMGATE_DB_STATEMENT_TIMEOUT_MS,
+    dbConnectTimeoutSeconds: c.ROOMGATE_DB_CONNECT_TIMEOUT_SECONDS,
     clockToleranceSeconds: c.ROOMGATE_CLOCK_TOLERANCE_SECONDS,
     shutdownGraceSeconds: c.ROOMGATE_SHUTDOWN_GRACE_SECONDS,
     migrateOnStart: c.ROOMGATE_MIGRATE_ON_START === 'true',

@@ -20,6 +20,7 @@ import { startEmbeddedPostgres } from './store/embedded-postgres.js';
 import { PgManagementTokenStore } from './store/management-token-store.js';
 import { ensureCurrent, migrate, migrationStatus } from './store/migrate.js';
 import { PgPeerStore } from './store/peer-store.js';
+import { connectErrorCode, isUnreachable } from './store/pg-errors.js';
 import { createPool } from './store/pool.js';
 import { PgRoomStore } from './store/room-store.js';
 import { readOrCreateSecretFile } from './store/secret-file.js';
@@ -29,6 +30,7 @@ import { EventStream } from './domain/event-stream.js';
 import { PurgeScheduler } from './domain/purge-scheduler.js';
 import { systemResolver, UrlGuard } from './domain/url-guard.js';
 import { WebhookManager } from './domain/webhook-manager.js';
+import { retryWithBackoff, type BackoffPolicy } from './relay/backoff.js';
 import { WebhookRelay } from './relay/webhook-relay.js';
 import { PgEventStore } from './store/event-store.js';
 import { NotificationListener } from './store/notification-listener.js';
@@ -93,17 +95,78 @@ async function prepareSchema(
   }
 }
 
-/** Connects to DATABASE_URL, or starts (or attaches to) embedded Postgres, then prepares the schema. */
+/** What {@link openDatabase} does about a DATABASE_URL it cannot reach. */
+export interface OpenOptions {
+  /** Keep retrying the first connection (and the schema step) this long, in milliseconds; 0, the default, tries once. */
+  retryForMs?: number;
+  /** Ends the retrying at once (SIGTERM while `serve` waits); openDatabase then rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+// About 15 attempts in the first minute; never more than 10 s apart.
+const CONNECT_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 10_000 };
+
+/** host:port of a postgres:// URL, for messages: never the URL itself, which holds the password. */
+function endpointOf(connectionString: string): string {
+  const url = new URL(connectionString);
+  const host = url.searchParams.get('host') || decodeURIComponent(url.hostname) || 'localhost';
+  return `${host}:${url.port || url.searchParams.get('port') || '5432'}`;
+}
+
+/** {@link prepareSchema} on DATABASE_URL, retried with backoff while the server cannot be reached. */
+async function prepareExternal(
+  connectionString: string,
+  schema: SchemaMode,
+  logger: Logger,
+  onError: (err: Error) => void,
+  options: OpenOptions,
+): Promise<void> {
+  const where = endpointOf(connectionString);
+  const started = Date.now();
+  try {
+    await retryWithBackoff(() => prepareSchema(connectionString, schema, logger, onError), {
+      forMs: options.retryForMs ?? 0,
+      policy: CONNECT_BACKOFF,
+      retryable: isUnreachable,
+      signal: options.signal,
+      onRetry: (err, attempt, delayMs) =>
+        logger.warn({ database: where, code: connectErrorCode(err), attempt, retryInMs: delayMs }, 'cannot reach Postgres; retrying'),
+    });
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    const code = connectErrorCode(err);
+    if (isUnreachable(err)) {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      throw new Error(`cannot reach Postgres at ${where} after ${seconds}s (${code}): check DATABASE_URL and that the server is up`, {
+        cause: err,
+      });
+    }
+    // A refused login or a missing database: retrying cannot help.
+    if (/^(28|3D)/.test(code)) {
+      throw new Error(`Postgres at ${where} refused the connection (${code}: ${(err as Error).message}): check DATABASE_URL`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Connects to DATABASE_URL, or starts (or attaches to) embedded Postgres, then
+ * prepares the schema. With DATABASE_URL, a server that cannot be reached is
+ * retried as `options` says, with one warning per attempt.
+ */
 export async function openDatabase(
   config: Config,
   logger: Logger,
   schema: SchemaMode = config.migrateOnStart ? 'migrate' : 'check',
+  options: OpenOptions = {},
 ): Promise<Database> {
   const onError = (err: Error) => logger.warn({ err }, 'idle database client failed');
   const servingPool = (connectionString: string) =>
     createPool({ connectionString, max: config.poolSize, statementTimeoutMs: config.dbStatementTimeoutMs, onError });
   if (config.databaseUrl) {
-    await prepareSchema(config.databaseUrl, schema, logger, onError);
+    await prepareExternal(config.databaseUrl, schema, logger, onError, options);
     const pool = servingPool(config.databaseUrl);
     return {
       pool,

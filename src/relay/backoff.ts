@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /** Exponential backoff bounds. */
 export interface BackoffPolicy {
   /** Ceiling of the first retry's delay; doubles with each attempt. */
@@ -36,4 +38,40 @@ export function parseRetryAfter(value: string | undefined, now: Date): number | 
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now.getTime());
+}
+
+/** Options of {@link retryWithBackoff}. */
+export interface RetryOptions {
+  /** Keep retrying until this long after the first attempt began; 0 tries once. */
+  forMs: number;
+  policy: BackoffPolicy;
+  /** Whether a failure is worth another attempt; any other is thrown at once. */
+  retryable: (err: unknown) => boolean;
+  /** Told of each failure that will be retried, and of the wait before the next attempt. */
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  /** Ends a wait at once; the call then rejects with an AbortError. */
+  signal?: AbortSignal;
+  /** The jitter source; Math.random unless a test gives one. */
+  random?: () => number;
+}
+
+/**
+ * Calls `attempt` until it resolves, waiting {@link retryDelayMs} between
+ * attempts, for at most `forMs`. Rejects with the last failure when it is not
+ * retryable or the time is up.
+ */
+export async function retryWithBackoff<T>(attempt: (n: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  const until = Date.now() + options.forMs;
+  for (let n = 1; ; n++) {
+    options.signal?.throwIfAborted();
+    try {
+      return await attempt(n);
+    } catch (err) {
+      const left = until - Date.now();
+      if (left <= 0 || !options.retryable(err)) throw err;
+      const delayMs = Math.min(retryDelayMs(n, options.policy, options.random), left);
+      options.onRetry?.(err, n, delayMs);
+      await sleep(delayMs, undefined, { signal: options.signal });
+    }
+  }
 }

@@ -40,3 +40,28 @@ export function mapPgError(err: unknown): unknown {
   }
   return err;
 }
+
+/**
+ * A short name for why a connection failed, for log lines and messages: the
+ * socket error code or SQLSTATE, else what pg-pool reports. Never the
+ * connection string, which holds the password.
+ */
+export function connectErrorCode(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  if (typeof e?.code === 'string' && e.code !== '') return e.code;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  if (/timeout exceeded when trying to connect/i.test(message)) return 'connect timeout';
+  if (/Connection terminated/i.test(message)) return 'connection terminated';
+  return 'unknown error';
+}
+
+/**
+ * Whether a failure to connect may pass by itself: the server is down,
+ * starting or restarting, or its name does not resolve yet. A refused login
+ * (28xxx) or a missing database (3D000) is not: retrying cannot fix the
+ * configuration.
+ */
+export function isUnreachable(err: unknown): boolean {
+  const mapped = mapPgError(err);
+  return mapped instanceof DomainError && mapped.code === 'ERR_DB_UNAVAILABLE';
+}
