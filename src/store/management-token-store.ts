@@ -3,7 +3,7 @@ import type { Environment, Scope } from '../domain/principal.js';
 import type { ManagementTokenRecord } from '../domain/records.js';
 import type { ManagementTokenStore, NewManagementToken } from '../domain/stores.js';
 import { notifyRevocation } from './notify.js';
-import { query, withTransaction } from './pool.js';
+import { prepared, query, withTransaction } from './pool.js';
 
 interface TokenRow {
   id: string;
@@ -41,6 +41,8 @@ const BOOTSTRAP_LOCK_KEY = '7526575151283761153';
 const INSERT = `INSERT INTO management_tokens (id, environment, name, token_hash, hint, scopes, expires_at)`;
 const values = (t: NewManagementToken) => [t.id, t.environment, t.name, t.hash, t.hint, t.scopes, t.expiresAt];
 
+const FIND_BY_HASH = prepared('management_token_by_hash', `SELECT ${COLUMNS} FROM management_tokens WHERE token_hash = $1`);
+
 /** {@link ManagementTokenStore} on Postgres. Only hashes are stored. */
 export class PgManagementTokenStore implements ManagementTokenStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -67,9 +69,7 @@ export class PgManagementTokenStore implements ManagementTokenStore {
   }
 
   async findByHash(hash: Buffer): Promise<ManagementTokenRecord | undefined> {
-    const { rows } = await query<TokenRow>(this.pool, `SELECT ${COLUMNS} FROM management_tokens WHERE token_hash = $1`, [
-      hash,
-    ]);
+    const { rows } = await query<TokenRow>(this.pool, FIND_BY_HASH, [hash]);
     return rows[0] && toRecord(rows[0]);
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { EventPayload } from '../domain/events.js';
 import type { Environment } from '../domain/principal.js';
-import { query } from './pool.js';
+import { prepared, query } from './pool.js';
 
 /** Channel that wakes WatchEvents streams and relays; the payload is the environment. */
 export const EVENTS_CHANNEL = 'roomgate_events';
@@ -18,6 +18,23 @@ export async function nextRoomSeq(client: pg.PoolClient, roomId: string): Promis
   return rows[0].event_seq;
 }
 
+const APPEND_EVENT = prepared(
+  'append_event',
+  `WITH e AS (
+       INSERT INTO events (id, environment, room_id, room_seq, type, payload)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       RETURNING id, environment, room_id, room_seq, type
+     ), d AS (
+       INSERT INTO webhook_deliveries (event_id, endpoint_id, room_id, room_seq)
+       SELECT e.id, w.id, e.room_id, e.room_seq
+       FROM e JOIN webhook_endpoints w
+         ON w.environment = e.environment AND w.enabled
+        AND (w.room_id IS NULL OR w.room_id = e.room_id)
+        AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types))
+     )
+     SELECT pg_notify($7, $2)`,
+);
+
 /**
  * Writes an event into the outbox inside the caller's transaction, together
  * with one pending delivery per enabled webhook endpoint whose filter matches:
@@ -32,19 +49,7 @@ export async function appendEvent(
   // delivers on commit only, like the event itself.
   await query(
     client,
-    `WITH e AS (
-       INSERT INTO events (id, environment, room_id, room_seq, type, payload)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       RETURNING id, environment, room_id, room_seq, type
-     ), d AS (
-       INSERT INTO webhook_deliveries (event_id, endpoint_id, room_id, room_seq)
-       SELECT e.id, w.id, e.room_id, e.room_seq
-       FROM e JOIN webhook_endpoints w
-         ON w.environment = e.environment AND w.enabled
-        AND (w.room_id IS NULL OR w.room_id = e.room_id)
-        AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types))
-     )
-     SELECT pg_notify($7, $2)`,
+    APPEND_EVENT,
     [id, event.environment, event.roomId, event.roomSeq, event.payload.type, JSON.stringify(event.payload), EVENTS_CHANNEL],
   );
   return id;

@@ -7,7 +7,7 @@ import type { NewPeer, PeerLiveness, PeerStore } from '../domain/stores.js';
 import { claimIdempotencyKey } from './idempotency-keys.js';
 import { notifyRevocation } from './notify.js';
 import { appendEvent, nextRoomSeq } from './outbox.js';
-import { query, withTransaction } from './pool.js';
+import { prepared, query, withTransaction } from './pool.js';
 
 /** A peers row joined with its room's environment. */
 interface PeerRow {
@@ -60,6 +60,37 @@ function toPeer(r: PeerRow): PeerRecord {
   };
 }
 
+// The reads and writes of every CreatePeer and VerifyPeerToken, planned once per connection.
+/**
+ * CreatePeer's seat: the room is locked by a FOR UPDATE subquery, which takes
+ * its transaction id only once it holds the row (a plain UPDATE takes one
+ * before it waits), and max_peers is checked and taken in the same statement.
+ */
+const RESERVE_SEAT = prepared(
+  'reserve_seat',
+  `UPDATE rooms SET peer_count = peer_count + 1, event_seq = event_seq + 1
+   WHERE id = (SELECT id FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE)
+     AND (max_peers = 0 OR peer_count < max_peers)
+   RETURNING event_seq`,
+);
+const INSERT_PEER = prepared(
+  'insert_peer',
+  `INSERT INTO peers AS p (id, room_id, identity, name, metadata, can_publish, can_subscribe,
+     can_update_metadata, can_update_room, can_remove_participants)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+   RETURNING $11::text AS environment, ${PEER_COLUMNS}`,
+);
+const PEER_LIVENESS = prepared(
+  'peer_liveness',
+  `SELECT p.generation, p.created_at FROM peers p JOIN rooms r ON r.id = p.room_id
+   WHERE p.id = $3 AND p.room_id = $1 AND r.environment = $2`,
+);
+const GET_PEER = prepared(
+  'get_peer',
+  `SELECT r.environment, ${PEER_COLUMNS} FROM peers p JOIN rooms r ON r.id = p.room_id
+   WHERE p.id = $3 AND p.room_id = $1 AND r.environment = $2`,
+);
+
 const roomNotFound = () => new DomainError('ERR_ROOM_NOT_FOUND', 'room not found');
 
 /**
@@ -95,19 +126,10 @@ export class PgPeerStore implements PeerStore {
     const created = await withTransaction(this.pool, async (client) => {
       // The room's lock comes first, before anything takes a transaction id:
       // the event stream is ordered by transaction id, so whoever holds the
-      // room's next sequence number must also get the later id. A plain
-      // UPDATE takes its id before it waits for the row, so the lock is a
-      // FOR UPDATE subquery, which takes the id only once it holds the row.
-      // The lock serializes joins, and max_peers is checked and taken in the
-      // same statement: never counted and then inserted.
-      const reserved = await query<{ event_seq: string }>(
-        client,
-        `UPDATE rooms SET peer_count = peer_count + 1, event_seq = event_seq + 1
-         WHERE id = (SELECT id FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE)
-           AND (max_peers = 0 OR peer_count < max_peers)
-         RETURNING event_seq`,
-        [peer.roomId, peer.environment],
-      );
+      // room's next sequence number must also get the later id (see
+      // RESERVE_SEAT). The lock serializes joins: max_peers is never counted
+      // and then inserted.
+      const reserved = await query<{ event_seq: string }>(client, RESERVE_SEAT, [peer.roomId, peer.environment]);
       const roomSeq = reserved.rows[0]?.event_seq;
       if (key) {
         // A full room must still answer a retry of the request that filled it.
@@ -128,10 +150,7 @@ export class PgPeerStore implements PeerStore {
       const p = peer.permissions;
       const { rows } = await query<PeerRow>(
         client,
-        `INSERT INTO peers AS p (id, room_id, identity, name, metadata, can_publish, can_subscribe,
-           can_update_metadata, can_update_room, can_remove_participants)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         RETURNING $11::text AS environment, ${PEER_COLUMNS}`,
+        INSERT_PEER,
         [
           peer.id, peer.roomId, peer.identity, peer.name, peer.metadata,
           p.canPublish, p.canSubscribe, p.canUpdateMetadata, p.canUpdateRoom, p.canRemoveParticipants,
@@ -248,12 +267,7 @@ export class PgPeerStore implements PeerStore {
   }
 
   async liveness(environment: Environment, roomId: string, peerId: string): Promise<PeerLiveness | undefined> {
-    const { rows } = await query<{ generation: number; created_at: Date }>(
-      this.pool,
-      `SELECT p.generation, p.created_at FROM peers p JOIN rooms r ON r.id = p.room_id
-       WHERE p.id = $3 AND p.room_id = $1 AND r.environment = $2`,
-      [roomId, environment, peerId],
-    );
+    const { rows } = await query<{ generation: number; created_at: Date }>(this.pool, PEER_LIVENESS, [roomId, environment, peerId]);
     const row = rows[0];
     return row && { generation: row.generation, createdAt: row.created_at };
   }
@@ -295,12 +309,7 @@ export class PgPeerStore implements PeerStore {
     roomId: string,
     peerId: string,
   ): Promise<PeerRecord | undefined> {
-    const { rows } = await query<PeerRow>(
-      db,
-      `SELECT r.environment, ${PEER_COLUMNS} FROM peers p JOIN rooms r ON r.id = p.room_id
-       WHERE p.id = $3 AND p.room_id = $1 AND r.environment = $2`,
-      [roomId, environment, peerId],
-    );
+    const { rows } = await query<PeerRow>(db, GET_PEER, [roomId, environment, peerId]);
     return rows[0] && toPeer(rows[0]);
   }
 }

@@ -64,6 +64,21 @@ async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
 }
 
 /**
+ * A statement of the hot path that each connection parses and plans once, then
+ * runs by name. Its text must never change at run time (no interpolated
+ * values): the name stands for the text on every connection.
+ */
+export interface PreparedStatement {
+  name: string;
+  text: string;
+}
+
+/** Names `text` as a {@link PreparedStatement}. */
+export function prepared(name: string, text: string): PreparedStatement {
+  return { name: `roomgate_${name}`, text };
+}
+
+/**
  * Runs one statement, mapping database failures to domain errors. Under a
  * call's deadline, a statement on the pool is cancelled on the server when the
  * deadline comes (a statement in a transaction is bounded by
@@ -71,14 +86,15 @@ async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
  */
 export async function query<R extends pg.QueryResultRow>(
   db: pg.Pool | pg.PoolClient,
-  text: string,
+  statement: string | PreparedStatement,
   values: unknown[] = [],
 ): Promise<pg.QueryResult<R>> {
+  const config = typeof statement === 'string' ? { text: statement, values } : { ...statement, values };
   const pool = db instanceof pg.Pool ? db : undefined;
   const budgetMs = statementBudgetMs(pool ? poolLimitMs(pool) : 0);
-  if (pool && budgetMs !== undefined) return queryBefore<R>(pool, text, values);
+  if (pool && budgetMs !== undefined) return queryBefore<R>(pool, config);
   try {
-    return await db.query<R>(text, values);
+    return await db.query<R>(config);
   } catch (err) {
     throw mapPgError(err);
   }
@@ -92,11 +108,7 @@ export async function query<R extends pg.QueryResultRow>(
  * destroyed rather than reused, since a cancel that arrives late would hit
  * whatever statement runs on it next.
  */
-async function queryBefore<R extends pg.QueryResultRow>(
-  pool: pg.Pool,
-  text: string,
-  values: unknown[],
-): Promise<pg.QueryResult<R>> {
+async function queryBefore<R extends pg.QueryResultRow>(pool: pg.Pool, config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
   const client = await connect(pool);
   let cancelled: Error | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -109,7 +121,7 @@ async function queryBefore<R extends pg.QueryResultRow>(
         cancelBackend(client);
       }, budgetMs);
     }
-    return await client.query<R>(text, values);
+    return await client.query<R>(config);
   } catch (err) {
     throw mapPgError(err);
   } finally {

@@ -6,7 +6,7 @@ import type { NewRoom, RoomPatch, RoomStore } from '../domain/stores.js';
 import { claimIdempotencyKey } from './idempotency-keys.js';
 import { notifyRevocation } from './notify.js';
 import { appendEvent } from './outbox.js';
-import { query, withTransaction } from './pool.js';
+import { prepared, query, withTransaction } from './pool.js';
 
 /** A rooms row as pg returns it. */
 interface RoomRow {
@@ -43,6 +43,8 @@ export function toRoom(r: RoomRow): RoomRecord {
     updatedAt: r.updated_at,
   };
 }
+
+const GET_ROOM = prepared('get_room', `SELECT ${COLUMNS} FROM rooms WHERE id = $1 AND environment = $2`);
 
 /** {@link RoomStore} on Postgres. Every change writes its event in the same transaction. */
 export class PgRoomStore implements RoomStore {
@@ -92,10 +94,7 @@ export class PgRoomStore implements RoomStore {
   }
 
   async get(environment: Environment, roomId: string): Promise<RoomRecord | undefined> {
-    const { rows } = await query<RoomRow>(this.pool, `SELECT ${COLUMNS} FROM rooms WHERE id = $1 AND environment = $2`, [
-      roomId,
-      environment,
-    ]);
+    const { rows } = await query<RoomRow>(this.pool, GET_ROOM, [roomId, environment]);
     return rows[0] && toRoom(rows[0]);
   }
 
