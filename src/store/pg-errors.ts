@@ -34,7 +34,7 @@ export function mapPgError(err: unknown): unknown {
     NETWORK_CODES.has(code) ||
     code.startsWith('08') || // connection exceptions
     code === '57P01' || code === '57P02' || code === '57P03' || // admin shutdown, crash shutdown, cannot connect now
-    /timeout exceeded when trying to connect|Connection terminated/i.test(e.message)
+    /timeout exceeded when trying to connect|Connection terminated|is not queryable/i.test(e.message)
   ) {
     return new DomainError('ERR_DB_UNAVAILABLE', 'the database is unavailable; retry later', { cause: err });
   }

@@ -30,6 +30,11 @@ export function createPool(options: PoolOptions): pg.Pool {
     statement_timeout: options.statementTimeoutMs ?? 0,
   });
   pool.on('error', options.onError);
+  // pg-pool listens for errors on idle clients only. A client checked out when
+  // its connection drops (Postgres restarting) still emits 'error', which with
+  // no listener would crash the process; its queries fail anyway, and the pool
+  // discards it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
