@@ -289,6 +289,7 @@ export async function startRoomgate(
     }
     const purge = new PurgeScheduler(new PgPurgeStore(pool), invalidate, {
       intervalMs: config.purgeIntervalMs,
+      idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
       onPurged: (victim) => logger.info({ victim }, 'purged by room timeout'),
       onError: (err) => logger.warn({ err }, 'purge run failed'),
     });

@@ -19,6 +19,8 @@ export interface PurgeStore {
   purgeDisconnectedPeer(): Promise<PurgeVictim | undefined>;
   /** Purges one room without a connected peer for longer than its peerless_purge_timeout_seconds; undefined when none was purged. */
   purgePeerlessRoom(): Promise<PurgeVictim | undefined>;
+  /** Deletes up to `limit` request_id keys older than `maxAgeSeconds`; returns how many. */
+  expireIdempotencyKeys(maxAgeSeconds: number, limit: number): Promise<number>;
 }
 
 /** Options of {@link PurgeScheduler}. */
@@ -27,6 +29,8 @@ export interface PurgeSchedulerOptions {
   intervalMs: number;
   /** Most victims of each kind per run, so one run cannot hold on for long; 100 by default. */
   maxPerRun?: number;
+  /** How long a request_id is remembered; older keys are deleted by the runs. */
+  idempotencyKeyTtlSeconds: number;
   /** Told of each deletion. Must not throw. */
   onPurged?: (victim: PurgeVictim) => void;
   /** Told of a failed run; the next run tries again. Must not throw. */
@@ -64,11 +68,18 @@ export class PurgeScheduler {
     await this.running;
   }
 
-  /** One run: deletes expired peers, then expired rooms; returns how many of each. */
-  async runOnce(): Promise<{ peers: number; rooms: number }> {
+  /** One run: deletes expired peers, then expired rooms, then expired request_id keys; returns how many of each. */
+  async runOnce(): Promise<{ peers: number; rooms: number; idempotencyKeys: number }> {
     const peers = await this.drain(() => this.store.purgeDisconnectedPeer());
     const rooms = await this.drain(() => this.store.purgePeerlessRoom());
-    return { peers, rooms };
+    let idempotencyKeys = 0;
+    // Batches of maxPerRun, at most ten per run: a backlog drains over a few runs without one long delete.
+    for (let batch = 0; batch < 10 && !this.stopped; batch++) {
+      const deleted = await this.store.expireIdempotencyKeys(this.options.idempotencyKeyTtlSeconds, this.maxPerRun * 10);
+      idempotencyKeys += deleted;
+      if (deleted < this.maxPerRun * 10) break;
+    }
+    return { peers, rooms, idempotencyKeys };
   }
 
   private async drain(purgeOne: () => Promise<PurgeVictim | undefined>): Promise<number> {

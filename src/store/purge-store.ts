@@ -55,6 +55,19 @@ export class PgPurgeStore implements PurgeStore {
     });
   }
 
+  async expireIdempotencyKeys(maxAgeSeconds: number, limit: number): Promise<number> {
+    // A key that a retry reads at the same moment is either still there (the
+    // retry replays) or gone (the retry acts anew): both are what an expired
+    // key may do.
+    const { rowCount } = await query(
+      this.pool,
+      `DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+         SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1) LIMIT $2))`,
+      [maxAgeSeconds, limit],
+    );
+    return rowCount ?? 0;
+  }
+
   purgePeerlessRoom(): Promise<PurgeVictim | undefined> {
     return withTransaction(this.pool, async (client) => {
       // FOR UPDATE re-evaluates the condition on the row's latest version, so

@@ -36,6 +36,7 @@ function scheduler(intervalMs = 100) {
   };
   const purge = new PurgeScheduler(new PgPurgeStore(t.db.pool), invalidate, {
     intervalMs,
+    idempotencyKeyTtlSeconds: 24 * 3600,
     onPurged: (v) => purged.push(v),
     onError: (err) => errors.push(err),
   });
@@ -100,11 +101,11 @@ describe('the peerless purge timeout', () => {
     const { peer } = await t.client.peers.createPeer({ roomId: room!.id, identity: 'present' }, as(admin));
     await report(room!.id, peer!.id, PeerStatus.PEER_STATUS_CONNECTED);
     await sleep(1_300);
-    expect(await s.purge.runOnce()).toEqual({ peers: 0, rooms: 0 });
+    expect(await s.purge.runOnce()).toMatchObject({ peers: 0, rooms: 0 });
     await report(room!.id, peer!.id, PeerStatus.PEER_STATUS_DISCONNECTED);
-    expect(await s.purge.runOnce(), 'the timeout starts again at the disconnect').toEqual({ peers: 0, rooms: 0 });
+    expect(await s.purge.runOnce(), 'the timeout starts again at the disconnect').toMatchObject({ peers: 0, rooms: 0 });
     await sleep(1_300);
-    expect(await s.purge.runOnce()).toEqual({ peers: 0, rooms: 1 });
+    expect(await s.purge.runOnce()).toMatchObject({ peers: 0, rooms: 1 });
     expect((await eventsOf(room!.id)).map((e) => e.type).at(-1)).toBe('room_purged');
   });
 });
@@ -143,7 +144,7 @@ describe('the peer disconnected timeout', () => {
     await sleep(500);
     await report(roomId, peerId, PeerStatus.PEER_STATUS_CONNECTED);
     await sleep(1_000);
-    expect(await s.purge.runOnce()).toEqual({ peers: 0, rooms: 0 });
+    expect(await s.purge.runOnce()).toMatchObject({ peers: 0, rooms: 0 });
     expect(await peerExists(peerId)).toBe(true);
     expect((await eventsOf(roomId)).map((e) => e.type)).not.toContain('peer_deleted');
   });
@@ -155,10 +156,10 @@ describe('the peer disconnected timeout', () => {
     // What ReportPeerStatus does, held open: the room row first, then the peer.
     await withTransaction(t.db.pool, async (client) => {
       await client.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [roomId]);
-      expect(await s.purge.runOnce(), 'the purge neither waits nor acts').toEqual({ peers: 0, rooms: 0 });
+      expect(await s.purge.runOnce(), 'the purge neither waits nor acts').toMatchObject({ peers: 0, rooms: 0 });
       await client.query("UPDATE peers SET status = 'connected', status_changed_at = now() WHERE id = $1", [peerId]);
     });
-    expect(await s.purge.runOnce()).toEqual({ peers: 0, rooms: 0 });
+    expect(await s.purge.runOnce()).toMatchObject({ peers: 0, rooms: 0 });
     expect(await peerExists(peerId)).toBe(true);
   });
 });
@@ -184,7 +185,7 @@ describe('several instances', () => {
     const results = await Promise.all(instances.map((s) => s.purge.runOnce()));
     expect(results.reduce((n, r) => n + r.rooms, 0)).toBe(8);
     expect(results.reduce((n, r) => n + r.peers, 0)).toBe(8);
-    expect(await Promise.all(instances.map((s) => s.purge.runOnce()))).toEqual(instances.map(() => ({ peers: 0, rooms: 0 })));
+    expect(await Promise.all(instances.map((s) => s.purge.runOnce()))).toMatchObject(instances.map(() => ({ peers: 0, rooms: 0 })));
 
     const { rows } = await t.db.pool.query<{ type: string; n: string }>(
       `SELECT type, count(*) AS n FROM events WHERE room_id = ANY ($1) AND type IN ('room_purged', 'peer_deleted') GROUP BY type`,
@@ -193,5 +194,27 @@ describe('several instances', () => {
     expect(Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]))).toEqual({ room_purged: 8, peer_deleted: 8 });
     expect(await peerExists(anchor.peer!.id)).toBe(true);
     expect(instances.flatMap((s) => s.errors)).toEqual([]);
+  });
+});
+
+describe('request_id expiry', () => {
+  it('forgets a request_id after its TTL, so the same id then starts a new request, and keeps younger ones', async () => {
+    const s = scheduler();
+    const { room: old } = await t.client.rooms.createRoom({ name: 'expiring', requestId: 'expiry-old' }, as(admin));
+    const { room: young } = await t.client.rooms.createRoom({ name: 'remembered', requestId: 'expiry-young' }, as(admin));
+    await t.db.pool.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE request_id = 'expiry-old'`);
+    // Before the run, the old id still replays (and refuses other parameters).
+    await expect(t.client.rooms.createRoom({ name: 'other', requestId: 'expiry-old' }, as(admin))).rejects.toMatchObject({
+      details: expect.stringMatching(/request_id: was already used with different parameters/),
+    });
+    await expect(s.purge.runOnce()).resolves.toMatchObject({ idempotencyKeys: 1 });
+    const { rows } = await t.db.pool.query<{ request_id: string }>(
+      `SELECT request_id FROM idempotency_keys WHERE request_id LIKE 'expiry-%'`,
+    );
+    expect(rows.map((r) => r.request_id)).toEqual(['expiry-young']);
+    const { room: fresh } = await t.client.rooms.createRoom({ name: 'other', requestId: 'expiry-old' }, as(admin));
+    expect(fresh!.id).not.toBe(old!.id);
+    const { room: replay } = await t.client.rooms.createRoom({ name: 'remembered', requestId: 'expiry-young' }, as(admin));
+    expect(replay!.id).toBe(young!.id);
   });
 });
