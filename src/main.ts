@@ -319,7 +319,7 @@ export async function startRoomgate(
       metrics,
       authenticator,
       rooms: new RoomManager(roomStore, config.limits, invalidate),
-      peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate),
+      peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, peerLiveness),
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),

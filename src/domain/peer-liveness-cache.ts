@@ -1,6 +1,6 @@
 import type { Environment } from './principal.js';
 import { ReadThroughCache, type CacheOptions } from './read-through-cache.js';
-import type { PeerLiveness, PeerLivenessSource } from './stores.js';
+import type { PeerLiveness, PeerLivenessRecorder, PeerLivenessSource } from './stores.js';
 
 /**
  * Peer liveness, the revocation check of every peer token, answered from
@@ -10,7 +10,7 @@ import type { PeerLiveness, PeerLivenessSource } from './stores.js';
  * after the commit on this instance, and through the notification listener on
  * every other one.
  */
-export class PeerLivenessCache implements PeerLivenessSource {
+export class PeerLivenessCache implements PeerLivenessSource, PeerLivenessRecorder {
   private readonly cache: ReadThroughCache<PeerLiveness>;
 
   constructor(
@@ -27,6 +27,24 @@ export class PeerLivenessCache implements PeerLivenessSource {
       () => this.source.liveness(environment, roomId, peerId),
       () => [`peer:${peerId}`, `room:${roomId}`],
     );
+  }
+
+  /**
+   * Runs a write or read that yields the peer's current state, and remembers
+   * its liveness as a lookup would: the instance that creates a peer, or
+   * issues it a token, then verifies that peer's tokens from memory.
+   */
+  record<T>(
+    environment: Environment,
+    roomId: string,
+    peerId: string,
+    produce: () => Promise<T>,
+    livenessOf: (result: T) => PeerLiveness | undefined,
+  ): Promise<T> {
+    return this.cache.record(JSON.stringify([environment, roomId, peerId]), produce, livenessOf, () => [
+      `peer:${peerId}`,
+      `room:${roomId}`,
+    ]);
   }
 
   /** Forgets the peer: it was deleted or its tokens' generation changed. */

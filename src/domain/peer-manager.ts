@@ -9,7 +9,7 @@ import { NO_PERMISSIONS, type PeerPermissions, type Principal } from './principa
 import type { PeerRecord } from './records.js';
 import { throwIt } from './room-manager.js';
 import { thenInvalidate, type CacheInvalidator } from './cache-invalidator.js';
-import type { PeerStore } from './stores.js';
+import { NO_LIVENESS_RECORDER, type PeerLivenessRecorder, type PeerStore } from './stores.js';
 import * as v from './validation.js';
 
 /** Input of CreatePeer, as received. */
@@ -52,6 +52,7 @@ export class PeerManager {
     private readonly tokens: PeerTokens,
     private readonly limits: Limits,
     private readonly invalidate: CacheInvalidator,
+    private readonly liveness: PeerLivenessRecorder = NO_LIVENESS_RECORDER,
   ) {}
 
   /** Creates a peer and its first token; a repeated request_id returns the same peer and token. */
@@ -65,19 +66,25 @@ export class PeerManager {
     const permissions = { ...NO_PERMISSIONS, ...input.permissions };
     const key = idempotencyKey(v.requestId(input.requestId), { roomId, identity, name, metadata, ttl, permissions });
     const id = randomUUID();
-    const { peer, stamp } = await this.peers.create(
-      {
-        id,
-        roomId,
-        environment: principal.environment,
-        // An empty identity defaults to the peer id, which is unique by construction.
-        identity: identity === '' ? id : identity,
-        name,
-        metadata,
-        permissions,
-        stamp: this.tokens.stamp(ttl),
-      },
-      key,
+    const newPeer = {
+      id,
+      roomId,
+      environment: principal.environment,
+      // An empty identity defaults to the peer id, which is unique by construction.
+      identity: identity === '' ? id : identity,
+      name,
+      metadata,
+      permissions,
+      stamp: this.tokens.stamp(ttl),
+    };
+    // Its token is about to be verified: remember that the peer is live, as a
+    // liveness lookup would, under the same invalidation rules.
+    const { peer, stamp } = await this.liveness.record(
+      principal.environment,
+      roomId,
+      id,
+      () => this.peers.create(newPeer, key),
+      (r) => (r.replayed ? undefined : { generation: r.peer.generation, createdAt: r.peer.createdAt }),
     );
     const token = await this.tokens.sign(tokenSubject(peer), stamp);
     return { peer, token, expiresAt: new Date(stamp.expiresAt * 1000) };

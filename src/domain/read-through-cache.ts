@@ -14,11 +14,15 @@ interface Entry<V> {
   tags: readonly string[];
 }
 
-interface Read<V> {
-  promise: Promise<V | undefined>;
-  /** Tags invalidated while this read ran. */
+/** What happened to the cache while a read or a write ran. */
+interface Tracker {
+  /** Tags invalidated while it ran. */
   invalidated: Set<string>;
   flushed: boolean;
+}
+
+interface Read<V> extends Tracker {
+  promise: Promise<V | undefined>;
 }
 
 /**
@@ -30,7 +34,7 @@ interface Read<V> {
 export class ReadThroughCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
   private readonly keysByTag = new Map<string, Set<string>>();
-  private readonly reads = new Set<Read<V>>();
+  private readonly reads = new Set<Tracker>();
   /** Reads that later callers of the same key may share. */
   private readonly joinable = new Map<string, Read<V>>();
 
@@ -58,6 +62,34 @@ export class ReadThroughCache<V> {
     this.joinable.set(key, read);
     read.promise = this.settle(key, read, load, tagsOf);
     return read.promise;
+  }
+
+  /**
+   * Runs `produce`, a write or read that yields the current value behind
+   * `key` (CreatePeer's insert, a read of the peer), and stores that value
+   * under the same rule as {@link get}: not if an invalidation of its tags,
+   * or a flush, overtook it. Returns what `produce` returned.
+   */
+  async record<R>(
+    key: string,
+    produce: () => Promise<R>,
+    valueOf: (result: R) => V | undefined,
+    tagsOf: (value: V) => readonly string[],
+  ): Promise<R> {
+    if (!this.options.isLive()) return produce();
+    const tracker: Tracker = { invalidated: new Set(), flushed: false };
+    this.reads.add(tracker);
+    try {
+      const result = await produce();
+      const value = valueOf(result);
+      if (value !== undefined && !tracker.flushed && this.options.isLive()) {
+        const tags = tagsOf(value);
+        if (!tags.some((tag) => tracker.invalidated.has(tag))) this.store(key, value, tags);
+      }
+      return result;
+    } finally {
+      this.reads.delete(tracker);
+    }
   }
 
   /** Drops every entry tagged `tag`, and keeps reads already running from storing such an entry. */

@@ -59,6 +59,23 @@ export interface PeerLivenessSource {
   liveness(environment: Environment, roomId: string, peerId: string): Promise<PeerLiveness | undefined>;
 }
 
+/**
+ * Runs a write or read that yields a peer's current state, and may remember
+ * the peer's liveness from it (see PeerLivenessCache).
+ */
+export interface PeerLivenessRecorder {
+  record<T>(
+    environment: Environment,
+    roomId: string,
+    peerId: string,
+    produce: () => Promise<T>,
+    livenessOf: (result: T) => PeerLiveness | undefined,
+  ): Promise<T>;
+}
+
+/** A {@link PeerLivenessRecorder} that remembers nothing. */
+export const NO_LIVENESS_RECORDER: PeerLivenessRecorder = { record: (_e, _r, _p, produce) => produce() };
+
 /** Peers of all environments; every method filters by environment through the room. */
 export interface PeerStore extends PeerLivenessSource {
   /**

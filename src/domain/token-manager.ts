@@ -7,7 +7,7 @@ import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { PeerRecord } from './records.js';
 import type { SigningKeyRing } from './signing-keys.js';
-import type { PeerLivenessSource, PeerStore } from './stores.js';
+import type { PeerLivenessRecorder, PeerLivenessSource, PeerStore } from './stores.js';
 import * as v from './validation.js';
 
 /**
@@ -23,7 +23,7 @@ export class TokenManager {
   constructor(
     private readonly tokens: PeerTokens,
     private readonly peers: PeerStore,
-    private readonly liveness: PeerLivenessSource,
+    private readonly liveness: PeerLivenessSource & PeerLivenessRecorder,
     private readonly keys: SigningKeyRing,
     private readonly clock: Clock,
     private readonly limits: Limits,
@@ -68,7 +68,7 @@ export class TokenManager {
     ensureCan(principal, 'token:refresh');
     if (principal.kind !== 'peer') throw new Error('unreachable: ensureCan admits peers only');
     const ttl = v.tokenTtl(tokenTtlSeconds, this.limits);
-    const peer = await this.peers.get(principal.environment, principal.roomId, principal.peerId);
+    const peer = await this.readPeer(principal.environment, principal.roomId, principal.peerId);
     if (!peer) throw new DomainError('ERR_UNAUTHENTICATED', 'invalid, expired or revoked credentials');
     return this.mint(peer, ttl);
   }
@@ -79,9 +79,20 @@ export class TokenManager {
     v.requireId('peer_id', peerId);
     ensureCan(principal, 'peer:issue-token', { roomId, peerId });
     const ttl = v.tokenTtl(tokenTtlSeconds, this.limits);
-    const peer = await this.peers.get(principal.environment, roomId, peerId);
+    const peer = await this.readPeer(principal.environment, roomId, peerId);
     if (!peer) throw new DomainError('ERR_PEER_NOT_FOUND', 'peer not found');
     return this.mint(peer, ttl);
+  }
+
+  /** Reads a peer about to get a token, remembering its liveness for verifying that token. */
+  private readPeer(environment: Principal['environment'], roomId: string, peerId: string): Promise<PeerRecord | undefined> {
+    return this.liveness.record(
+      environment,
+      roomId,
+      peerId,
+      () => this.peers.get(environment, roomId, peerId),
+      (peer) => peer && { generation: peer.generation, createdAt: peer.createdAt },
+    );
   }
 
   /** The JSON Web Key Set, as text. */

@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { expect } from 'vitest';
 import { Authenticator } from '../../src/domain/authenticator.js';
 import { systemClock } from '../../src/domain/clock.js';
+import { NO_LIVENESS_RECORDER } from '../../src/domain/stores.js';
 import { EventNotifier } from '../../src/domain/event-notifier.js';
 import { EventStream } from '../../src/domain/event-stream.js';
 import { KeyEncryptor } from '../../src/domain/key-encryption.js';
@@ -58,7 +59,7 @@ export async function serveWatchEvents(
   await keys.init();
   const peerStore = new PgPeerStore(pool);
   const peerTokens = new PeerTokens(keys, systemClock, { issuer: t.config.issuer, clockToleranceSeconds: t.config.clockToleranceSeconds });
-  const tokens = new TokenManager(peerTokens, peerStore, peerStore, keys, systemClock, t.config.limits);
+  const tokens = new TokenManager(peerTokens, peerStore, { liveness: (e, r, p) => peerStore.liveness(e, r, p), record: NO_LIVENESS_RECORDER.record }, keys, systemClock, t.config.limits);
   const authenticator = new Authenticator(new PgManagementTokenStore(pool), tokens, { touch() {} }, systemClock, t.config.limits);
   const notifier = new EventNotifier();
   const listener = new NotificationListener({ connectionString: t.db.connectionString, channels: [EVENTS_CHANNEL], logger });

@@ -255,3 +255,62 @@ describe('PeerLivenessCache', () => {
     }
   });
 });
+
+describe('PeerLivenessCache.record (the instance that creates a peer, or issues its token)', () => {
+  const LIVE: PeerLiveness = { generation: 1, createdAt: new Date('2030-01-01T00:00:00Z') };
+  /** A write that finishes when the returned release is called. */
+  function heldWrite() {
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    return { release, write: async () => (await done, LIVE) };
+  }
+
+  it('remembers what the write returned: the next lookup needs no read', async () => {
+    const { source, cache } = setup();
+    const peer = randomUUID();
+    await expect(cache.record('sandbox', room, peer, async () => LIVE, (l) => l)).resolves.toBe(LIVE);
+    await expect(cache.liveness('sandbox', room, peer)).resolves.toEqual(LIVE);
+    expect(source.reads).toBe(0);
+  });
+
+  it('remembers nothing when the peer or its room was invalidated while the write ran', async () => {
+    for (const tag of ['peer', 'room'] as const) {
+      const { source, cache } = setup();
+      const peer = randomUUID();
+      const { release, write } = heldWrite();
+      const recorded = cache.record('sandbox', room, peer, write, (l) => l);
+      if (tag === 'peer') cache.invalidatePeer(peer);
+      else cache.invalidateRoom(room);
+      release();
+      await recorded;
+      await expect(cache.liveness('sandbox', room, peer)).resolves.toBeUndefined();
+      expect(source.reads, tag).toBe(1);
+    }
+  });
+
+  it('remembers nothing after a flush during the write, or while invalidations are not delivered', async () => {
+    const { source, state, cache } = setup();
+    const flushed = randomUUID();
+    const { release, write } = heldWrite();
+    const recorded = cache.record('sandbox', room, flushed, write, (l) => l);
+    cache.flush();
+    release();
+    await recorded;
+    const offline = randomUUID();
+    state.live = false;
+    await cache.record('sandbox', room, offline, async () => LIVE, (l) => l);
+    state.live = true;
+    await cache.liveness('sandbox', room, flushed);
+    await cache.liveness('sandbox', room, offline);
+    expect(source.reads).toBe(2);
+  });
+
+  it('an invalidation after the write drops what it remembered', async () => {
+    const { source, cache } = setup();
+    const peer = randomUUID();
+    await cache.record('sandbox', room, peer, async () => LIVE, (l) => l);
+    cache.invalidatePeer(peer);
+    await expect(cache.liveness('sandbox', room, peer)).resolves.toBeUndefined();
+    expect(source.reads).toBe(1);
+  });
+});
