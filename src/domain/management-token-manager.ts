@@ -45,6 +45,10 @@ export class ManagementTokenManager {
     const scopes = [...new Set(input.scopes)];
     if (scopes.length === 0) throw invalidArgument('scopes', `at least one is required (${SCOPES.join(', ')})`);
     if (scopes.some((s) => !SCOPES.includes(s))) throw invalidArgument('scopes', `must be among ${SCOPES.join(', ')}`);
+    // A Timestamp past what a JavaScript Date holds decodes to an Invalid Date.
+    if (input.expiresAt && !(input.expiresAt.getTime() < Date.UTC(10000, 0, 1))) {
+      throw invalidArgument('expire_time', 'must be a time before the year 10000');
+    }
     if (input.expiresAt && input.expiresAt.getTime() <= this.clock.now().getTime()) {
       throw invalidArgument('expire_time', 'must be in the future');
     }

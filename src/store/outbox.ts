@@ -31,6 +31,8 @@ const APPEND_EVENT = prepared(
          ON w.environment = e.environment AND w.enabled
         AND (w.room_id IS NULL OR w.room_id = e.room_id)
         AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types))
+       -- An endpoint deleted meanwhile would fail the deliveries' foreign key.
+       FOR KEY SHARE OF w
      )
      SELECT pg_notify($7, $2)`,
 );

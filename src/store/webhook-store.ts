@@ -188,6 +188,8 @@ export class PgWebhookStore implements WebhookEndpointStore {
          SELECT e.id, w.id, e.room_id, e.room_seq
          FROM events e JOIN webhook_endpoints w ON w.environment = e.environment
          WHERE e.id = $1 AND w.id = $2 AND e.environment = $3
+         -- An endpoint deleted meanwhile would fail the foreign key.
+         FOR KEY SHARE OF w
          ON CONFLICT (event_id, endpoint_id) DO UPDATE SET
            state = 'pending', attempts = 0, next_attempt_at = now(), created_at = now(),
            last_attempt_at = NULL, last_status_code = 0, last_error = ''
