@@ -71,6 +71,12 @@ describe('CreateManagementToken, ListManagementTokens, RevokeManagementToken', (
       status.INVALID_ARGUMENT,
       /^expire_time:/,
     );
+    // Found by the fuzz test: a far-future Timestamp reached the INSERT (and, past a Date's range, failed there as INTERNAL).
+    await expectStatus(
+      t.client.tokens.createManagementToken({ name: 'x', scopes: [S.MANAGEMENT_SCOPE_READ], expireTime: new Date(Date.UTC(20000, 0, 1)) }, as(admin)),
+      status.INVALID_ARGUMENT,
+      /^expire_time: must be a time before the year 10000/,
+    );
   });
 
   it('keeps another environment\'s tokens out of reach', async () => {
