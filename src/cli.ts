@@ -5,7 +5,8 @@ import { cliLogger, UsageError } from './cli/output.js';
 import { tokenCommand } from './cli/token-commands.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DomainError } from './domain/errors.js';
-import { openDatabase, startRoomgate, type Database, type Roomgate } from './main.js';
+import { startRoomgate, type Roomgate } from './main.js';
+import { openDatabase, type Database } from './store/database.js';
 import { migrationStatus } from './store/migrate.js';
 
 const USAGE = `roomgate: gRPC control plane for real-time media rooms

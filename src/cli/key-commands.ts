@@ -6,7 +6,7 @@ import type { ManagementPrincipal } from '../domain/principal.js';
 import type { SigningKeyInfo } from '../domain/records.js';
 import { MAX_PREPUBLISH_SECONDS, rotationTiming, SigningKeyManager } from '../domain/signing-key-manager.js';
 import { SigningKeyRing } from '../domain/signing-keys.js';
-import { openDatabase } from '../main.js';
+import { openDatabase } from '../store/database.js';
 import { PgSigningKeyStore } from '../store/signing-key-store.js';
 import { cliLogger, printTable, UsageError } from './output.js';
 

@@ -6,7 +6,7 @@ import { ManagementTokenManager } from '../domain/management-token-manager.js';
 import { ENVIRONMENTS, SCOPES, type Environment, type Scope } from '../domain/principal.js';
 import type { ManagementTokenRecord } from '../domain/records.js';
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../main.js';
+import { openDatabase } from '../store/database.js';
 import { PgManagementTokenStore } from '../store/management-token-store.js';
 import { cliLogger, printTable, UsageError } from './output.js';
 

@@ -7,7 +7,7 @@ import {
 import type { Clock } from './clock.js';
 import type { Limits } from './limits.js';
 import type { Principal } from './principal.js';
-import type { ManagementTokenLookup } from './stores.js';
+import type { ManagementTokenLookup } from './ports/index.js';
 import type { TokenManager } from './token-manager.js';
 
 /** Notes that a management token was used, without a database write per call. */

@@ -1,3 +1,5 @@
+import { decodeRevocationNotice } from './revocation-notice.js';
+
 /**
  * Drops cached facts about peers, rooms and management tokens when they
  * change. Managers call it right after their own writes commit, so the
@@ -16,18 +18,14 @@ export interface CacheInvalidator {
 export const NO_CACHE: CacheInvalidator = { peer() {}, room() {}, managementToken() {}, all() {} };
 
 /**
- * Applies one `roomgate_revocations` payload (`peer:<id>`, `room:<id>` or
- * `mtoken:<id>`). Anything else flushes every cache: when unsure, forget.
+ * Applies one revocation notice's payload. Anything it cannot read flushes
+ * every cache: when unsure, forget.
  */
 export function applyRevocationNotice(payload: string, invalidate: CacheInvalidator): void {
-  const colon = payload.indexOf(':');
-  const kind = payload.slice(0, colon);
-  const id = payload.slice(colon + 1);
-  if (colon > 0 && id !== '') {
-    if (kind === 'peer') return invalidate.peer(id);
-    if (kind === 'room') return invalidate.room(id);
-    if (kind === 'mtoken') return invalidate.managementToken(id);
-  }
+  const notice = decodeRevocationNotice(payload);
+  if (notice?.kind === 'peer') return invalidate.peer(notice.peerId);
+  if (notice?.kind === 'room') return invalidate.room(notice.roomId);
+  if (notice?.kind === 'management-token') return invalidate.managementToken(notice.tokenId);
   invalidate.all();
 }
 

@@ -54,3 +54,8 @@ export class DomainError extends Error {
 export function invalidArgument(field: string, problem: string): DomainError {
   return new DomainError('ERR_INVALID_ARGUMENT', `${field}: ${problem}`);
 }
+
+/** Throws `err`; lets `??` end an expression with a throw. */
+export function throwIt(err: Error): never {
+  throw err;
+}

@@ -1,6 +1,6 @@
 import type { ManagementTokenRecord } from './records.js';
 import { ReadThroughCache, type CacheOptions } from './read-through-cache.js';
-import type { ManagementTokenLookup } from './stores.js';
+import type { ManagementTokenLookup } from './ports/index.js';
 
 /**
  * Management tokens by hash, answered from memory. Only tokens that exist are

@@ -8,7 +8,7 @@ import { ensureCan } from './permissions.js';
 import { SCOPES, type Environment, type Principal, type Scope } from './principal.js';
 import type { ManagementTokenRecord } from './records.js';
 import { thenInvalidate, type CacheInvalidator } from './cache-invalidator.js';
-import type { ManagementTokenStore } from './stores.js';
+import type { ManagementTokenStore } from './ports/index.js';
 import * as v from './validation.js';
 
 /** Longest grace period of a revocation: long enough to deploy a new token, short enough to matter. */

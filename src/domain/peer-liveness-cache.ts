@@ -1,6 +1,6 @@
 import type { Environment } from './principal.js';
 import { ReadThroughCache, type CacheOptions } from './read-through-cache.js';
-import type { PeerLiveness, PeerLivenessRecorder, PeerLivenessSource } from './stores.js';
+import type { PeerLiveness, PeerLivenessRecorder, PeerLivenessSource } from './ports/index.js';
 
 /**
  * Peer liveness, the revocation check of every peer token, answered from

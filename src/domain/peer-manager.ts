@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError } from './errors.js';
+import { DomainError, throwIt } from './errors.js';
 import { idempotencyKey } from './idempotency.js';
 import type { Limits } from './limits.js';
 import { decodePageToken, toPage, type Page } from './pagination.js';
-import type { PeerTokens, PeerTokenSubject } from './peer-token.js';
+import { tokenSubject, type IssuedPeerToken, type PeerTokens } from './peer-token.js';
 import { ensureCan } from './permissions.js';
 import { NO_PERMISSIONS, type PeerPermissions, type Principal } from './principal.js';
 import type { PeerRecord } from './records.js';
-import { throwIt } from './room-manager.js';
 import { thenInvalidate, type CacheInvalidator } from './cache-invalidator.js';
-import { NO_LIVENESS_RECORDER, type PeerLivenessRecorder, type PeerStore } from './stores.js';
+import { NO_LIVENESS_RECORDER, type PeerLivenessRecorder, type PeerStore } from './ports/index.js';
 import * as v from './validation.js';
 
 /** Input of CreatePeer, as received. */
@@ -23,27 +22,7 @@ export interface CreatePeerInput {
   requestId: string;
 }
 
-/** A peer token and when it expires. */
-export interface IssuedPeerToken {
-  token: string;
-  expiresAt: Date;
-}
-
 const notFound = () => new DomainError('ERR_PEER_NOT_FOUND', 'peer not found');
-
-/** The claims a peer's tokens carry. */
-export function tokenSubject(peer: PeerRecord): PeerTokenSubject {
-  return {
-    environment: peer.environment,
-    roomId: peer.roomId,
-    peerId: peer.id,
-    identity: peer.identity,
-    name: peer.name,
-    metadata: peer.metadata,
-    permissions: peer.permissions,
-    generation: peer.generation,
-  };
-}
 
 /** Peer use cases: validation, authorization, the store, and token issue. */
 export class PeerManager {

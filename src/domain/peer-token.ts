@@ -3,7 +3,7 @@ import { errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTHeaderParam
 import type { Clock } from './clock.js';
 import type { Environment, PeerPermissions } from './principal.js';
 import { ENVIRONMENTS } from './principal.js';
-import type { TokenStamp } from './records.js';
+import type { PeerRecord, TokenStamp } from './records.js';
 import { PEER_TOKEN_ALGORITHM, type SigningKeyRing } from './signing-keys.js';
 
 /** The `typ` header of peer tokens; any other JWT (JWKS, webhook, ...) is refused as a peer token. */
@@ -25,6 +25,26 @@ export interface PeerTokenSubject {
   permissions: PeerPermissions;
   /** The peer's permission generation when the token was issued (claim `gen`). */
   generation: number;
+}
+
+/** A peer token and when it expires. */
+export interface IssuedPeerToken {
+  token: string;
+  expiresAt: Date;
+}
+
+/** The claims a peer's tokens carry. */
+export function tokenSubject(peer: PeerRecord): PeerTokenSubject {
+  return {
+    environment: peer.environment,
+    roomId: peer.roomId,
+    peerId: peer.id,
+    identity: peer.identity,
+    name: peer.name,
+    metadata: peer.metadata,
+    permissions: peer.permissions,
+    generation: peer.generation,
+  };
 }
 
 /** Verified claims of a peer token. */

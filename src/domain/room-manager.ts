@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError } from './errors.js';
+import { DomainError, throwIt } from './errors.js';
 import { idempotencyKey } from './idempotency.js';
 import type { Limits } from './limits.js';
 import { decodePageToken, toPage, type Page } from './pagination.js';
@@ -7,7 +7,7 @@ import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { RoomRecord } from './records.js';
 import { thenInvalidate, type CacheInvalidator } from './cache-invalidator.js';
-import type { RoomPatch, RoomStore } from './stores.js';
+import type { RoomPatch, RoomStore } from './ports/index.js';
 import * as v from './validation.js';
 
 /** Input of CreateRoom, as received. */
@@ -114,9 +114,4 @@ export class RoomManager {
     const deleted = await thenInvalidate(this.rooms.delete(principal.environment, roomId), () => this.invalidate.room(roomId));
     if (!deleted) throw notFound();
   }
-}
-
-/** Throws `err`; lets `??` end an expression with a throw. */
-export function throwIt(err: Error): never {
-  throw err;
 }

@@ -5,7 +5,7 @@ import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { SigningKeyInfo } from './records.js';
 import { describeSigningKeys, type SigningKeyRing } from './signing-keys.js';
-import type { SigningKeyStore } from './stores.js';
+import type { SigningKeyStore } from './ports/index.js';
 
 /** The longest pre-publish period a rotation may ask for: 30 days. */
 export const MAX_PREPUBLISH_SECONDS = 30 * 86_400;

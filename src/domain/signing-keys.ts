@@ -3,7 +3,7 @@ import { importJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
 import type { Clock } from './clock.js';
 import type { KeyEncryptor } from './key-encryption.js';
 import type { SigningKeyInfo, SigningKeyRecord } from './records.js';
-import type { NewSigningKey, SigningKeyStore } from './stores.js';
+import type { NewSigningKey, SigningKeyStore } from './ports/index.js';
 
 /** The JWS algorithm of every peer token. Verification accepts nothing else. */
 export const PEER_TOKEN_ALGORITHM = 'EdDSA';

@@ -1,13 +1,12 @@
 import type { Clock } from './clock.js';
 import { DomainError } from './errors.js';
 import type { Limits } from './limits.js';
-import type { PeerTokenClaims, PeerTokens, TokenInvalidReason } from './peer-token.js';
-import { tokenSubject, type IssuedPeerToken } from './peer-manager.js';
+import { tokenSubject, type IssuedPeerToken, type PeerTokenClaims, type PeerTokens, type TokenInvalidReason } from './peer-token.js';
 import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { PeerRecord } from './records.js';
 import type { SigningKeyRing } from './signing-keys.js';
-import type { PeerLivenessRecorder, PeerLivenessSource, PeerStore } from './stores.js';
+import type { PeerLivenessRecorder, PeerLivenessSource, PeerStore } from './ports/index.js';
 import * as v from './validation.js';
 
 /**

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
-import { DomainError, invalidArgument } from './errors.js';
+import { DomainError, invalidArgument, throwIt } from './errors.js';
 import type { EventType } from './events.js';
 import type { KeyEncryptor } from './key-encryption.js';
 import type { Limits } from './limits.js';
 import { decodePageToken, toPage, type Page } from './pagination.js';
 import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
-import { throwIt } from './room-manager.js';
-import type { RoomStore } from './stores.js';
+import type { RoomStore } from './ports/index.js';
 import type { UrlGuard } from './url-guard.js';
 import * as v from './validation.js';
 import { generateWebhookSecret } from './webhook-signature.js';
-import type { WebhookDeliveryRecord, WebhookEndpointPatch, WebhookEndpointRecord, WebhookEndpointStore } from './webhook-stores.js';
+import type { WebhookDeliveryRecord, WebhookEndpointRecord } from './webhook-records.js';
+import type { WebhookEndpointPatch, WebhookEndpointStore } from './ports/index.js';
 import {
   decodeDeliveryPageToken,
   encodeDeliveryPageToken,

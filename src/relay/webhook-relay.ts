@@ -4,11 +4,11 @@ import type { RoomEvent } from '../domain/events.js';
 import type { KeyEncryptor } from '../domain/key-encryption.js';
 import type { UrlGuard } from '../domain/url-guard.js';
 import { webhookSignatureHeaders } from '../domain/webhook-signature.js';
-import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../domain/webhook-stores.js';
-import { DEFAULT_BACKOFF, parseRetryAfter, retryDelayMs, type BackoffPolicy } from './backoff.js';
+import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../domain/ports/index.js';
+import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from '../domain/backoff.js';
+import { parseRetryAfter } from './retry-after.js';
 import { postWebhook, type WebhookResponse, type WebhookSender } from './http-post.js';
-import { webhookBody } from './webhook-body.js';
-import type { WebhookAttemptResult, WebhookRelayObserver } from './webhook-relay-observer.js';
+import type { WebhookAttemptResult, WebhookRelayObserver } from '../domain/webhook-relay-observer.js';
 
 /** Settings of a {@link WebhookRelay}. */
 export interface WebhookRelayOptions {
@@ -35,7 +35,8 @@ export interface WebhookRelayDeps {
   clock: Clock;
   logger: Logger;
   send?: WebhookSender;
-  body?: (event: RoomEvent) => Buffer;
+  /** The request body of an event: the wire format is the transport's, so it is passed in. */
+  body: (event: RoomEvent) => Buffer;
   /** Told how each attempt ended (metrics). */
   observer?: WebhookRelayObserver;
 }
@@ -182,7 +183,7 @@ export class WebhookRelay {
         ? { result: 'refused', outcome: this.retry(claim, 0, REFUSED_PRIVATE_ADDRESS) }
         : { result: 'dns_error', outcome: this.retry(claim, 0, `could not resolve host (${vetted.detail})`) };
     }
-    const body = (this.deps.body ?? webhookBody)(claim.event);
+    const body = this.deps.body(claim.event);
     const timestamp = Math.floor(clock.now().getTime() / 1000);
     const headers = {
       ...webhookSignatureHeaders(secrets, claim.eventId, timestamp, body),

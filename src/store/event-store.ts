@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { encodeEventCursor, type EventPosition } from '../domain/event-cursor.js';
-import type { EventBatch, EventFilter, EventStreamStore } from '../domain/event-stream.js';
+import type { EventBatch, EventFilter, EventStreamStore } from '../domain/ports/index.js';
 import { reviveEventPayload, type RoomEvent } from '../domain/events.js';
 import type { Environment } from '../domain/principal.js';
 import { query } from './pool.js';

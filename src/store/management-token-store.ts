@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Environment, Scope } from '../domain/principal.js';
 import type { ManagementTokenRecord } from '../domain/records.js';
-import type { ManagementTokenStore, NewManagementToken } from '../domain/stores.js';
+import type { ManagementTokenStore, NewManagementToken } from '../domain/ports/index.js';
 import { notifyRevocation } from './notify.js';
 import { prepared, query, withTransaction } from './pool.js';
 
@@ -91,7 +91,7 @@ export class PgManagementTokenStore implements ManagementTokenStore {
          WHERE id = $1 AND environment = $2 RETURNING ${COLUMNS}`,
         [id, environment, at],
       );
-      if (rows[0]) await notifyRevocation(client, 'mtoken', id);
+      if (rows[0]) await notifyRevocation(client, { kind: 'management-token', tokenId: id });
       return rows[0] && toRecord(rows[0]);
     });
   }

@@ -1,8 +1,6 @@
 import type pg from 'pg';
+import { encodeRevocationNotice, NOTIFY_CHANNELS, type RevocationNotice } from '../domain/revocation-notice.js';
 import { query } from './pool.js';
-
-/** Channel of revocations; payloads are `peer:<id>`, `room:<id>` or `mtoken:<id>`. */
-export const REVOCATIONS_CHANNEL = 'roomgate_revocations';
 
 /**
  * Queues a revocation notice inside the caller's transaction. Postgres
@@ -10,6 +8,6 @@ export const REVOCATIONS_CHANNEL = 'roomgate_revocations';
  * notices, so listeners never drop a cache entry for a change that was rolled
  * back.
  */
-export async function notifyRevocation(client: pg.PoolClient, kind: 'peer' | 'room' | 'mtoken', id: string): Promise<void> {
-  await query(client, 'SELECT pg_notify($1, $2)', [REVOCATIONS_CHANNEL, `${kind}:${id}`]);
+export async function notifyRevocation(client: pg.PoolClient, notice: RevocationNotice): Promise<void> {
+  await query(client, 'SELECT pg_notify($1, $2)', [NOTIFY_CHANNELS.revocations, encodeRevocationNotice(notice)]);
 }

@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { EventPayload } from '../domain/events.js';
 import type { Environment } from '../domain/principal.js';
+import { NOTIFY_CHANNELS } from '../domain/revocation-notice.js';
 import { prepared, query } from './pool.js';
-
-/** Channel that wakes WatchEvents streams and relays; the payload is the environment. */
-export const EVENTS_CHANNEL = 'roomgate_events';
 
 /** Hands out the room's next event sequence number; locks the room row until commit. */
 export async function nextRoomSeq(client: pg.PoolClient, roomId: string): Promise<string> {
@@ -52,7 +50,7 @@ export async function appendEvent(
   await query(
     client,
     APPEND_EVENT,
-    [id, event.environment, event.roomId, event.roomSeq, event.payload.type, JSON.stringify(event.payload), EVENTS_CHANNEL],
+    [id, event.environment, event.roomId, event.roomSeq, event.payload.type, JSON.stringify(event.payload), NOTIFY_CHANNELS.events],
   );
   return id;
 }

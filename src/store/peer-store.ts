@@ -1,64 +1,15 @@
 import type pg from 'pg';
 import { DomainError } from '../domain/errors.js';
-import type { Environment } from '../domain/principal.js';
-import type { PeerPermissions } from '../domain/principal.js';
+import type { Environment, PeerPermissions } from '../domain/principal.js';
 import type { IdempotencyKey, PeerRecord, PeerStatus, TokenStamp } from '../domain/records.js';
-import type { NewPeer, PeerLiveness, PeerStore } from '../domain/stores.js';
+import type { NewPeer, PeerLiveness, PeerStore } from '../domain/ports/index.js';
 import { claimIdempotencyKey } from './idempotency-keys.js';
 import { notifyRevocation } from './notify.js';
 import { appendEvent, nextRoomSeq } from './outbox.js';
+import { PEER_COLUMNS, toPeer, type PeerRow } from './peer-rows.js';
+import { deletePeerIn } from './peer-deletes.js';
 import { prepared, query, withTransaction } from './pool.js';
-
-/** A peers row joined with its room's environment. */
-interface PeerRow {
-  id: string;
-  seq: string;
-  room_id: string;
-  environment: Environment;
-  identity: string;
-  name: string;
-  metadata: string;
-  client_metadata: string;
-  can_publish: boolean;
-  can_subscribe: boolean;
-  can_update_metadata: boolean;
-  can_update_room: boolean;
-  can_remove_participants: boolean;
-  generation: number;
-  status: PeerStatus;
-  status_changed_at: Date;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const PEER_COLUMNS = `p.id, p.seq, p.room_id, p.identity, p.name, p.metadata, p.client_metadata, p.can_publish,
-  p.can_subscribe, p.can_update_metadata, p.can_update_room, p.can_remove_participants, p.generation, p.status,
-  p.status_changed_at, p.created_at, p.updated_at`;
-
-function toPeer(r: PeerRow): PeerRecord {
-  return {
-    id: r.id,
-    seq: r.seq,
-    roomId: r.room_id,
-    environment: r.environment,
-    identity: r.identity,
-    name: r.name,
-    metadata: r.metadata,
-    clientMetadata: r.client_metadata,
-    permissions: {
-      canPublish: r.can_publish,
-      canSubscribe: r.can_subscribe,
-      canUpdateMetadata: r.can_update_metadata,
-      canUpdateRoom: r.can_update_room,
-      canRemoveParticipants: r.can_remove_participants,
-    },
-    generation: r.generation,
-    status: r.status,
-    statusChangedAt: r.status_changed_at,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
+import { lockRoom, roomExists } from './room-lock.js';
 
 // The reads and writes of every CreatePeer and VerifyPeerToken, planned once per connection.
 /**
@@ -92,24 +43,6 @@ const GET_PEER = prepared(
 );
 
 const roomNotFound = () => new DomainError('ERR_ROOM_NOT_FOUND', 'room not found');
-
-/**
- * Locks the room row first, as CreatePeer's conditional increment does, so
- * every peer write takes locks in one order (room, then peer) and cannot
- * deadlock; it also serializes the room's event sequence.
- */
-async function lockRoom(client: pg.PoolClient, environment: Environment, roomId: string): Promise<boolean> {
-  const { rowCount } = await query(client, 'SELECT 1 FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE', [
-    roomId,
-    environment,
-  ]);
-  return rowCount === 1;
-}
-
-async function roomExists(client: pg.PoolClient, environment: Environment, roomId: string): Promise<boolean> {
-  const { rowCount } = await query(client, 'SELECT 1 FROM rooms WHERE id = $1 AND environment = $2', [roomId, environment]);
-  return rowCount === 1;
-}
 
 /** Thrown inside CreatePeer's transaction to roll it back when the request_id was already used. */
 const REPLAY = new Error('idempotent replay');
@@ -298,7 +231,7 @@ export class PgPeerStore implements PeerStore {
         roomSeq,
         payload: { type: 'peer_token_revoked', peerId, identity: peer.identity, cause: 'permissions_changed', generation: peer.generation },
       });
-      await notifyRevocation(client, 'peer', peerId);
+      await notifyRevocation(client, { kind: 'peer', peerId });
       return peer;
     });
   }
@@ -312,46 +245,4 @@ export class PgPeerStore implements PeerStore {
     const { rows } = await query<PeerRow>(db, GET_PEER, [roomId, environment, peerId]);
     return rows[0] && toPeer(rows[0]);
   }
-}
-
-/**
- * Deletes a peer inside the caller's transaction, with its peer_deleted and
- * peer_token_revoked events; false when there is no such peer. Shared by
- * DeletePeer and the disconnected-peer purge.
- */
-export async function deletePeerIn(
-  client: pg.PoolClient,
-  environment: Environment,
-  roomId: string,
-  peerId: string,
-): Promise<boolean> {
-  if (!(await lockRoom(client, environment, roomId))) return false;
-  const deleted = await query<PeerRow>(
-    client,
-    `DELETE FROM peers p WHERE p.id = $1 AND p.room_id = $2 RETURNING $3::text AS environment, ${PEER_COLUMNS}`,
-    [peerId, roomId, environment],
-  );
-  const row = deleted.rows[0];
-  if (!row) return false;
-  const wasConnected = row.status === 'connected';
-  const { rows } = await query<{ event_seq: string }>(
-    client,
-    `UPDATE rooms SET peer_count = peer_count - 1,
-       connected_count = connected_count - $2::int,
-       peerless_since = CASE WHEN $2::int = 1 AND connected_count = 1 THEN now() ELSE peerless_since END,
-       event_seq = event_seq + 2
-     WHERE id = $1 RETURNING event_seq`,
-    [roomId, wasConnected ? 1 : 0],
-  );
-  const last = BigInt(rows[0]!.event_seq);
-  const peer = toPeer(row);
-  await appendEvent(client, { environment, roomId, roomSeq: (last - 1n).toString(), payload: { type: 'peer_deleted', peer } });
-  await appendEvent(client, {
-    environment,
-    roomId,
-    roomSeq: last.toString(),
-    payload: { type: 'peer_token_revoked', peerId, identity: peer.identity, cause: 'peer_deleted', generation: peer.generation + 1 },
-  });
-  await notifyRevocation(client, 'peer', peerId);
-  return true;
 }

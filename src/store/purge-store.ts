@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Environment } from '../domain/principal.js';
-import type { PurgeStore, PurgeVictim } from '../domain/purge-scheduler.js';
-import { deletePeerIn } from './peer-store.js';
+import type { PurgeStore, PurgeVictim } from '../domain/ports/index.js';
+import { deletePeerIn } from './peer-deletes.js';
 import { query, withTransaction } from './pool.js';
 import { deleteRoomIn } from './room-store.js';
 

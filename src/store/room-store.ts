@@ -2,9 +2,10 @@ import type pg from 'pg';
 import { DomainError } from '../domain/errors.js';
 import type { Environment } from '../domain/principal.js';
 import type { IdempotencyKey, RoomRecord } from '../domain/records.js';
-import type { NewRoom, RoomPatch, RoomStore } from '../domain/stores.js';
+import type { NewRoom, RoomPatch, RoomStore } from '../domain/ports/index.js';
 import { claimIdempotencyKey } from './idempotency-keys.js';
 import { notifyRevocation } from './notify.js';
+import { lockRoom } from './room-lock.js';
 import { appendEvent } from './outbox.js';
 import { prepared, query, withTransaction } from './pool.js';
 
@@ -111,8 +112,7 @@ export class PgRoomStore implements RoomStore {
     return withTransaction(this.pool, async (client) => {
       // Lock before writing: a plain UPDATE takes its transaction id before
       // it waits for the row, and the event stream is ordered by that id.
-      const locked = await query(client, 'SELECT 1 FROM rooms WHERE id = $1 AND environment = $2 FOR UPDATE', [roomId, environment]);
-      if (locked.rowCount !== 1) return undefined;
+      if (!(await lockRoom(client, environment, roomId))) return undefined;
       const { rows } = await query<RoomRow>(
         client,
         `UPDATE rooms SET metadata = COALESCE($3, metadata), max_peers = COALESCE($4, max_peers),
@@ -182,6 +182,6 @@ export async function deleteRoomIn(
     roomSeq: (seq + 1n).toString(),
     payload: { type: options.purged ? 'room_purged' : 'room_deleted', room },
   });
-  await notifyRevocation(client, 'room', roomId);
+  await notifyRevocation(client, { kind: 'room', roomId });
   return true;
 }

@@ -1,11 +1,9 @@
 import type pg from 'pg';
 import { DomainError } from '../domain/errors.js';
 import type { SigningKeyRecord } from '../domain/records.js';
-import type { NewSigningKey, RotationSchedule, SigningKeyStore } from '../domain/stores.js';
+import { NOTIFY_CHANNELS } from '../domain/revocation-notice.js';
+import type { NewSigningKey, RotationSchedule, SigningKeyStore } from '../domain/ports/index.js';
 import { query, withTransaction } from './pool.js';
-
-/** The NOTIFY channel a rotation announces its new key id on; instances LISTEN and reload their key ring. */
-export const SIGNING_KEYS_CHANNEL = 'roomgate_signing_keys';
 
 interface KeyRow {
   kid: string;
@@ -87,8 +85,9 @@ export class PgSigningKeyStore implements SigningKeyStore {
          VALUES ($1, $2, $3, $4, $5)`,
         [...insertValues(candidate), schedule.activateAt],
       );
-      // Delivered on COMMIT only, so no instance reloads before the key is visible.
-      await query(client, 'SELECT pg_notify($1, $2)', [SIGNING_KEYS_CHANNEL, candidate.kid]);
+      // Instances LISTEN and reload their key ring. Delivered on COMMIT only, so
+      // no instance reloads before the key is visible.
+      await query(client, 'SELECT pg_notify($1, $2)', [NOTIFY_CHANNELS.signingKeys, candidate.kid]);
       return this.listWith(client, schedule.now);
     });
   }

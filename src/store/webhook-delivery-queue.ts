@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../domain/webhook-stores.js';
+import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../domain/ports/index.js';
 import { toRoomEvent, type EventRow } from './event-store.js';
 import { query, withTransaction } from './pool.js';
 import { failPending } from './webhook-store.js';

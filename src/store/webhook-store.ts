@@ -1,14 +1,8 @@
 import type pg from 'pg';
 import type { EventType } from '../domain/events.js';
 import type { Environment } from '../domain/principal.js';
-import type {
-  DeliveryState,
-  NewWebhookEndpoint,
-  WebhookDeliveryRecord,
-  WebhookEndpointPatch,
-  WebhookEndpointRecord,
-  WebhookEndpointStore,
-} from '../domain/webhook-stores.js';
+import type { DeliveryState, WebhookDeliveryRecord, WebhookEndpointRecord } from '../domain/webhook-records.js';
+import type { NewWebhookEndpoint, WebhookEndpointPatch, WebhookEndpointStore } from '../domain/ports/index.js';
 import { query, withTransaction } from './pool.js';
 
 interface EndpointRow {

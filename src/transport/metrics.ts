@@ -1,17 +1,23 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   WEBHOOK_ATTEMPT_RESULTS,
   type WebhookAttemptResult,
   type WebhookRelayObserver,
-} from '../relay/webhook-relay-observer.js';
+} from '../domain/webhook-relay-observer.js';
 
 /** What the unary adapter reports about each call. */
 export interface RpcObserver {
   /** Called when a call starts; the returned function when it ends, with its status code. */
   start(method: string): (code: number) => void;
+}
+
+/** The connection pool's counts, as pg.Pool reports them; read at each scrape. */
+export interface PoolStats {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
 }
 
 /** Reads the webhook outbox's backlog at scrape time; rejects after `timeoutMs`. */
@@ -72,7 +78,7 @@ export class RoomgateMetrics implements RpcObserver, WebhookRelayObserver {
   });
 
   /** `webhookBacklog` feeds the outbox gauges; without it they are not registered. */
-  constructor(pool: pg.Pool, webhookBacklog?: WebhookBacklogSource) {
+  constructor(pool: PoolStats, webhookBacklog?: WebhookBacklogSource) {
     collectDefaultMetrics({ register: this.registry });
     for (const result of WEBHOOK_ATTEMPT_RESULTS) this.webhookAttempts.inc({ result }, 0);
     if (webhookBacklog) this.registerBacklog(webhookBacklog);

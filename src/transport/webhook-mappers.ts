@@ -1,4 +1,4 @@
-import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../domain/webhook-stores.js';
+import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../domain/webhook-records.js';
 import { DeliveryState, type WebhookDelivery, type WebhookEndpoint } from '../gen/roomgate/v1/events.js';
 import { EVENT_TYPE_TO_WIRE } from './event-mapper.js';
 

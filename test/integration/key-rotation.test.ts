@@ -8,9 +8,12 @@ import { keysCommand } from '../../src/cli/key-commands.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { KeyEncryptor } from '../../src/domain/key-encryption.js';
 import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
-import { PgSigningKeyStore, SIGNING_KEYS_CHANNEL } from '../../src/store/signing-key-store.js';
+import { NOTIFY_CHANNELS } from '../../src/domain/revocation-notice.js';
+import { PgSigningKeyStore } from '../../src/store/signing-key-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { ADMIN as admin, jwksKids as kids, keyInstance, kidOf, PREPUBLISH, RETIRE_AFTER } from '../support/key-rotation.js';
+
+const SIGNING_KEYS_CHANNEL = NOTIFY_CHANNELS.signingKeys;
 
 let db: TestDatabase;
 let kek: Buffer;

@@ -7,11 +7,12 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { NOTIFY_CHANNELS } from '../../src/domain/revocation-notice.js';
 import { NotificationListener, type NotificationListenerOptions } from '../../src/store/notification-listener.js';
 import { createTestDatabase, runAdminStatement, type TestDatabase } from '../support/database.js';
 
-const REVOCATIONS = 'roomgate_revocations';
-const SIGNING_KEYS = 'roomgate_signing_keys';
+const REVOCATIONS = NOTIFY_CHANNELS.revocations;
+const SIGNING_KEYS = NOTIFY_CHANNELS.signingKeys;
 
 let db: TestDatabase;
 beforeAll(async () => {

@@ -6,7 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CacheInvalidator } from '../../src/domain/cache-invalidator.js';
-import { PurgeScheduler, type PurgeVictim } from '../../src/domain/purge-scheduler.js';
+import { PurgeScheduler } from '../../src/domain/purge-scheduler.js';
+import { type PurgeVictim } from '../../src/domain/ports/index.js';
 import { PeerStatus } from '../../src/gen/roomgate/v1/resources.js';
 import { withTransaction } from '../../src/store/pool.js';
 import { PgPurgeStore } from '../../src/store/purge-store.js';

@@ -16,6 +16,7 @@ import { KeyEncryptor } from '../../src/domain/key-encryption.js';
 import { systemResolver, UrlGuard, type Resolver } from '../../src/domain/url-guard.js';
 import { DeliveryState, EventType } from '../../src/gen/roomgate/v1/events.js';
 import { WebhookRelay } from '../../src/relay/webhook-relay.js';
+import { webhookBody } from '../../src/transport/webhook-body.js';
 import { PgWebhookDeliveryQueue } from '../../src/store/webhook-delivery-queue.js';
 import { createEventClient, type EventClient } from '../support/event-client.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
@@ -42,6 +43,7 @@ function makeRelay(guard: { allowPrivateNetworks: boolean; resolver?: Resolver }
       encryptor: new KeyEncryptor(t.config.keyEncryptionKey!),
       clock: systemClock,
       logger: pino({ level: 'silent' }),
+      body: webhookBody,
     },
     {
       concurrency: 4,

@@ -12,7 +12,7 @@ import { PeerTokens, type PeerTokenSubject } from '../../src/domain/peer-token.j
 import type { ManagementPrincipal } from '../../src/domain/principal.js';
 import { rotationTiming, SigningKeyManager } from '../../src/domain/signing-key-manager.js';
 import { SigningKeyRing } from '../../src/domain/signing-keys.js';
-import type { SigningKeyStore } from '../../src/domain/stores.js';
+import type { SigningKeyStore } from '../../src/domain/ports/index.js';
 
 /** Clock tolerance of the test instances, in seconds. */
 export const TOLERANCE = 5;

@@ -3,7 +3,7 @@
 // advisory lock the single-threaded event loop stands in for here.
 import { DomainError } from '../../src/domain/errors.js';
 import type { SigningKeyRecord } from '../../src/domain/records.js';
-import type { NewSigningKey, RotationSchedule, SigningKeyStore } from '../../src/domain/stores.js';
+import type { NewSigningKey, RotationSchedule, SigningKeyStore } from '../../src/domain/ports/index.js';
 
 /** Holds signing keys in an array. */
 export class MemorySigningKeyStore implements SigningKeyStore {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfter, retryDelayMs } from '../../src/relay/backoff.js';
+import { retryDelayMs } from '../../src/domain/backoff.js';
+import { parseRetryAfter } from '../../src/relay/retry-after.js';
 
 const policy = { baseMs: 1_000, capMs: 3_600_000 };
 

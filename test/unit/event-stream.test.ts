@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import { decodeEventCursor, encodeEventCursor, type EventPosition } from '../../src/domain/event-cursor.js';
 import { EventNotifier } from '../../src/domain/event-notifier.js';
-import { EventStream, type EventBatch, type EventFilter, type EventStreamStore, type WatchProgress } from '../../src/domain/event-stream.js';
+import { EventStream, type WatchProgress } from '../../src/domain/event-stream.js';
+import { type EventBatch, type EventFilter, type EventStreamStore } from '../../src/domain/ports/index.js';
 import type { EventType, RoomEvent } from '../../src/domain/events.js';
 import { NO_PERMISSIONS, type Environment, type Principal } from '../../src/domain/principal.js';
 

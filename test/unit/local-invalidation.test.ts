@@ -10,7 +10,7 @@ import { PeerManager } from '../../src/domain/peer-manager.js';
 import type { PeerTokens } from '../../src/domain/peer-token.js';
 import type { Principal } from '../../src/domain/principal.js';
 import { RoomManager } from '../../src/domain/room-manager.js';
-import type { ManagementTokenStore, PeerStore, RoomStore } from '../../src/domain/stores.js';
+import type { ManagementTokenStore, PeerStore, RoomStore } from '../../src/domain/ports/index.js';
 
 const ROOM = '00000000-0000-4000-8000-000000000001';
 const PEER = '00000000-0000-4000-8000-0000000000a1';

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ManagementTokenCache } from '../../src/domain/management-token-cache.js';
 import type { ManagementTokenRecord } from '../../src/domain/records.js';
-import type { ManagementTokenLookup } from '../../src/domain/stores.js';
+import type { ManagementTokenLookup } from '../../src/domain/ports/index.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 

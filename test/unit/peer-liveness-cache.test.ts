@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PeerLivenessCache } from '../../src/domain/peer-liveness-cache.js';
 import type { Environment } from '../../src/domain/principal.js';
-import type { PeerLiveness, PeerLivenessSource } from '../../src/domain/stores.js';
+import type { PeerLiveness, PeerLivenessSource } from '../../src/domain/ports/index.js';
 
 /**
  * Peers in memory. Each read takes its answer when it starts and, while

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryWithBackoff } from '../../src/relay/backoff.js';
+import { retryWithBackoff } from '../../src/domain/backoff.js';
 
 const policy = { baseMs: 10, capMs: 40 };
 const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });

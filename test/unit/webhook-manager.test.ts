@@ -8,7 +8,8 @@ import type { Principal } from '../../src/domain/principal.js';
 import type { RoomRecord } from '../../src/domain/records.js';
 import { UrlGuard } from '../../src/domain/url-guard.js';
 import { WebhookManager } from '../../src/domain/webhook-manager.js';
-import type { NewWebhookEndpoint, WebhookEndpointRecord, WebhookEndpointStore } from '../../src/domain/webhook-stores.js';
+import type { NewWebhookEndpoint, WebhookEndpointStore } from '../../src/domain/ports/index.js';
+import type { WebhookEndpointRecord } from '../../src/domain/webhook-records.js';
 
 const ROOM = '3f2b8c1e-7a4d-4e3b-9f6a-1c2d3e4f5a6b';
 const admin: Principal = { kind: 'management', environment: 'sandbox', tokenId: 't', scopes: ['admin'] };

@@ -5,10 +5,10 @@ import { ManualClock } from '../../src/domain/clock.js';
 import type { RoomEvent } from '../../src/domain/events.js';
 import { KeyEncryptor } from '../../src/domain/key-encryption.js';
 import { UrlGuard, type Resolver } from '../../src/domain/url-guard.js';
-import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../../src/domain/webhook-stores.js';
+import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../../src/domain/ports/index.js';
 import type { WebhookSender } from '../../src/relay/http-post.js';
 import { WebhookRelay } from '../../src/relay/webhook-relay.js';
-import type { WebhookAttemptResult } from '../../src/relay/webhook-relay-observer.js';
+import type { WebhookAttemptResult } from '../../src/domain/webhook-relay-observer.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const ENDPOINT = 'a1b2c3d4-0000-4000-8000-000000000001';

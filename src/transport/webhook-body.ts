@@ -1,6 +1,6 @@
 import type { RoomEvent } from '../domain/events.js';
 import { Event } from '../gen/roomgate/v1/events.js';
-import { toWireEvent } from '../transport/event-mapper.js';
+import { toWireEvent } from './event-mapper.js';
 
 /**
  * The body of a webhook: the event in proto JSON, the same shape WatchEvents

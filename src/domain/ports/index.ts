@@ -1,0 +1,10 @@
+// The store interfaces the domain needs, one file per aggregate; src/store
+// implements them, and test/support/fakes holds in-memory ones for unit tests.
+export * from './event-store.js';
+export * from './management-token-store.js';
+export * from './peer-store.js';
+export * from './purge-store.js';
+export * from './room-store.js';
+export * from './signing-key-store.js';
+export * from './webhook-delivery-queue.js';
+export * from './webhook-store.js';
