@@ -8,6 +8,7 @@ import { openSync, closeSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { servingPortIn as servingPort } from '../../src/cli/serving-line.js';
 
 /** The compiled `roomgate` command (dist/bench/lib → bin/). */
 const ROOMGATE_BIN = fileURLToPath(new URL('../../../bin/roomgate.js', import.meta.url));
@@ -54,18 +55,6 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-function servingPort(log: string): number | undefined {
-  for (const line of log.split('\n')) {
-    if (!line.includes('"roomgate serving"')) continue;
-    try {
-      const entry = JSON.parse(line) as { msg?: unknown; port?: unknown };
-      if (entry.msg === 'roomgate serving' && typeof entry.port === 'number') return entry.port;
-    } catch {
-      // Not a complete JSON line yet.
-    }
-  }
-  return undefined;
-}
 
 function stop(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);

@@ -51,11 +51,12 @@ export class PurgeScheduler {
     const peers = await this.drain(() => this.store.purgeDisconnectedPeer());
     const rooms = await this.drain(() => this.store.purgePeerlessRoom());
     let idempotencyKeys = 0;
-    // Batches of maxPerRun, at most ten per run: a backlog drains over a few runs without one long delete.
+    // At most ten batches per run: a backlog drains over a few runs without one long delete.
+    const batchSize = this.maxPerRun * 10;
     for (let batch = 0; batch < 10 && !this.stopped; batch++) {
-      const deleted = await this.store.expireIdempotencyKeys(this.options.idempotencyKeyTtlSeconds, this.maxPerRun * 10);
+      const deleted = await this.store.expireIdempotencyKeys(this.options.idempotencyKeyTtlSeconds, batchSize);
       idempotencyKeys += deleted;
-      if (deleted < this.maxPerRun * 10) break;
+      if (deleted < batchSize) break;
     }
     return { peers, rooms, idempotencyKeys };
   }

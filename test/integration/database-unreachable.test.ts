@@ -15,6 +15,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { mintTestToken } from '../support/roomgate.js';
 import { baseEnv, freePort, ROOMGATE_BIN } from '../support/server-process.js';
 import { waitUntil } from '../support/wait-until.js';
+import { servingPortIn as servingPort } from '../../src/cli/serving-line.js';
 
 const PASSWORD = `pw-${randomBytes(8).toString('hex')}`;
 const KEK = randomBytes(32).toString('base64');
@@ -63,11 +64,6 @@ function retries(stdout: string): { database: string; code: string; attempt: num
     .map((l) => JSON.parse(l) as { database: string; code: string; attempt: number; time: number });
 }
 
-/** The gRPC port in the "roomgate serving" line, once there is one. */
-function servingPort(stdout: string): number | undefined {
-  const line = stdout.split('\n').find((l) => l.includes('"roomgate serving"'));
-  return line ? (JSON.parse(line) as { port: number }).port : undefined;
-}
 
 /** The test database's URL with `change` applied. */
 function urlWith(change: (url: URL) => void): string {

@@ -13,6 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { servingPortIn as servingPort } from '../../src/cli/serving-line.js';
 
 /** The `roomgate` command: the package's bin, which runs the compiled dist/. */
 export const ROOMGATE_BIN = fileURLToPath(new URL('../../bin/roomgate.js', import.meta.url));
@@ -66,19 +67,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The port in the "roomgate serving" log line, once it is complete in `out`. */
-function servingPort(out: string): number | undefined {
-  for (const line of out.split('\n').slice(0, -1)) {
-    if (!line.includes('"roomgate serving"')) continue;
-    try {
-      const entry = JSON.parse(line) as { msg?: unknown; port?: unknown };
-      if (entry.msg === 'roomgate serving' && typeof entry.port === 'number') return entry.port;
-    } catch {
-      // Not a log line, such as the bootstrap banner.
-    }
-  }
-  return undefined;
-}
 
 /**
  * Starts `roomgate serve` with `env` and resolves once it logs that it is
