@@ -127,7 +127,7 @@ describe.each(VERSIONS)('reflection $name', (version) => {
     const createRoom = roomService?.methods.find((m) => m.name === 'CreateRoom');
     expect(createRoom).toBeDefined();
     expect(leadingComment(createRoom as DescMethod)?.trim()).toBe(
-      'Creates a room. A repeated request_id returns the first result.',
+      'Creates a room. A repeated request_id returns the first result.\n Authorization: management token with scope rooms or admin.',
     );
   });
 

@@ -1849,12 +1849,14 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
 
 /**
  * EventService delivers room events: signed webhooks with retries, and a
- * resumable gRPC stream. Management tokens with the rooms scope (webhooks) or
- * the rooms or read scope (WatchEvents).
+ * resumable gRPC stream, to management tokens only.
  */
 export type EventServiceService = typeof EventServiceService;
 export const EventServiceService = {
-  /** Registers a webhook endpoint and returns its signing secret once. */
+  /**
+   * Registers a webhook endpoint and returns its signing secret once.
+   * Authorization: management token with scope rooms or admin.
+   */
   createWebhookEndpoint: {
     path: "/roomgate.v1.EventService/CreateWebhookEndpoint" as const,
     requestStream: false as const,
@@ -1866,7 +1868,10 @@ export const EventServiceService = {
       Buffer.from(CreateWebhookEndpointResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateWebhookEndpointResponse => CreateWebhookEndpointResponse.decode(value),
   },
-  /** Returns one endpoint (never its secret). */
+  /**
+   * Returns one endpoint (never its secret).
+   * Authorization: management token with scope rooms or admin.
+   */
   getWebhookEndpoint: {
     path: "/roomgate.v1.EventService/GetWebhookEndpoint" as const,
     requestStream: false as const,
@@ -1878,7 +1883,10 @@ export const EventServiceService = {
       Buffer.from(GetWebhookEndpointResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetWebhookEndpointResponse => GetWebhookEndpointResponse.decode(value),
   },
-  /** Lists the environment's endpoints, oldest first. */
+  /**
+   * Lists the environment's endpoints, oldest first.
+   * Authorization: management token with scope rooms or admin.
+   */
   listWebhookEndpoints: {
     path: "/roomgate.v1.EventService/ListWebhookEndpoints" as const,
     requestStream: false as const,
@@ -1890,7 +1898,10 @@ export const EventServiceService = {
       Buffer.from(ListWebhookEndpointsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListWebhookEndpointsResponse => ListWebhookEndpointsResponse.decode(value),
   },
-  /** Changes an endpoint's URL, filter, description or enabled state. */
+  /**
+   * Changes an endpoint's URL, filter, description or enabled state.
+   * Authorization: management token with scope rooms or admin.
+   */
   updateWebhookEndpoint: {
     path: "/roomgate.v1.EventService/UpdateWebhookEndpoint" as const,
     requestStream: false as const,
@@ -1902,7 +1913,10 @@ export const EventServiceService = {
       Buffer.from(UpdateWebhookEndpointResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateWebhookEndpointResponse => UpdateWebhookEndpointResponse.decode(value),
   },
-  /** Deletes an endpoint and its pending deliveries. */
+  /**
+   * Deletes an endpoint and its pending deliveries.
+   * Authorization: management token with scope rooms or admin.
+   */
   deleteWebhookEndpoint: {
     path: "/roomgate.v1.EventService/DeleteWebhookEndpoint" as const,
     requestStream: false as const,
@@ -1917,6 +1931,7 @@ export const EventServiceService = {
   /**
    * Replaces an endpoint's secret. During the grace period deliveries carry
    * signatures with both the old and the new secret.
+   * Authorization: management token with scope rooms or admin.
    */
   rotateWebhookSecret: {
     path: "/roomgate.v1.EventService/RotateWebhookSecret" as const,
@@ -1929,7 +1944,10 @@ export const EventServiceService = {
       Buffer.from(RotateWebhookSecretResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RotateWebhookSecretResponse => RotateWebhookSecretResponse.decode(value),
   },
-  /** Lists the deliveries to an endpoint, newest first, with their attempts. */
+  /**
+   * Lists the deliveries to an endpoint, newest first, with their attempts.
+   * Authorization: management token with scope rooms or admin.
+   */
   listWebhookDeliveries: {
     path: "/roomgate.v1.EventService/ListWebhookDeliveries" as const,
     requestStream: false as const,
@@ -1944,6 +1962,7 @@ export const EventServiceService = {
   /**
    * Sends an event to an endpoint again, as a new attempt series with the
    * same webhook-id.
+   * Authorization: management token with scope rooms or admin.
    */
   redeliverEvent: {
     path: "/roomgate.v1.EventService/RedeliverEvent" as const,
@@ -1959,6 +1978,7 @@ export const EventServiceService = {
   /**
    * Streams the environment's events in commit order, from after_cursor (or
    * from now). Resume with the cursor of the last event received.
+   * Authorization: management token with scope rooms, read or admin.
    */
   watchEvents: {
     path: "/roomgate.v1.EventService/WatchEvents" as const,
@@ -1972,37 +1992,61 @@ export const EventServiceService = {
 } as const;
 
 export interface EventServiceServer extends UntypedServiceImplementation {
-  /** Registers a webhook endpoint and returns its signing secret once. */
+  /**
+   * Registers a webhook endpoint and returns its signing secret once.
+   * Authorization: management token with scope rooms or admin.
+   */
   createWebhookEndpoint: handleUnaryCall<CreateWebhookEndpointRequest, CreateWebhookEndpointResponse>;
-  /** Returns one endpoint (never its secret). */
+  /**
+   * Returns one endpoint (never its secret).
+   * Authorization: management token with scope rooms or admin.
+   */
   getWebhookEndpoint: handleUnaryCall<GetWebhookEndpointRequest, GetWebhookEndpointResponse>;
-  /** Lists the environment's endpoints, oldest first. */
+  /**
+   * Lists the environment's endpoints, oldest first.
+   * Authorization: management token with scope rooms or admin.
+   */
   listWebhookEndpoints: handleUnaryCall<ListWebhookEndpointsRequest, ListWebhookEndpointsResponse>;
-  /** Changes an endpoint's URL, filter, description or enabled state. */
+  /**
+   * Changes an endpoint's URL, filter, description or enabled state.
+   * Authorization: management token with scope rooms or admin.
+   */
   updateWebhookEndpoint: handleUnaryCall<UpdateWebhookEndpointRequest, UpdateWebhookEndpointResponse>;
-  /** Deletes an endpoint and its pending deliveries. */
+  /**
+   * Deletes an endpoint and its pending deliveries.
+   * Authorization: management token with scope rooms or admin.
+   */
   deleteWebhookEndpoint: handleUnaryCall<DeleteWebhookEndpointRequest, DeleteWebhookEndpointResponse>;
   /**
    * Replaces an endpoint's secret. During the grace period deliveries carry
    * signatures with both the old and the new secret.
+   * Authorization: management token with scope rooms or admin.
    */
   rotateWebhookSecret: handleUnaryCall<RotateWebhookSecretRequest, RotateWebhookSecretResponse>;
-  /** Lists the deliveries to an endpoint, newest first, with their attempts. */
+  /**
+   * Lists the deliveries to an endpoint, newest first, with their attempts.
+   * Authorization: management token with scope rooms or admin.
+   */
   listWebhookDeliveries: handleUnaryCall<ListWebhookDeliveriesRequest, ListWebhookDeliveriesResponse>;
   /**
    * Sends an event to an endpoint again, as a new attempt series with the
    * same webhook-id.
+   * Authorization: management token with scope rooms or admin.
    */
   redeliverEvent: handleUnaryCall<RedeliverEventRequest, RedeliverEventResponse>;
   /**
    * Streams the environment's events in commit order, from after_cursor (or
    * from now). Resume with the cursor of the last event received.
+   * Authorization: management token with scope rooms, read or admin.
    */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
 }
 
 export interface EventServiceClient extends Client {
-  /** Registers a webhook endpoint and returns its signing secret once. */
+  /**
+   * Registers a webhook endpoint and returns its signing secret once.
+   * Authorization: management token with scope rooms or admin.
+   */
   createWebhookEndpoint(
     request: CreateWebhookEndpointRequest,
     callback: (error: ServiceError | null, response: CreateWebhookEndpointResponse) => void,
@@ -2018,7 +2062,10 @@ export interface EventServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateWebhookEndpointResponse) => void,
   ): ClientUnaryCall;
-  /** Returns one endpoint (never its secret). */
+  /**
+   * Returns one endpoint (never its secret).
+   * Authorization: management token with scope rooms or admin.
+   */
   getWebhookEndpoint(
     request: GetWebhookEndpointRequest,
     callback: (error: ServiceError | null, response: GetWebhookEndpointResponse) => void,
@@ -2034,7 +2081,10 @@ export interface EventServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetWebhookEndpointResponse) => void,
   ): ClientUnaryCall;
-  /** Lists the environment's endpoints, oldest first. */
+  /**
+   * Lists the environment's endpoints, oldest first.
+   * Authorization: management token with scope rooms or admin.
+   */
   listWebhookEndpoints(
     request: ListWebhookEndpointsRequest,
     callback: (error: ServiceError | null, response: ListWebhookEndpointsResponse) => void,
@@ -2050,7 +2100,10 @@ export interface EventServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListWebhookEndpointsResponse) => void,
   ): ClientUnaryCall;
-  /** Changes an endpoint's URL, filter, description or enabled state. */
+  /**
+   * Changes an endpoint's URL, filter, description or enabled state.
+   * Authorization: management token with scope rooms or admin.
+   */
   updateWebhookEndpoint(
     request: UpdateWebhookEndpointRequest,
     callback: (error: ServiceError | null, response: UpdateWebhookEndpointResponse) => void,
@@ -2066,7 +2119,10 @@ export interface EventServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateWebhookEndpointResponse) => void,
   ): ClientUnaryCall;
-  /** Deletes an endpoint and its pending deliveries. */
+  /**
+   * Deletes an endpoint and its pending deliveries.
+   * Authorization: management token with scope rooms or admin.
+   */
   deleteWebhookEndpoint(
     request: DeleteWebhookEndpointRequest,
     callback: (error: ServiceError | null, response: DeleteWebhookEndpointResponse) => void,
@@ -2085,6 +2141,7 @@ export interface EventServiceClient extends Client {
   /**
    * Replaces an endpoint's secret. During the grace period deliveries carry
    * signatures with both the old and the new secret.
+   * Authorization: management token with scope rooms or admin.
    */
   rotateWebhookSecret(
     request: RotateWebhookSecretRequest,
@@ -2101,7 +2158,10 @@ export interface EventServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RotateWebhookSecretResponse) => void,
   ): ClientUnaryCall;
-  /** Lists the deliveries to an endpoint, newest first, with their attempts. */
+  /**
+   * Lists the deliveries to an endpoint, newest first, with their attempts.
+   * Authorization: management token with scope rooms or admin.
+   */
   listWebhookDeliveries(
     request: ListWebhookDeliveriesRequest,
     callback: (error: ServiceError | null, response: ListWebhookDeliveriesResponse) => void,
@@ -2120,6 +2180,7 @@ export interface EventServiceClient extends Client {
   /**
    * Sends an event to an endpoint again, as a new attempt series with the
    * same webhook-id.
+   * Authorization: management token with scope rooms or admin.
    */
   redeliverEvent(
     request: RedeliverEventRequest,
@@ -2139,6 +2200,7 @@ export interface EventServiceClient extends Client {
   /**
    * Streams the environment's events in commit order, from after_cursor (or
    * from now). Resume with the cursor of the last event received.
+   * Authorization: management token with scope rooms, read or admin.
    */
   watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchEventsResponse>;
   watchEvents(

@@ -1495,7 +1495,8 @@ export const PeerServiceService = {
   /**
    * Creates a peer and returns its first peer token. Fails with
    * FAILED_PRECONDITION when the room is full and ALREADY_EXISTS when the
-   * identity is taken in the room. Management tokens only.
+   * identity is taken in the room.
+   * Authorization: management token with scope rooms or admin.
    */
   createPeer: {
     path: "/roomgate.v1.PeerService/CreatePeer" as const,
@@ -1506,7 +1507,10 @@ export const PeerServiceService = {
     responseSerialize: (value: CreatePeerResponse): Buffer => Buffer.from(CreatePeerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreatePeerResponse => CreatePeerResponse.decode(value),
   },
-  /** Returns one peer of a room. */
+  /**
+   * Returns one peer of a room.
+   * Authorization: management token with scope rooms, read or admin; peer token of the room.
+   */
   getPeer: {
     path: "/roomgate.v1.PeerService/GetPeer" as const,
     requestStream: false as const,
@@ -1516,7 +1520,10 @@ export const PeerServiceService = {
     responseSerialize: (value: GetPeerResponse): Buffer => Buffer.from(GetPeerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetPeerResponse => GetPeerResponse.decode(value),
   },
-  /** Lists the peers of a room, oldest first. */
+  /**
+   * Lists the peers of a room, oldest first.
+   * Authorization: management token with scope rooms, read or admin; peer token of the room.
+   */
   listPeers: {
     path: "/roomgate.v1.PeerService/ListPeers" as const,
     requestStream: false as const,
@@ -1527,8 +1534,8 @@ export const PeerServiceService = {
     responseDeserialize: (value: Buffer): ListPeersResponse => ListPeersResponse.decode(value),
   },
   /**
-   * Removes a peer; its tokens stop verifying at once. A peer token may remove
-   * peers of its own room when it has can_remove_participants.
+   * Removes a peer; its tokens stop verifying at once.
+   * Authorization: management token with scope rooms or admin; peer token of the room, with can_remove_participants.
    */
   deletePeer: {
     path: "/roomgate.v1.PeerService/DeletePeer" as const,
@@ -1540,8 +1547,8 @@ export const PeerServiceService = {
     responseDeserialize: (value: Buffer): DeletePeerResponse => DeletePeerResponse.decode(value),
   },
   /**
-   * Replaces a peer's client metadata. A peer token may change only its own,
-   * and only with can_update_metadata.
+   * Replaces a peer's client metadata.
+   * Authorization: management token with scope rooms or admin; peer token of that peer, with can_update_metadata.
    */
   updatePeerMetadata: {
     path: "/roomgate.v1.PeerService/UpdatePeerMetadata" as const,
@@ -1557,7 +1564,8 @@ export const PeerServiceService = {
   /**
    * Replaces a peer's permissions. Tokens issued before the change stop
    * verifying (reason SUPERSEDED); RefreshPeerToken or IssuePeerToken give one
-   * with the new permissions. Management tokens with the rooms scope only.
+   * with the new permissions.
+   * Authorization: management token with scope rooms or admin.
    */
   updatePeer: {
     path: "/roomgate.v1.PeerService/UpdatePeer" as const,
@@ -1570,8 +1578,8 @@ export const PeerServiceService = {
   },
   /**
    * Records a peer's connection state, as seen by a media server, and emits
-   * peer connected/disconnected events. Management tokens with the verify or
-   * rooms scope.
+   * peer connected/disconnected events.
+   * Authorization: management token with scope verify, rooms or admin.
    */
   reportPeerStatus: {
     path: "/roomgate.v1.PeerService/ReportPeerStatus" as const,
@@ -1590,33 +1598,41 @@ export interface PeerServiceServer extends UntypedServiceImplementation {
   /**
    * Creates a peer and returns its first peer token. Fails with
    * FAILED_PRECONDITION when the room is full and ALREADY_EXISTS when the
-   * identity is taken in the room. Management tokens only.
+   * identity is taken in the room.
+   * Authorization: management token with scope rooms or admin.
    */
   createPeer: handleUnaryCall<CreatePeerRequest, CreatePeerResponse>;
-  /** Returns one peer of a room. */
+  /**
+   * Returns one peer of a room.
+   * Authorization: management token with scope rooms, read or admin; peer token of the room.
+   */
   getPeer: handleUnaryCall<GetPeerRequest, GetPeerResponse>;
-  /** Lists the peers of a room, oldest first. */
+  /**
+   * Lists the peers of a room, oldest first.
+   * Authorization: management token with scope rooms, read or admin; peer token of the room.
+   */
   listPeers: handleUnaryCall<ListPeersRequest, ListPeersResponse>;
   /**
-   * Removes a peer; its tokens stop verifying at once. A peer token may remove
-   * peers of its own room when it has can_remove_participants.
+   * Removes a peer; its tokens stop verifying at once.
+   * Authorization: management token with scope rooms or admin; peer token of the room, with can_remove_participants.
    */
   deletePeer: handleUnaryCall<DeletePeerRequest, DeletePeerResponse>;
   /**
-   * Replaces a peer's client metadata. A peer token may change only its own,
-   * and only with can_update_metadata.
+   * Replaces a peer's client metadata.
+   * Authorization: management token with scope rooms or admin; peer token of that peer, with can_update_metadata.
    */
   updatePeerMetadata: handleUnaryCall<UpdatePeerMetadataRequest, UpdatePeerMetadataResponse>;
   /**
    * Replaces a peer's permissions. Tokens issued before the change stop
    * verifying (reason SUPERSEDED); RefreshPeerToken or IssuePeerToken give one
-   * with the new permissions. Management tokens with the rooms scope only.
+   * with the new permissions.
+   * Authorization: management token with scope rooms or admin.
    */
   updatePeer: handleUnaryCall<UpdatePeerRequest, UpdatePeerResponse>;
   /**
    * Records a peer's connection state, as seen by a media server, and emits
-   * peer connected/disconnected events. Management tokens with the verify or
-   * rooms scope.
+   * peer connected/disconnected events.
+   * Authorization: management token with scope verify, rooms or admin.
    */
   reportPeerStatus: handleUnaryCall<ReportPeerStatusRequest, ReportPeerStatusResponse>;
 }
@@ -1625,7 +1641,8 @@ export interface PeerServiceClient extends Client {
   /**
    * Creates a peer and returns its first peer token. Fails with
    * FAILED_PRECONDITION when the room is full and ALREADY_EXISTS when the
-   * identity is taken in the room. Management tokens only.
+   * identity is taken in the room.
+   * Authorization: management token with scope rooms or admin.
    */
   createPeer(
     request: CreatePeerRequest,
@@ -1642,7 +1659,10 @@ export interface PeerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreatePeerResponse) => void,
   ): ClientUnaryCall;
-  /** Returns one peer of a room. */
+  /**
+   * Returns one peer of a room.
+   * Authorization: management token with scope rooms, read or admin; peer token of the room.
+   */
   getPeer(
     request: GetPeerRequest,
     callback: (error: ServiceError | null, response: GetPeerResponse) => void,
@@ -1658,7 +1678,10 @@ export interface PeerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetPeerResponse) => void,
   ): ClientUnaryCall;
-  /** Lists the peers of a room, oldest first. */
+  /**
+   * Lists the peers of a room, oldest first.
+   * Authorization: management token with scope rooms, read or admin; peer token of the room.
+   */
   listPeers(
     request: ListPeersRequest,
     callback: (error: ServiceError | null, response: ListPeersResponse) => void,
@@ -1675,8 +1698,8 @@ export interface PeerServiceClient extends Client {
     callback: (error: ServiceError | null, response: ListPeersResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Removes a peer; its tokens stop verifying at once. A peer token may remove
-   * peers of its own room when it has can_remove_participants.
+   * Removes a peer; its tokens stop verifying at once.
+   * Authorization: management token with scope rooms or admin; peer token of the room, with can_remove_participants.
    */
   deletePeer(
     request: DeletePeerRequest,
@@ -1694,8 +1717,8 @@ export interface PeerServiceClient extends Client {
     callback: (error: ServiceError | null, response: DeletePeerResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Replaces a peer's client metadata. A peer token may change only its own,
-   * and only with can_update_metadata.
+   * Replaces a peer's client metadata.
+   * Authorization: management token with scope rooms or admin; peer token of that peer, with can_update_metadata.
    */
   updatePeerMetadata(
     request: UpdatePeerMetadataRequest,
@@ -1715,7 +1738,8 @@ export interface PeerServiceClient extends Client {
   /**
    * Replaces a peer's permissions. Tokens issued before the change stop
    * verifying (reason SUPERSEDED); RefreshPeerToken or IssuePeerToken give one
-   * with the new permissions. Management tokens with the rooms scope only.
+   * with the new permissions.
+   * Authorization: management token with scope rooms or admin.
    */
   updatePeer(
     request: UpdatePeerRequest,
@@ -1734,8 +1758,8 @@ export interface PeerServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Records a peer's connection state, as seen by a media server, and emits
-   * peer connected/disconnected events. Management tokens with the verify or
-   * rooms scope.
+   * peer connected/disconnected events.
+   * Authorization: management token with scope verify, rooms or admin.
    */
   reportPeerStatus(
     request: ReportPeerStatusRequest,

@@ -114,11 +114,20 @@ export enum ManagementScope {
   MANAGEMENT_SCOPE_UNSPECIFIED = 0,
   /** MANAGEMENT_SCOPE_ADMIN - Everything, including managing management tokens and signing keys. */
   MANAGEMENT_SCOPE_ADMIN = 1,
-  /** MANAGEMENT_SCOPE_ROOMS - Create, read, update and delete rooms and peers, and issue peer tokens. */
+  /**
+   * MANAGEMENT_SCOPE_ROOMS - Create, read, update and delete rooms and peers, issue peer tokens, report
+   * peer status, manage webhooks and watch events.
+   */
   MANAGEMENT_SCOPE_ROOMS = 2,
-  /** MANAGEMENT_SCOPE_VERIFY - VerifyPeerToken (and GetJwks, which needs no token): for media servers. */
+  /**
+   * MANAGEMENT_SCOPE_VERIFY - VerifyPeerToken and ReportPeerStatus (GetJwks needs no token): for media
+   * servers.
+   */
   MANAGEMENT_SCOPE_VERIFY = 3,
-  /** MANAGEMENT_SCOPE_READ - Get and List calls only. */
+  /**
+   * MANAGEMENT_SCOPE_READ - Read rooms and peers (GetRoom, ListRooms, GetPeer, ListPeers) and
+   * WatchEvents.
+   */
   MANAGEMENT_SCOPE_READ = 4,
   UNRECOGNIZED = -1,
 }

@@ -1026,13 +1026,15 @@ export const DeleteRoomResponse: MessageFns<DeleteRoomResponse> = {
 };
 
 /**
- * RoomService manages rooms. Management tokens may call every method for their
- * own environment; peer tokens may call GetRoom and UpdateRoom (metadata only,
- * with can_update_room) for their own room.
+ * RoomService manages rooms. Management tokens act in their own environment;
+ * peer tokens may call GetRoom and UpdateRoom for their own room.
  */
 export type RoomServiceService = typeof RoomServiceService;
 export const RoomServiceService = {
-  /** Creates a room. A repeated request_id returns the first result. */
+  /**
+   * Creates a room. A repeated request_id returns the first result.
+   * Authorization: management token with scope rooms or admin.
+   */
   createRoom: {
     path: "/roomgate.v1.RoomService/CreateRoom" as const,
     requestStream: false as const,
@@ -1042,7 +1044,10 @@ export const RoomServiceService = {
     responseSerialize: (value: CreateRoomResponse): Buffer => Buffer.from(CreateRoomResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateRoomResponse => CreateRoomResponse.decode(value),
   },
-  /** Returns one room, including its current peer_count. */
+  /**
+   * Returns one room, including its current peer_count.
+   * Authorization: management token with scope rooms, read or admin; peer token of the room.
+   */
   getRoom: {
     path: "/roomgate.v1.RoomService/GetRoom" as const,
     requestStream: false as const,
@@ -1052,7 +1057,10 @@ export const RoomServiceService = {
     responseSerialize: (value: GetRoomResponse): Buffer => Buffer.from(GetRoomResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetRoomResponse => GetRoomResponse.decode(value),
   },
-  /** Lists rooms oldest first; the cursor is stable under concurrent inserts. */
+  /**
+   * Lists rooms oldest first; the cursor is stable under concurrent inserts.
+   * Authorization: management token with scope rooms, read or admin.
+   */
   listRooms: {
     path: "/roomgate.v1.RoomService/ListRooms" as const,
     requestStream: false as const,
@@ -1062,7 +1070,10 @@ export const RoomServiceService = {
     responseSerialize: (value: ListRoomsResponse): Buffer => Buffer.from(ListRoomsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListRoomsResponse => ListRoomsResponse.decode(value),
   },
-  /** Changes a room's metadata and/or max_peers. Only fields that are set change. */
+  /**
+   * Changes a room's metadata and/or max_peers. Only fields that are set change.
+   * Authorization: management token with scope rooms or admin; peer token of the room, with can_update_room, for metadata only.
+   */
   updateRoom: {
     path: "/roomgate.v1.RoomService/UpdateRoom" as const,
     requestStream: false as const,
@@ -1072,7 +1083,10 @@ export const RoomServiceService = {
     responseSerialize: (value: UpdateRoomResponse): Buffer => Buffer.from(UpdateRoomResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateRoomResponse => UpdateRoomResponse.decode(value),
   },
-  /** Deletes a room and all of its peers; their tokens stop verifying at once. */
+  /**
+   * Deletes a room and all of its peers; their tokens stop verifying at once.
+   * Authorization: management token with scope rooms or admin.
+   */
   deleteRoom: {
     path: "/roomgate.v1.RoomService/DeleteRoom" as const,
     requestStream: false as const,
@@ -1085,20 +1099,38 @@ export const RoomServiceService = {
 } as const;
 
 export interface RoomServiceServer extends UntypedServiceImplementation {
-  /** Creates a room. A repeated request_id returns the first result. */
+  /**
+   * Creates a room. A repeated request_id returns the first result.
+   * Authorization: management token with scope rooms or admin.
+   */
   createRoom: handleUnaryCall<CreateRoomRequest, CreateRoomResponse>;
-  /** Returns one room, including its current peer_count. */
+  /**
+   * Returns one room, including its current peer_count.
+   * Authorization: management token with scope rooms, read or admin; peer token of the room.
+   */
   getRoom: handleUnaryCall<GetRoomRequest, GetRoomResponse>;
-  /** Lists rooms oldest first; the cursor is stable under concurrent inserts. */
+  /**
+   * Lists rooms oldest first; the cursor is stable under concurrent inserts.
+   * Authorization: management token with scope rooms, read or admin.
+   */
   listRooms: handleUnaryCall<ListRoomsRequest, ListRoomsResponse>;
-  /** Changes a room's metadata and/or max_peers. Only fields that are set change. */
+  /**
+   * Changes a room's metadata and/or max_peers. Only fields that are set change.
+   * Authorization: management token with scope rooms or admin; peer token of the room, with can_update_room, for metadata only.
+   */
   updateRoom: handleUnaryCall<UpdateRoomRequest, UpdateRoomResponse>;
-  /** Deletes a room and all of its peers; their tokens stop verifying at once. */
+  /**
+   * Deletes a room and all of its peers; their tokens stop verifying at once.
+   * Authorization: management token with scope rooms or admin.
+   */
   deleteRoom: handleUnaryCall<DeleteRoomRequest, DeleteRoomResponse>;
 }
 
 export interface RoomServiceClient extends Client {
-  /** Creates a room. A repeated request_id returns the first result. */
+  /**
+   * Creates a room. A repeated request_id returns the first result.
+   * Authorization: management token with scope rooms or admin.
+   */
   createRoom(
     request: CreateRoomRequest,
     callback: (error: ServiceError | null, response: CreateRoomResponse) => void,
@@ -1114,7 +1146,10 @@ export interface RoomServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateRoomResponse) => void,
   ): ClientUnaryCall;
-  /** Returns one room, including its current peer_count. */
+  /**
+   * Returns one room, including its current peer_count.
+   * Authorization: management token with scope rooms, read or admin; peer token of the room.
+   */
   getRoom(
     request: GetRoomRequest,
     callback: (error: ServiceError | null, response: GetRoomResponse) => void,
@@ -1130,7 +1165,10 @@ export interface RoomServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetRoomResponse) => void,
   ): ClientUnaryCall;
-  /** Lists rooms oldest first; the cursor is stable under concurrent inserts. */
+  /**
+   * Lists rooms oldest first; the cursor is stable under concurrent inserts.
+   * Authorization: management token with scope rooms, read or admin.
+   */
   listRooms(
     request: ListRoomsRequest,
     callback: (error: ServiceError | null, response: ListRoomsResponse) => void,
@@ -1146,7 +1184,10 @@ export interface RoomServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListRoomsResponse) => void,
   ): ClientUnaryCall;
-  /** Changes a room's metadata and/or max_peers. Only fields that are set change. */
+  /**
+   * Changes a room's metadata and/or max_peers. Only fields that are set change.
+   * Authorization: management token with scope rooms or admin; peer token of the room, with can_update_room, for metadata only.
+   */
   updateRoom(
     request: UpdateRoomRequest,
     callback: (error: ServiceError | null, response: UpdateRoomResponse) => void,
@@ -1162,7 +1203,10 @@ export interface RoomServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateRoomResponse) => void,
   ): ClientUnaryCall;
-  /** Deletes a room and all of its peers; their tokens stop verifying at once. */
+  /**
+   * Deletes a room and all of its peers; their tokens stop verifying at once.
+   * Authorization: management token with scope rooms or admin.
+   */
   deleteRoom(
     request: DeleteRoomRequest,
     callback: (error: ServiceError | null, response: DeleteRoomResponse) => void,

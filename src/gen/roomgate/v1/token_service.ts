@@ -1814,7 +1814,8 @@ export type TokenServiceService = typeof TokenServiceService;
 export const TokenServiceService = {
   /**
    * Verifies a peer token on behalf of a media server. An invalid token is not
-   * an error: the response says valid=false and why. Management tokens only.
+   * an error: the response says valid=false and why.
+   * Authorization: management token with scope verify or admin.
    */
   verifyPeerToken: {
     path: "/roomgate.v1.TokenService/VerifyPeerToken" as const,
@@ -1829,7 +1830,8 @@ export const TokenServiceService = {
   },
   /**
    * Returns a fresh token for the calling peer while the peer exists. The
-   * caller authenticates with its current peer token. Peer tokens only.
+   * caller authenticates with its current peer token.
+   * Authorization: peer token only: the token being refreshed, even when superseded.
    */
   refreshPeerToken: {
     path: "/roomgate.v1.TokenService/RefreshPeerToken" as const,
@@ -1843,8 +1845,8 @@ export const TokenServiceService = {
     responseDeserialize: (value: Buffer): RefreshPeerTokenResponse => RefreshPeerTokenResponse.decode(value),
   },
   /**
-   * Returns the JSON Web Key Set that verifies peer tokens offline. Needs no
-   * authentication.
+   * Returns the JSON Web Key Set that verifies peer tokens offline.
+   * Authorization: none; no token is needed.
    */
   getJwks: {
     path: "/roomgate.v1.TokenService/GetJwks" as const,
@@ -1857,7 +1859,7 @@ export const TokenServiceService = {
   },
   /**
    * Mints a new token for an existing peer, with its current permissions.
-   * Needs the rooms scope.
+   * Authorization: management token with scope rooms or admin.
    */
   issuePeerToken: {
     path: "/roomgate.v1.TokenService/IssuePeerToken" as const,
@@ -1872,7 +1874,8 @@ export const TokenServiceService = {
   },
   /**
    * Creates a management token in the caller's environment; the token is
-   * returned once. Needs the admin scope.
+   * returned once.
+   * Authorization: management token with scope admin.
    */
   createManagementToken: {
     path: "/roomgate.v1.TokenService/CreateManagementToken" as const,
@@ -1887,7 +1890,8 @@ export const TokenServiceService = {
   },
   /**
    * Lists the management tokens of the caller's environment, never the tokens
-   * themselves. Needs the admin scope.
+   * themselves.
+   * Authorization: management token with scope admin.
    */
   listManagementTokens: {
     path: "/roomgate.v1.TokenService/ListManagementTokens" as const,
@@ -1902,7 +1906,8 @@ export const TokenServiceService = {
   },
   /**
    * Revokes a management token, at once or after a grace period (a Stripe-style
-   * roll). Needs the admin scope.
+   * roll).
+   * Authorization: management token with scope admin.
    */
   revokeManagementToken: {
     path: "/roomgate.v1.TokenService/RevokeManagementToken" as const,
@@ -1918,7 +1923,8 @@ export const TokenServiceService = {
   /**
    * Starts a signing-key rotation: the new key is published at once and signs
    * after the pre-publish period; the old key stays published until its tokens
-   * have expired. Needs the admin scope.
+   * have expired.
+   * Authorization: management token with scope admin.
    */
   rotateSigningKey: {
     path: "/roomgate.v1.TokenService/RotateSigningKey" as const,
@@ -1931,7 +1937,10 @@ export const TokenServiceService = {
       Buffer.from(RotateSigningKeyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RotateSigningKeyResponse => RotateSigningKeyResponse.decode(value),
   },
-  /** Lists the published signing keys with their states. Needs the admin scope. */
+  /**
+   * Lists the published signing keys with their states.
+   * Authorization: management token with scope admin.
+   */
   listSigningKeys: {
     path: "/roomgate.v1.TokenService/ListSigningKeys" as const,
     requestStream: false as const,
@@ -1948,53 +1957,63 @@ export const TokenServiceService = {
 export interface TokenServiceServer extends UntypedServiceImplementation {
   /**
    * Verifies a peer token on behalf of a media server. An invalid token is not
-   * an error: the response says valid=false and why. Management tokens only.
+   * an error: the response says valid=false and why.
+   * Authorization: management token with scope verify or admin.
    */
   verifyPeerToken: handleUnaryCall<VerifyPeerTokenRequest, VerifyPeerTokenResponse>;
   /**
    * Returns a fresh token for the calling peer while the peer exists. The
-   * caller authenticates with its current peer token. Peer tokens only.
+   * caller authenticates with its current peer token.
+   * Authorization: peer token only: the token being refreshed, even when superseded.
    */
   refreshPeerToken: handleUnaryCall<RefreshPeerTokenRequest, RefreshPeerTokenResponse>;
   /**
-   * Returns the JSON Web Key Set that verifies peer tokens offline. Needs no
-   * authentication.
+   * Returns the JSON Web Key Set that verifies peer tokens offline.
+   * Authorization: none; no token is needed.
    */
   getJwks: handleUnaryCall<GetJwksRequest, GetJwksResponse>;
   /**
    * Mints a new token for an existing peer, with its current permissions.
-   * Needs the rooms scope.
+   * Authorization: management token with scope rooms or admin.
    */
   issuePeerToken: handleUnaryCall<IssuePeerTokenRequest, IssuePeerTokenResponse>;
   /**
    * Creates a management token in the caller's environment; the token is
-   * returned once. Needs the admin scope.
+   * returned once.
+   * Authorization: management token with scope admin.
    */
   createManagementToken: handleUnaryCall<CreateManagementTokenRequest, CreateManagementTokenResponse>;
   /**
    * Lists the management tokens of the caller's environment, never the tokens
-   * themselves. Needs the admin scope.
+   * themselves.
+   * Authorization: management token with scope admin.
    */
   listManagementTokens: handleUnaryCall<ListManagementTokensRequest, ListManagementTokensResponse>;
   /**
    * Revokes a management token, at once or after a grace period (a Stripe-style
-   * roll). Needs the admin scope.
+   * roll).
+   * Authorization: management token with scope admin.
    */
   revokeManagementToken: handleUnaryCall<RevokeManagementTokenRequest, RevokeManagementTokenResponse>;
   /**
    * Starts a signing-key rotation: the new key is published at once and signs
    * after the pre-publish period; the old key stays published until its tokens
-   * have expired. Needs the admin scope.
+   * have expired.
+   * Authorization: management token with scope admin.
    */
   rotateSigningKey: handleUnaryCall<RotateSigningKeyRequest, RotateSigningKeyResponse>;
-  /** Lists the published signing keys with their states. Needs the admin scope. */
+  /**
+   * Lists the published signing keys with their states.
+   * Authorization: management token with scope admin.
+   */
   listSigningKeys: handleUnaryCall<ListSigningKeysRequest, ListSigningKeysResponse>;
 }
 
 export interface TokenServiceClient extends Client {
   /**
    * Verifies a peer token on behalf of a media server. An invalid token is not
-   * an error: the response says valid=false and why. Management tokens only.
+   * an error: the response says valid=false and why.
+   * Authorization: management token with scope verify or admin.
    */
   verifyPeerToken(
     request: VerifyPeerTokenRequest,
@@ -2013,7 +2032,8 @@ export interface TokenServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Returns a fresh token for the calling peer while the peer exists. The
-   * caller authenticates with its current peer token. Peer tokens only.
+   * caller authenticates with its current peer token.
+   * Authorization: peer token only: the token being refreshed, even when superseded.
    */
   refreshPeerToken(
     request: RefreshPeerTokenRequest,
@@ -2031,8 +2051,8 @@ export interface TokenServiceClient extends Client {
     callback: (error: ServiceError | null, response: RefreshPeerTokenResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Returns the JSON Web Key Set that verifies peer tokens offline. Needs no
-   * authentication.
+   * Returns the JSON Web Key Set that verifies peer tokens offline.
+   * Authorization: none; no token is needed.
    */
   getJwks(
     request: GetJwksRequest,
@@ -2051,7 +2071,7 @@ export interface TokenServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Mints a new token for an existing peer, with its current permissions.
-   * Needs the rooms scope.
+   * Authorization: management token with scope rooms or admin.
    */
   issuePeerToken(
     request: IssuePeerTokenRequest,
@@ -2070,7 +2090,8 @@ export interface TokenServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Creates a management token in the caller's environment; the token is
-   * returned once. Needs the admin scope.
+   * returned once.
+   * Authorization: management token with scope admin.
    */
   createManagementToken(
     request: CreateManagementTokenRequest,
@@ -2089,7 +2110,8 @@ export interface TokenServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Lists the management tokens of the caller's environment, never the tokens
-   * themselves. Needs the admin scope.
+   * themselves.
+   * Authorization: management token with scope admin.
    */
   listManagementTokens(
     request: ListManagementTokensRequest,
@@ -2108,7 +2130,8 @@ export interface TokenServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Revokes a management token, at once or after a grace period (a Stripe-style
-   * roll). Needs the admin scope.
+   * roll).
+   * Authorization: management token with scope admin.
    */
   revokeManagementToken(
     request: RevokeManagementTokenRequest,
@@ -2128,7 +2151,8 @@ export interface TokenServiceClient extends Client {
   /**
    * Starts a signing-key rotation: the new key is published at once and signs
    * after the pre-publish period; the old key stays published until its tokens
-   * have expired. Needs the admin scope.
+   * have expired.
+   * Authorization: management token with scope admin.
    */
   rotateSigningKey(
     request: RotateSigningKeyRequest,
@@ -2145,7 +2169,10 @@ export interface TokenServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void,
   ): ClientUnaryCall;
-  /** Lists the published signing keys with their states. Needs the admin scope. */
+  /**
+   * Lists the published signing keys with their states.
+   * Authorization: management token with scope admin.
+   */
   listSigningKeys(
     request: ListSigningKeysRequest,
     callback: (error: ServiceError | null, response: ListSigningKeysResponse) => void,
