@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HealthCheckResponse_ServingStatus as Serving, HealthClient } from '../../src/gen/grpc/health/v1/health.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { waitUntil } from '../support/wait-until.js';
-import { Watch } from '../support/watch-events.js';
+import { Watch } from '../support/watch.js';
 
 let t: TestRoomgate;
 let admin: string;
@@ -55,7 +55,7 @@ describe('max concurrent streams (ROOMGATE_GRPC_MAX_CONCURRENT_STREAMS=4)', () =
 
   it('a grpc-js client holds calls over the limit until a stream on the connection ends; the server never sees them', async () => {
     // The promise client's services share one channel, so one connection.
-    const watches = Array.from({ length: 4 }, () => new Watch({ client: s.client.eventStream }, {}, token));
+    const watches = Array.from({ length: 4 }, () => new Watch(s.client.eventStream, {}, token));
     await Promise.all(watches.map((w) => w.subscribed));
 
     // A call whose deadline passes while it waits ends DEADLINE_EXCEEDED, without reaching roomgate.

@@ -1,8 +1,9 @@
-// WatchEvents over real gRPC and Postgres. Writes go through a full roomgate
-// (startTestRoomgate, on this file's own database); the stream is served by
-// WatchEvents-only servers on the same database (test/support/watch-events.ts),
-// so that a test can give one a tiny backlog, or stop it and start another (a
-// restart) while the data stays.
+// WatchEvents over real gRPC and Postgres, served by a full roomgate
+// (startTestRoomgate, on this file's own database) that also takes the writes.
+// A test that needs a small backlog, or a restart, starts more roomgates on
+// the same database (startTestRoomgate's `sharing`): one with
+// ROOMGATE_WATCH_MAX_BACKLOG at its minimum, or one it closes and another it
+// starts in its place while the data stays.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
@@ -14,26 +15,25 @@ import { appendEvent, nextRoomSeq } from '../../src/store/outbox.js';
 import { withTransaction } from '../../src/store/pool.js';
 import { PgRoomStore } from '../../src/store/room-store.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
-import { serveWatchEvents, stallingProxy, Watch, type WatchServer } from '../support/watch-events.js';
+import { stallingProxy } from '../support/stalling-proxy.js';
+import { Watch } from '../support/watch.js';
 
 let t: TestRoomgate;
 let admin: string;
-let main: WatchServer;
+/** The EventService client of `t`, which serves WatchEvents. */
+let main: EventServiceClient;
 
 beforeAll(async () => {
   t = await startTestRoomgate();
   admin = await t.managementToken('sandbox');
-  main = await serveWatchEvents(t);
+  main = t.client.eventStream;
 });
-afterAll(async () => {
-  await main?.close();
-  await t?.close();
-});
+afterAll(() => t?.close());
 
 const as = (token: string) => ({ token });
 
 /** Opens a WatchEvents call, as the sandbox admin unless another token is given. */
-const open = (via: { client: EventServiceClient }, request: Partial<WatchEventsRequest>, token = admin) => new Watch(via, request, token);
+const open = (via: EventServiceClient, request: Partial<WatchEventsRequest>, token = admin) => new Watch(via, request, token);
 
 /** Event ids of the environment in stream order, after `cursorEvent` (exclusive), from Postgres. */
 async function idsAfter(cursorEventId: string | null): Promise<string[]> {
@@ -156,10 +156,12 @@ describe('WatchEvents', () => {
   });
 
   it('cuts a consumer that stops taking events off with RESOURCE_EXHAUSTED and a cursor to resume from', async () => {
-    const small = await serveWatchEvents(t, { maxBacklog: 4, stallTimeoutMs: 200 });
-    const proxy = await stallingProxy(small.port);
+    // The smallest backlog the configuration allows; the stall timeout is
+    // roomgate's own (5 s), which no setting changes.
+    const small = await startTestRoomgate({ ROOMGATE_WATCH_MAX_BACKLOG: '10' }, { sharing: t });
+    const proxy = await stallingProxy(small.roomgate.port);
     try {
-      const stuck = open(proxy, {});
+      const stuck = open(proxy.client, {});
       await stuck.subscribed;
       proxy.stall();
       const { room } = await t.client.rooms.createRoom({}, as(admin));
@@ -167,7 +169,7 @@ describe('WatchEvents', () => {
       const metadata = JSON.stringify({ pad: 'x'.repeat(t.config.limits.maxMetadataBytes - 20) });
       const total = 60;
       for (let i = 1; i < total; i++) await t.client.rooms.updateRoom({ roomId: room!.id, metadata }, as(admin));
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 15_000;
       while (!small.logs.some((l) => l.includes('consumer too slow')) && Date.now() < deadline) await sleep(20);
       expect(small.logs.join('')).toMatch(/"code":8,.*consumer too slow; resume from cursor /);
 
@@ -181,7 +183,7 @@ describe('WatchEvents', () => {
       expect(stuck.events.length).toBeGreaterThan(0);
       expect(stuck.events.length).toBeLessThan(total);
 
-      const resumed = open(small, { afterCursor: cursor! });
+      const resumed = open(small.client.eventStream, { afterCursor: cursor! });
       const rest = await resumed.received(total - stuck.events.length);
       expect([...stuck.events, ...rest].map((e) => Number(e.sequence))).toEqual(Array.from({ length: total }, (_, i) => i + 1));
       resumed.cancel();
@@ -192,9 +194,9 @@ describe('WatchEvents', () => {
   });
 
   it('ends with UNAVAILABLE and a cursor on shutdown, and resumes from it on the next server without a gap', async () => {
-    const before = await serveWatchEvents(t);
+    const before = await startTestRoomgate({}, { sharing: t });
     const { room } = await t.client.rooms.createRoom({}, as(admin));
-    const watch = open(before, { roomId: room!.id });
+    const watch = open(before.client.eventStream, { roomId: room!.id });
     await watch.subscribed;
     await t.client.peers.createPeer({ roomId: room!.id, identity: 'before' }, as(admin));
     await watch.received(1);
@@ -208,9 +210,9 @@ describe('WatchEvents', () => {
     await t.client.peers.createPeer({ roomId: room!.id, identity: 'between' }, as(admin));
     await t.client.rooms.updateRoom({ roomId: room!.id, metadata: '{"between":true}' }, as(admin));
 
-    const next = await serveWatchEvents(t);
+    const next = await startTestRoomgate({}, { sharing: t });
     try {
-      const resumed = open(next, { roomId: room!.id, afterCursor: cursor! });
+      const resumed = open(next.client.eventStream, { roomId: room!.id, afterCursor: cursor! });
       await t.client.rooms.deleteRoom({ roomId: room!.id }, as(admin));
       const rest = await resumed.received(5);
       expect(rest.map(typeName)).toEqual(['peer_created', 'room_updated', 'peer_token_revoked', 'peer_token_revoked', 'room_deleted']);

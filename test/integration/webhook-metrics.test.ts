@@ -5,24 +5,23 @@
 // after, since they are shared by the whole file.
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEventClient, type EventClient } from '../support/event-client.js';
+import type { RoomgateClient } from '../../src/client/index.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 let t: TestRoomgate;
 let admin: string;
-let events: EventClient;
+let events: RoomgateClient['events'];
 let receiver: WebhookReceiver;
 
 beforeAll(async () => {
   t = await startTestRoomgate({ ROOMGATE_WEBHOOK_ALLOW_HTTP: 'true', ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
   admin = await t.managementToken('sandbox');
-  events = createEventClient(t.address);
+  events = t.client.events;
   receiver = await startWebhookReceiver();
 });
 afterAll(async () => {
   await receiver?.close();
-  events?.close();
   await t?.close();
 });
 
@@ -47,7 +46,7 @@ const lagCount = (text: string) => sample(text, 'roomgate_webhook_delivery_lag_s
 /** A room whose endpoint at `path` gets its later events; the room's own ROOM_CREATED predates the endpoint. */
 async function hookedRoom(path: string): Promise<string> {
   const { room } = await t.client.rooms.createRoom({}, { token: admin });
-  await events.call('createWebhookEndpoint', { url: receiver.url(path), roomId: room!.id }, admin);
+  await events.createWebhookEndpoint({ url: receiver.url(path), roomId: room!.id }, { token: admin });
   return room!.id;
 }
 

@@ -11,6 +11,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { RoomgateClient } from '../../src/client/index.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { KeyEncryptor } from '../../src/domain/key-encryption.js';
 import { systemResolver, UrlGuard, type Resolver } from '../../src/domain/url-guard.js';
@@ -18,7 +19,6 @@ import { DeliveryState, EventType } from '../../src/gen/roomgate/v1/events.js';
 import { WebhookRelay } from '../../src/relay/webhook-relay.js';
 import { webhookBody } from '../../src/transport/webhook-body.js';
 import { PgWebhookDeliveryQueue } from '../../src/store/webhook-delivery-queue.js';
-import { createEventClient, type EventClient } from '../support/event-client.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { verifyStandardWebhook, type SignedHeaders } from '../support/standard-webhooks.js';
 import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -31,7 +31,7 @@ const MISSING = '00000000-0000-4000-8000-00000000dead';
 let t: TestRoomgate;
 let admin: string;
 let live: string;
-let events: EventClient;
+let events: RoomgateClient['events'];
 let receiver: WebhookReceiver;
 let relay: WebhookRelay;
 
@@ -60,7 +60,7 @@ beforeAll(async () => {
   t = await startTestRoomgate({ ...PERMISSIVE, ROOMGATE_RELAY_ENABLED: 'false' });
   admin = await t.managementToken('sandbox');
   live = await t.managementToken('production');
-  events = createEventClient(t.address);
+  events = t.client.events;
   receiver = await startWebhookReceiver();
   relay = makeRelay({ allowPrivateNetworks: true });
   relay.start();
@@ -68,7 +68,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await relay?.stop();
   await receiver?.close();
-  events?.close();
   await t?.close();
 });
 
@@ -83,10 +82,9 @@ async function touchRoom(roomId: string, n: number, token = admin): Promise<void
 }
 
 async function endpointFor(path: string, options: { roomId?: string; eventTypes?: EventType[]; token?: string } = {}) {
-  const { endpoint, secret } = await events.call(
-    'createWebhookEndpoint',
+  const { endpoint, secret } = await events.createWebhookEndpoint(
     { url: receiver.url(path), roomId: options.roomId ?? '', eventTypes: options.eventTypes ?? [] },
-    options.token ?? admin,
+    { token: options.token ?? admin },
   );
   return { id: endpoint!.id, secret };
 }
@@ -97,7 +95,7 @@ async function eventId(roomId: string, seq: number): Promise<string> {
 }
 
 async function deliveries(endpointId: string, token = admin) {
-  return (await events.call('listWebhookDeliveries', { endpointId }, token)).deliveries;
+  return (await events.listWebhookDeliveries({ endpointId }, { token })).deliveries;
 }
 
 /** A room with an endpoint of its own that always answers `status`, and two room_updated events (seq 2 and 3). */
@@ -196,13 +194,13 @@ describe('delivery', () => {
     expect(ofA.map((h) => h.sequence)).toEqual(['2', '2', '2', '3']);
     const bHit = hits.find((h) => h.roomId === b)!;
     expect(bHit.at).toBeLessThan(ofA[2]!.at);
-    await events.call('deleteWebhookEndpoint', { endpointId: hook.id }, admin);
+    await events.deleteWebhookEndpoint({ endpointId: hook.id }, { token: admin });
   });
 
   it('disables the endpoint on 410 Gone and gives up its pending deliveries', async () => {
     const { roomId, hook } = await twoEventsAnswered('/gone', 410);
     await until(async () => {
-      const { endpoint } = await events.call('getWebhookEndpoint', { endpointId: hook.id }, admin);
+      const { endpoint } = await events.getWebhookEndpoint({ endpointId: hook.id }, { token: admin });
       expect(endpoint).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/410 Gone/) });
     });
     // The later event's delivery may have been written while the endpoint was
@@ -244,13 +242,13 @@ describe('delivery', () => {
     await until(async () => expect((await deliveries(capped.id))[0]).toMatchObject({ lastStatusCode: 429 }));
     const [d] = await deliveries(capped.id);
     expect(d!.nextAttemptTime!.getTime() - d!.createTime!.getTime()).toBe(HORIZON_SECONDS * 1000);
-    for (const id of [hook.id, capped.id]) await events.call('deleteWebhookEndpoint', { endpointId: id }, admin);
+    for (const id of [hook.id, capped.id]) await events.deleteWebhookEndpoint({ endpointId: id }, { token: admin });
   });
 
   it('signs with both secrets during a rotation grace period, then with the new one only', async () => {
     const roomId = await createRoom();
     const hook = await endpointFor('/rotate', { roomId });
-    const rotated = await events.call('rotateWebhookSecret', { endpointId: hook.id, graceSeconds: 3600 }, admin);
+    const rotated = await events.rotateWebhookSecret({ endpointId: hook.id, graceSeconds: 3600 }, { token: admin });
     expect(rotated.secret).not.toBe(hook.secret);
     expect(Math.abs(rotated.endpoint!.previousSecretExpireTime!.getTime() - Date.now() - 3_600_000)).toBeLessThan(5_000);
     await touchRoom(roomId, 1);
@@ -263,7 +261,7 @@ describe('delivery', () => {
       expect(parts.filter((p) => verifyStandardWebhook(secret, { ...headersOf(during!), 'webhook-signature': p }, during!.body))).toHaveLength(1);
     }
 
-    const final = await events.call('rotateWebhookSecret', { endpointId: hook.id, graceSeconds: 0 }, admin);
+    const final = await events.rotateWebhookSecret({ endpointId: hook.id, graceSeconds: 0 }, { token: admin });
     expect(final.endpoint!.previousSecretExpireTime).toBeUndefined();
     await touchRoom(roomId, 2);
     await until(() => expect(receiver.received('/rotate')).toHaveLength(2));
@@ -272,7 +270,7 @@ describe('delivery', () => {
     expect(verifyStandardWebhook(final.secret, headersOf(after), after.body)).toBe(true);
     expect(verifyStandardWebhook(rotated.secret, headersOf(after), after.body)).toBe(false);
     await expectStatus(
-      events.call('rotateWebhookSecret', { endpointId: hook.id, graceSeconds: 7 * 86_400 + 1 }, admin),
+      events.rotateWebhookSecret({ endpointId: hook.id, graceSeconds: 7 * 86_400 + 1 }, { token: admin }),
       status.INVALID_ARGUMENT,
       /^grace_seconds:/,
     );
@@ -285,7 +283,7 @@ describe('delivery', () => {
     await until(() => expect(receiver.received('/again')).toHaveLength(1));
     const id = await eventId(roomId, 2);
 
-    const { delivery } = await events.call('redeliverEvent', { eventId: id, endpointId: hook.id }, admin);
+    const { delivery } = await events.redeliverEvent({ eventId: id, endpointId: hook.id }, { token: admin });
     expect(delivery).toMatchObject({ eventId: id, state: DeliveryState.DELIVERY_STATE_PENDING, attempts: 0, lastStatusCode: 0 });
     await until(() => expect(receiver.received('/again')).toHaveLength(2));
     const [first, again] = receiver.received('/again');
@@ -295,7 +293,7 @@ describe('delivery', () => {
 
     // room_created was written before the endpoint existed, so it had no delivery.
     const created = await eventId(roomId, 1);
-    await events.call('redeliverEvent', { eventId: created, endpointId: hook.id }, admin);
+    await events.redeliverEvent({ eventId: created, endpointId: hook.id }, { token: admin });
     await until(() => expect(receiver.received('/again')).toHaveLength(3));
     expect(bodyOf(receiver.received('/again')[2]!)).toMatchObject({ id: created, type: 'EVENT_TYPE_ROOM_CREATED' });
     await until(async () =>
@@ -309,12 +307,12 @@ describe('delivery', () => {
 
     const otherEnvironment = await eventId(await createRoom(live), 1);
     for (const eventId of [MISSING, otherEnvironment]) {
-      const err = await expectStatus(events.call('redeliverEvent', { eventId, endpointId: hook.id }, admin), status.NOT_FOUND, /^event not found$/);
+      const err = await expectStatus(events.redeliverEvent({ eventId, endpointId: hook.id }, { token: admin }), status.NOT_FOUND, /^event not found$/);
       expect(codeOf(err)).toBe('ERR_EVENT_NOT_FOUND');
     }
-    await expectStatus(events.call('redeliverEvent', { eventId: id, endpointId: MISSING }, admin), status.NOT_FOUND, /endpoint not found/);
-    await expectStatus(events.call('redeliverEvent', { eventId: id, endpointId: hook.id }, live), status.NOT_FOUND, /endpoint not found/);
-    await expectStatus(events.call('redeliverEvent', { eventId: 'x', endpointId: hook.id }, admin), status.INVALID_ARGUMENT, /^event_id:/);
+    await expectStatus(events.redeliverEvent({ eventId: id, endpointId: MISSING }, { token: admin }), status.NOT_FOUND, /endpoint not found/);
+    await expectStatus(events.redeliverEvent({ eventId: id, endpointId: hook.id }, { token: live }), status.NOT_FOUND, /endpoint not found/);
+    await expectStatus(events.redeliverEvent({ eventId: 'x', endpointId: hook.id }, { token: admin }), status.INVALID_ARGUMENT, /^event_id:/);
   });
 });
 
@@ -336,7 +334,7 @@ describe('several relays on one database', () => {
       expect(receiver.received('/shared')).toHaveLength(20);
     } finally {
       await Promise.all(others.map((r) => r.stop()));
-      await events.call('deleteWebhookEndpoint', { endpointId: hook.id }, admin);
+      await events.deleteWebhookEndpoint({ endpointId: hook.id }, { token: admin });
     }
   });
 });
@@ -359,19 +357,19 @@ describe('ListWebhookDeliveries', () => {
     expect(newer).toMatchObject({ eventId: await eventId(roomId, 3), state: DeliveryState.DELIVERY_STATE_PENDING, attempts: 0 });
     expect(newer!.lastAttemptTime).toBeUndefined();
 
-    const page1 = await events.call('listWebhookDeliveries', { endpointId: hook.id, pageSize: 1 }, admin);
+    const page1 = await events.listWebhookDeliveries({ endpointId: hook.id, pageSize: 1 }, { token: admin });
     expect(page1.deliveries.map((d) => d.eventId)).toEqual([newer!.eventId]);
-    const page2 = await events.call('listWebhookDeliveries', { endpointId: hook.id, pageSize: 1, pageToken: page1.nextPageToken }, admin);
+    const page2 = await events.listWebhookDeliveries({ endpointId: hook.id, pageSize: 1, pageToken: page1.nextPageToken }, { token: admin });
     expect(page2.deliveries.map((d) => d.eventId)).toEqual([older!.eventId]);
     expect(page2.nextPageToken).toBe('');
     await expectStatus(
-      events.call('listWebhookDeliveries', { endpointId: hook.id, pageToken: 'bm9wZQ' }, admin),
+      events.listWebhookDeliveries({ endpointId: hook.id, pageToken: 'bm9wZQ' }, { token: admin }),
       status.INVALID_ARGUMENT,
       /^page_token:/,
     );
 
     // Disabling gives the pending deliveries up; enabling again clears nothing but the flag.
-    const { endpoint } = await events.call('updateWebhookEndpoint', { endpointId: hook.id, enabled: false }, admin);
+    const { endpoint } = await events.updateWebhookEndpoint({ endpointId: hook.id, enabled: false }, { token: admin });
     expect(endpoint).toMatchObject({ enabled: false, disabledReason: '' });
     expect((await deliveries(hook.id)).map((d) => [d.state, d.lastError])).toEqual([
       [DeliveryState.DELIVERY_STATE_FAILED, 'endpoint disabled'],
@@ -381,7 +379,7 @@ describe('ListWebhookDeliveries', () => {
     await new Promise((r) => setTimeout(r, 4 * BACKOFF_BASE_MS));
     expect(receiver.received('/down')).toHaveLength(sent);
     await expectStatus(
-      events.call('redeliverEvent', { eventId: older!.eventId, endpointId: hook.id }, admin),
+      events.redeliverEvent({ eventId: older!.eventId, endpointId: hook.id }, { token: admin }),
       status.FAILED_PRECONDITION,
       /endpoint is disabled/,
     );
@@ -391,10 +389,9 @@ describe('ListWebhookDeliveries', () => {
 describe('endpoints', () => {
   it('creates, gets, lists, updates and deletes endpoints, never showing the secret again', async () => {
     const roomId = await createRoom();
-    const created = await events.call(
-      'createWebhookEndpoint',
+    const created = await events.createWebhookEndpoint(
       { url: receiver.url('/crud'), roomId, description: 'ops', eventTypes: [EventType.EVENT_TYPE_PEER_CREATED] },
-      admin,
+      { token: admin },
     );
     expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
     const id = created.endpoint!.id;
@@ -407,34 +404,33 @@ describe('endpoints', () => {
       disabledReason: '',
       previousSecretExpireTime: undefined,
     });
-    const got = await events.call('getWebhookEndpoint', { endpointId: id }, admin);
+    const got = await events.getWebhookEndpoint({ endpointId: id }, { token: admin });
     expect(got.endpoint).toEqual(created.endpoint);
     expect(JSON.stringify(got)).not.toContain('whsec_');
     const { rows } = await t.db.pool.query<{ secret_encrypted: Buffer }>('SELECT secret_encrypted FROM webhook_endpoints WHERE id = $1', [id]);
     expect(rows[0]!.secret_encrypted.includes(Buffer.from(created.secret))).toBe(false);
     expect(rows[0]!.secret_encrypted.includes(Buffer.from(created.secret.slice(6), 'base64'))).toBe(false);
 
-    const listed = await events.call('listWebhookEndpoints', {}, admin);
+    const listed = await events.listWebhookEndpoints({}, { token: admin });
     expect(listed.endpoints.map((e) => e.id)).toContain(id);
-    expect((await events.call('listWebhookEndpoints', {}, live)).endpoints.map((e) => e.id)).not.toContain(id);
+    expect((await events.listWebhookEndpoints({}, { token: live })).endpoints.map((e) => e.id)).not.toContain(id);
 
-    const updated = await events.call(
-      'updateWebhookEndpoint',
+    const updated = await events.updateWebhookEndpoint(
       { endpointId: id, url: receiver.url('/crud-2'), description: '', replaceEventTypes: true, eventTypes: [] },
-      admin,
+      { token: admin },
     );
     expect(updated.endpoint).toMatchObject({ url: receiver.url('/crud-2'), description: '', eventTypes: [] });
-    await expectStatus(events.call('updateWebhookEndpoint', { endpointId: id }, admin), status.INVALID_ARGUMENT, /nothing to update/);
+    await expectStatus(events.updateWebhookEndpoint({ endpointId: id }, { token: admin }), status.INVALID_ARGUMENT, /nothing to update/);
 
-    await events.call('deleteWebhookEndpoint', { endpointId: id }, admin);
-    await expectStatus(events.call('getWebhookEndpoint', { endpointId: id }, admin), status.NOT_FOUND, /endpoint not found/);
-    const err = await expectStatus(events.call('deleteWebhookEndpoint', { endpointId: id }, admin), status.NOT_FOUND);
+    await events.deleteWebhookEndpoint({ endpointId: id }, { token: admin });
+    await expectStatus(events.getWebhookEndpoint({ endpointId: id }, { token: admin }), status.NOT_FOUND, /endpoint not found/);
+    const err = await expectStatus(events.deleteWebhookEndpoint({ endpointId: id }, { token: admin }), status.NOT_FOUND);
     expect(codeOf(err)).toBe('ERR_WEBHOOK_ENDPOINT_NOT_FOUND');
   });
 
   it('validates requests with INVALID_ARGUMENT naming the field, and needs the rooms scope', async () => {
     const url = receiver.url('/invalid');
-    const create = (over: object, token = admin) => events.call('createWebhookEndpoint', { url, ...over }, token);
+    const create = (over: object, token = admin) => events.createWebhookEndpoint({ url, ...over }, { token });
     await expectStatus(create({ url: 'ftp://example.com/' }), status.INVALID_ARGUMENT, /^url: must use https or http$/);
     await expectStatus(create({ url: `${url}?${'a'.repeat(2048)}` }), status.INVALID_ARGUMENT, /^url: must be at most 2048/);
     await expectStatus(create({ eventTypes: [EventType.EVENT_TYPE_UNSPECIFIED] }), status.INVALID_ARGUMENT, /^event_types:/);
@@ -445,7 +441,7 @@ describe('endpoints', () => {
     await expectStatus(create({ description: 'x'.repeat(257) }), status.INVALID_ARGUMENT, /^description:/);
     await expectStatus(create({}, await t.managementToken('sandbox', ['read'])), status.PERMISSION_DENIED, /'rooms' scope/);
     await expectStatus(
-      events.call('listWebhookEndpoints', {}, await t.managementToken('sandbox', ['verify'])),
+      events.listWebhookEndpoints({}, { token: await t.managementToken('sandbox', ['verify']) }),
       status.PERMISSION_DENIED,
     );
     const { rows } = await t.db.pool.query(`SELECT 1 FROM webhook_endpoints WHERE url LIKE '%/invalid%'`);
@@ -456,7 +452,7 @@ describe('endpoints', () => {
 describe('SSRF guard', () => {
   it('refuses endpoint URLs that resolve to loopback, private or metadata addresses unless allowed', async () => {
     const strict = await startTestRoomgate({ ROOMGATE_WEBHOOK_ALLOW_HTTP: 'true', ROOMGATE_RELAY_ENABLED: 'false' });
-    const client = createEventClient(strict.address);
+    const client = strict.client.events;
     try {
       const token = await strict.managementToken('sandbox');
       const refused: [string, RegExp][] = [
@@ -471,23 +467,22 @@ describe('SSRF guard', () => {
       ];
       for (const [url, kind] of refused) {
         const err = await expectStatus(
-          client.call('createWebhookEndpoint', { url }, token),
+          client.createWebhookEndpoint({ url }, { token }),
           status.INVALID_ARGUMENT,
           new RegExp(`^url: .* resolves to a ${kind.source}.* address; webhooks may only reach public addresses$`),
         );
         expect(codeOf(err)).toBe('ERR_UNSAFE_WEBHOOK_URL');
       }
       // A public address literal needs no DNS; moving it to loopback is refused too.
-      const { endpoint } = await client.call('createWebhookEndpoint', { url: 'http://93.184.215.14/hooks' }, token);
+      const { endpoint } = await client.createWebhookEndpoint({ url: 'http://93.184.215.14/hooks' }, { token });
       await expectStatus(
-        client.call('updateWebhookEndpoint', { endpointId: endpoint!.id, url: `http://localhost:${receiver.port}/` }, token),
+        client.updateWebhookEndpoint({ endpointId: endpoint!.id, url: `http://localhost:${receiver.port}/` }, { token }),
         status.INVALID_ARGUMENT,
         /resolves to a loopback address/,
       );
       const { rows } = await strict.db.pool.query('SELECT url FROM webhook_endpoints');
       expect(rows).toEqual([{ url: 'http://93.184.215.14/hooks' }]);
     } finally {
-      client.close();
       await strict.close();
     }
   });
@@ -531,10 +526,10 @@ describe('SSRF guard', () => {
 describe("the server's own relay", () => {
   it('runs inside the server and delivers committed events', async () => {
     const server = await startTestRoomgate(PERMISSIVE);
-    const client = createEventClient(server.address);
+    const client = server.client.events;
     try {
       const token = await server.managementToken('sandbox');
-      const { secret } = await client.call('createWebhookEndpoint', { url: receiver.url('/served') }, token);
+      const { secret } = await client.createWebhookEndpoint({ url: receiver.url('/served') }, { token });
       const started = Date.now();
       const { room } = await server.client.rooms.createRoom({}, { token });
       await until(() => expect(receiver.received('/served')).toHaveLength(1));
@@ -543,7 +538,6 @@ describe("the server's own relay", () => {
       expect(verifyStandardWebhook(secret, headersOf(hit!), hit!.body)).toBe(true);
       expect(hit!.at - started).toBeLessThan(5_000);
     } finally {
-      client.close();
       await server.close();
     }
   });

@@ -1,6 +1,8 @@
 // A real roomgate for integration tests: the production wiring (startRoomgate)
 // on a database of this test file's own (see database.ts), listening on
 // 127.0.0.1:0, reached through the exported promise client over a socket.
+// More roomgates may share that database (a second instance, or a restart:
+// one closed and another started in its place); the file's first one drops it.
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { ServiceError } from '@grpc/grpc-js';
@@ -41,12 +43,25 @@ export async function mintTestToken(
   return minted.token;
 }
 
-/** Starts roomgate on a fresh database. */
-export async function startTestRoomgate(env: Record<string, string> = {}, options: { clock?: Clock } = {}): Promise<TestRoomgate> {
-  const db = await createTestDatabase();
+/** Options of {@link startTestRoomgate}. */
+export interface TestRoomgateOptions {
+  clock?: Clock;
+  /**
+   * Another test roomgate whose database this one serves, with its
+   * key-encryption key (the signing keys there are sealed with it), as a
+   * second instance or a restarted one would; close() then leaves the
+   * database to its owner.
+   */
+  sharing?: Pick<TestRoomgate, 'db' | 'config'>;
+}
+
+/** Starts roomgate on a fresh database, or on another test roomgate's (see {@link TestRoomgateOptions.sharing}). */
+export async function startTestRoomgate(env: Record<string, string> = {}, options: TestRoomgateOptions = {}): Promise<TestRoomgate> {
+  const shared = options.sharing;
+  const db = shared?.db ?? (await createTestDatabase());
   const config = loadConfig({
     DATABASE_URL: db.connectionString,
-    ROOMGATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    ROOMGATE_KEY_ENCRYPTION_KEY: (shared?.config.keyEncryptionKey ?? randomBytes(32)).toString('base64'),
     ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0',
     ROOMGATE_LOG_LEVEL: 'info',
     ROOMGATE_SHUTDOWN_GRACE_SECONDS: '1',
@@ -75,7 +90,7 @@ export async function startTestRoomgate(env: Record<string, string> = {}, option
     close: async () => {
       client.close();
       await roomgate.close();
-      await db.drop();
+      if (!shared) await db.drop();
     },
   };
 }
