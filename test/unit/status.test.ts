@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Metadata, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { DomainError, ERROR_CODES, invalidArgument } from '../../src/domain/errors.js';
@@ -120,6 +121,20 @@ describe('status table', () => {
       const trailer = ((sent.metadata as Metadata).get(STATUS_DETAILS_TRAILER)[0] as Buffer).toString('latin1');
       expect(trailer).not.toMatch(/relation|rooms|SELECT|42P01|k1 is bad|a string/);
     }
+  });
+});
+
+describe('docs/errors.md', () => {
+  it('lists every code under the status the table maps it to', () => {
+    const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Codes'), doc.indexOf('## Reading the details'));
+    const documented = new Map<string, string>();
+    for (const [, name, codes] of section.matchAll(/^\| ([A-Z_]+) \| ([^|]+) \|/gm)) {
+      for (const [, code] of codes!.matchAll(/`(ERR_[A-Z_]+)`/g)) documented.set(code!, name!);
+    }
+    const expected = new Map(ERROR_CODES.map((code) => [code, status[STATUS_BY_CODE[code]]]));
+    expected.set('ERR_INTERNAL' as never, 'INTERNAL');
+    expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(expected));
   });
 });
 
