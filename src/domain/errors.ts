@@ -1,7 +1,8 @@
 /**
  * Stable error codes of the domain. Transport maps each to one gRPC status in
- * src/transport/status.ts; callers also see the code in the `roomgate-error-code`
- * trailer, so they can branch on it without parsing messages.
+ * src/transport/status.ts; callers also see the code as the google.rpc.ErrorInfo
+ * reason in `grpc-status-details-bin` and in the `roomgate-error-code` trailer,
+ * so they can branch on it without parsing messages (docs/errors.md).
  */
 export const ERROR_CODES = [
   'ERR_INVALID_ARGUMENT',
