@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Generates the Python message classes and gRPC stubs of roomgate.v1 from
-# proto/ into examples/python/gen/, or into the directory given as $1.
+# proto/ into examples/python/gen/, or into the directory given as $1, with the
+# message classes of the vendored google.rpc error model (status.proto and
+# error_details.proto), which Debian 12 packages neither as grpcio-status nor
+# as googleapis-common-protos.
 #
 # Two compilers take part, both from Debian packages (README.md says why):
 #   1. protoc (protobuf-compiler) writes the message classes (*_pb2.py, *_pb2.pyi)
@@ -40,15 +43,18 @@ fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
-rm -rf "$out/roomgate"
+rm -rf "$out/roomgate" "$out/google/rpc"
 
 cd "$proto_dir"
 protos=(roomgate/v1/*.proto)
 "$protoc" -I . --python_out="$out" --pyi_out="$out" \
   --descriptor_set_out="$tmp/roomgate.binpb" --include_imports --include_source_info "${protos[@]}"
+# Messages only: google.rpc has no services. They import google.protobuf's Any
+# and Duration, which python3-protobuf provides.
+"$protoc" -I . --python_out="$out" --pyi_out="$out" google/rpc/status.proto google/rpc/error_details.proto
 # Not `python3 -m grpc_tools.protoc`: that adds `-I <grpc_tools>/_proto`, and
 # protoc refuses -I together with --descriptor_set_in.
 "$python" -c 'import sys; from grpc_tools import protoc; sys.exit(protoc.main(["grpc_tools.protoc", *sys.argv[1:]]))' \
   --descriptor_set_in="$tmp/roomgate.binpb" --grpc_python_out="$out" "${protos[@]}"
 
-echo "generated $(find "$out/roomgate" -name '*.py' | wc -l) modules into $out ($version)"
+echo "generated $(find "$out/roomgate" "$out/google/rpc" -name '*.py' | wc -l) modules into $out ($version)"

@@ -35,26 +35,47 @@ try:
         token_service_pb2,
         token_service_pb2_grpc,
     )
+    from google.rpc import error_details_pb2, status_pb2
 except ImportError as err:
     print(f"cannot import the roomgate stubs ({err}): run examples/python/generate.sh first", file=sys.stderr)
     sys.exit(2)
 
 # Every call gets a deadline: without one, a call to an unreachable server waits forever.
 DEADLINE_SECONDS = 5.0
-# roomgate sends its stable error code (ERR_ROOM_NOT_FOUND, ...) in this trailer.
-ERROR_CODE_TRAILER = "roomgate-error-code"
+# roomgate sends a google.rpc.Status in this trailer, as gRPC's rich error model says.
+STATUS_DETAILS_TRAILER = "grpc-status-details-bin"
 
 
-def error_code(err: grpc.RpcError) -> str:
-    """The roomgate-error-code trailer of a failed call, or "" if there is none."""
+def rich_status(err: grpc.RpcError):
+    """The google.rpc.Status of a failed call, or None if it has none.
+
+    This is what grpcio-status's grpc_status.rpc_status.from_call(err) does;
+    Debian 12 does not package grpcio-status, so it is spelled out here. With
+    it installed, call from_call instead.
+    """
     for key, value in err.trailing_metadata() or ():
-        if key == ERROR_CODE_TRAILER:
-            return value
-    return ""
+        if key == STATUS_DETAILS_TRAILER:
+            status = status_pb2.Status.FromString(value)
+            if status.code != err.code().value[0] or status.message != err.details():
+                raise ValueError("the status details do not match the call's status")
+            return status
+    return None
 
 
 def describe(err: grpc.RpcError) -> str:
-    return f"{err.code().name}: {err.details()} ({ERROR_CODE_TRAILER} {error_code(err) or 'none'})"
+    """The status, message, and the ErrorInfo reason and BadRequest fields from the details."""
+    facts = []
+    status = rich_status(err)
+    for detail in status.details if status else ():
+        # roomgate's stable error code (ERR_ROOM_NOT_FOUND, ...) is the reason;
+        # info.metadata holds more, such as the scope a token lacks.
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            facts.append(f"reason {info.reason}")
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request):
+            facts += [f"field {violation.field}" for violation in bad_request.field_violations]
+    return f"{err.code().name}: {err.details()} ({', '.join(facts) or 'no details'})"
 
 
 def main() -> int:
@@ -121,7 +142,7 @@ def main() -> int:
         )
 
         # A failed call raises grpc.RpcError, which carries the status code, a
-        # message, and roomgate's stable error code in a trailer.
+        # message, and a google.rpc.Status with roomgate's stable error code.
         missing = str(uuid.uuid4())
         try:
             rooms.GetRoom(room_service_pb2.GetRoomRequest(room_id=missing), **call)
@@ -132,6 +153,18 @@ def main() -> int:
             print(f"GetRoom of a random id failed as expected: {describe(err)}")
         else:
             print(f"GetRoom of a random id ({missing}) found a room", file=sys.stderr)
+            return 1
+
+        # A bad request also names the field, in a BadRequest detail.
+        try:
+            rooms.CreateRoom(room_service_pb2.CreateRoomRequest(max_peers=3_000_000_000), **call)
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                print(f"CreateRoom with max_peers 3000000000: expected INVALID_ARGUMENT, got {describe(err)}", file=sys.stderr)
+                return 1
+            print(f"CreateRoom with max_peers 3000000000 failed as expected: {describe(err)}")
+        else:
+            print("CreateRoom with max_peers 3000000000 created a room", file=sys.stderr)
             return 1
     return 0
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError, throwIt } from './errors.js';
+import { DomainError, invalidArgument, throwIt } from './errors.js';
 import { idempotencyKey } from './idempotency.js';
 import type { Limits } from './limits.js';
 import { decodePageToken, toPage, type Page } from './pagination.js';
@@ -118,7 +118,7 @@ export class PeerManager {
     v.requireId('peer_id', peerId);
     ensureCan(principal, 'peer:report-status', { roomId, peerId });
     if (status !== 'connected' && status !== 'disconnected') {
-      throw new DomainError('ERR_INVALID_ARGUMENT', 'status: must be PEER_STATUS_CONNECTED or PEER_STATUS_DISCONNECTED');
+      throw invalidArgument('status', 'must be PEER_STATUS_CONNECTED or PEER_STATUS_DISCONNECTED');
     }
     return (await this.peers.reportStatus(principal.environment, roomId, peerId, status)) ?? throwIt(notFound());
   }
@@ -133,7 +133,7 @@ export class PeerManager {
     v.requireId('room_id', roomId);
     v.requireId('peer_id', peerId);
     ensureCan(principal, 'peer:update-permissions', { roomId, peerId });
-    if (!permissions) throw new DomainError('ERR_INVALID_ARGUMENT', 'permissions: is required (it replaces all five)');
+    if (!permissions) throw invalidArgument('permissions', 'is required (it replaces all five)');
     const updated = await thenInvalidate(
       this.peers.updatePermissions(principal.environment, roomId, peerId, { ...NO_PERMISSIONS, ...permissions }),
       () => this.invalidate.peer(peerId),

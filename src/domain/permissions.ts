@@ -55,7 +55,15 @@ export interface Target {
   peerId?: string;
 }
 
-const denied = (message: string) => new DomainError('ERR_PERMISSION_DENIED', message);
+// The metadata repeats what the message says for programs: the action, and
+// the scope or peer permission that would allow it.
+const denied = (message: string, action: Action, metadata: Record<string, string> = {}) =>
+  new DomainError('ERR_PERMISSION_DENIED', message, { metadata: { action, ...metadata } });
+
+const OWN_ROOM_ONLY = 'a peer token gives access to its own room only';
+
+const lacks = (doing: string, permission: string, action: Action) =>
+  denied(`${doing} needs the ${permission} permission`, action, { requiredPermission: permission });
 
 /**
  * Throws PERMISSION_DENIED unless `principal` may perform `action` on `target`.
@@ -66,12 +74,18 @@ const denied = (message: string) => new DomainError('ERR_PERMISSION_DENIED', mes
 export function ensureCan(principal: Principal, action: Action, target: Target = {}): void {
   if (principal.kind === 'management') {
     if (action === 'token:refresh') {
-      throw denied('RefreshPeerToken is called with the peer token being refreshed; backends use IssuePeerToken');
+      throw denied('RefreshPeerToken is called with the peer token being refreshed; backends use IssuePeerToken', action, {
+        requiredPrincipal: 'peer',
+      });
     }
     const allowed = SCOPES_FOR[action];
     if (principal.scopes.includes('admin') || allowed.some((s) => principal.scopes.includes(s))) return;
     const needed = allowed[0] ?? 'admin';
-    throw denied(`this management token lacks the '${needed}' scope (${[...allowed, 'admin'].join(' or ')} allows ${action})`);
+    const allowing = [...allowed, 'admin'];
+    throw denied(`this management token lacks the '${needed}' scope (${allowing.join(' or ')} allows ${action})`, action, {
+      requiredScope: needed,
+      allowedScopes: allowing.join(','),
+    });
   }
   if (principal.superseded && action !== 'token:refresh') {
     // Not PERMISSION_DENIED: the client can act on this by refreshing.
@@ -85,24 +99,24 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
     case 'room:read':
     case 'peer:read':
     case 'peer:list':
-      if (!ownRoom) throw denied('a peer token gives access to its own room only');
+      if (!ownRoom) throw denied(OWN_ROOM_ONLY, action);
       return;
     case 'room:update-metadata':
-      if (!ownRoom) throw denied('a peer token gives access to its own room only');
-      if (!p.canUpdateRoom) throw denied('updating the room needs the can_update_room permission');
+      if (!ownRoom) throw denied(OWN_ROOM_ONLY, action);
+      if (!p.canUpdateRoom) throw lacks('updating the room', 'can_update_room', action);
       return;
     case 'peer:update-client-metadata':
       if (!ownRoom || target.peerId !== principal.peerId) {
-        throw denied('a peer token may update only its own peer metadata');
+        throw denied('a peer token may update only its own peer metadata', action);
       }
-      if (!p.canUpdateMetadata) throw denied('updating metadata needs the can_update_metadata permission');
+      if (!p.canUpdateMetadata) throw lacks('updating metadata', 'can_update_metadata', action);
       return;
     case 'peer:delete':
-      if (!ownRoom) throw denied('a peer token gives access to its own room only');
-      if (!p.canRemoveParticipants) throw denied('removing peers needs the can_remove_participants permission');
+      if (!ownRoom) throw denied(OWN_ROOM_ONLY, action);
+      if (!p.canRemoveParticipants) throw lacks('removing peers', 'can_remove_participants', action);
       return;
     case 'room:update-limits':
-      throw denied('only a management token may change max_peers or the room timeouts');
+      throw denied('only a management token may change max_peers or the room timeouts', action, { requiredPrincipal: 'management' });
     case 'peer:update-permissions':
     case 'peer:issue-token':
     case 'management-token:manage':
@@ -115,6 +129,6 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
     case 'room:delete':
     case 'peer:create':
     case 'token:verify':
-      throw denied(`a peer token may not perform ${action}; it needs a management token`);
+      throw denied(`a peer token may not perform ${action}; it needs a management token`, action, { requiredPrincipal: 'management' });
   }
 }

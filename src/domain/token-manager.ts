@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { DomainError } from './errors.js';
+import { DomainError, invalidArgument } from './errors.js';
 import type { Limits } from './limits.js';
 import { tokenSubject, type IssuedPeerToken, type PeerTokenClaims, type PeerTokens, type TokenInvalidReason } from './peer-token.js';
 import { ensureCan } from './permissions.js';
@@ -35,7 +35,7 @@ export class TokenManager {
   async verify(principal: Principal, token: string, roomId: string): Promise<Verification> {
     ensureCan(principal, 'token:verify');
     if (roomId !== '') v.requireId('room_id', roomId);
-    if (token === '') throw new DomainError('ERR_INVALID_ARGUMENT', 'token: is required');
+    if (token === '') throw invalidArgument('token', 'is required');
     const checked = await this.tokens.check(token);
     if (!checked.valid) return checked;
     // Environment and room come before the liveness lookup, so a caller learns

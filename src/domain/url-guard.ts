@@ -1,6 +1,15 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
+/**
+ * The setting (src/config.ts) that lets webhooks reach loopback, private and
+ * other non-public addresses, named in every refusal for local development.
+ */
+export const ALLOW_PRIVATE_NETWORKS_SETTING = 'ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS';
+
+/** How a refusal by the guard ends: the setting that allows the address, and that it is for local development. */
+export const PRIVATE_NETWORKS_HINT = `${ALLOW_PRIVATE_NETWORKS_SETTING}=true allows non-public addresses for local development`;
+
 /** Resolves a host name to its IPv4 and IPv6 addresses. */
 export type Resolver = (host: string) => Promise<string[]>;
 

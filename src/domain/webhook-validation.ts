@@ -1,6 +1,12 @@
 import { invalidArgument } from './errors.js';
 import { EVENT_TYPES, type EventType } from './events.js';
 
+/**
+ * The setting (src/config.ts) that lets endpoint URLs use plain http, named in
+ * the refusal so that a developer with a local receiver knows what to set.
+ */
+export const ALLOW_HTTP_SETTING = 'ROOMGATE_WEBHOOK_ALLOW_HTTP';
+
 /** Longest accepted endpoint URL. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 /** Longest endpoint description, in characters. */
@@ -23,7 +29,10 @@ export function webhookUrl(value: string, { allowHttp }: { allowHttp: boolean })
   }
   const schemes = allowHttp ? ['https:', 'http:'] : ['https:'];
   if (!schemes.includes(url.protocol)) {
-    throw invalidArgument('url', allowHttp ? 'must use https or http' : 'must use https');
+    if (allowHttp) throw invalidArgument('url', 'must use https or http');
+    throw invalidArgument('url', `must use https (${ALLOW_HTTP_SETTING}=true allows http for local development)`, {
+      setting: ALLOW_HTTP_SETTING,
+    });
   }
   if (url.hostname === '') throw invalidArgument('url', 'must name a host');
   // Credentials in the URL would be stored and listed in clear; receivers

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { RoomEvent } from '../domain/events.js';
 import type { KeyEncryptor } from '../domain/key-encryption.js';
-import type { UrlGuard } from '../domain/url-guard.js';
+import { PRIVATE_NETWORKS_HINT, type UrlGuard } from '../domain/url-guard.js';
 import { webhookSignatureHeaders } from '../domain/webhook-signature.js';
 import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../domain/ports/index.js';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from '../domain/backoff.js';
@@ -48,7 +48,7 @@ interface Attempt {
 }
 
 /** last_error of an attempt the SSRF guard stopped before any request. */
-export const REFUSED_PRIVATE_ADDRESS = 'refused: resolves to a private address';
+export const REFUSED_PRIVATE_ADDRESS = `refused: resolves to a private address (${PRIVATE_NETWORKS_HINT})`;
 
 /**
  * Sends pending webhook deliveries. Any number of relays, in any number of

@@ -43,6 +43,7 @@ export async function claimIdempotencyKey<T>(
     throw new DomainError(
       'ERR_IDEMPOTENCY_MISMATCH',
       'request_id: was already used with different parameters; use a new request_id for a new request',
+      { field: 'request_id' },
     );
   }
   return { fresh: false, result: row.result };

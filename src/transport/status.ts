@@ -1,5 +1,8 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
+import type { Any } from '../gen/google/protobuf/any.js';
+import { BadRequest, ErrorInfo } from '../gen/google/rpc/error_details.js';
+import { Status } from '../gen/google/rpc/status.js';
 
 /** The one table from domain error codes to gRPC status codes. */
 export const STATUS_BY_CODE: Record<ErrorCode, status> = {
@@ -29,8 +32,21 @@ export const STATUS_BY_CODE: Record<ErrorCode, status> = {
   ERR_KEY_DECRYPTION_FAILED: status.INTERNAL,
 };
 
-/** Trailer carrying the stable domain error code next to the gRPC status. */
+/** Trailer carrying the stable domain error code next to the gRPC status (kept for callers that read it). */
 export const ERROR_CODE_TRAILER = 'roomgate-error-code';
+
+/**
+ * Trailer carrying a serialized google.rpc.Status, which Go's
+ * `status.FromError(err).Details()`, Python's `grpc_status.rpc_status.from_call`
+ * and Java's `StatusProto.fromThrowable` decode.
+ */
+export const STATUS_DETAILS_TRAILER = 'grpc-status-details-bin';
+
+/** `ErrorInfo.domain` of every roomgate error. */
+export const ERROR_DOMAIN = 'roomgate';
+
+/** `ErrorInfo.reason` (and `roomgate-error-code`) of an error that is the service's fault. */
+export const INTERNAL_REASON = 'ERR_INTERNAL';
 
 /** Whether the error is the service's fault, to be logged with its cause. */
 export function isInternal(err: unknown): boolean {
@@ -38,16 +54,42 @@ export function isInternal(err: unknown): boolean {
 }
 
 /**
- * Turns any thrown value into the error sent to the client. Only a
- * DomainError's message leaves the process; anything else becomes INTERNAL
- * with a fixed message, and its details stay in the logs.
+ * Turns any thrown value into the error sent to the client, with the
+ * `roomgate-error-code` and `grpc-status-details-bin` trailers. Only a
+ * DomainError's message, field and metadata leave the process; anything else
+ * becomes INTERNAL with a fixed message and the bare reason ERR_INTERNAL, and
+ * its details stay in the logs.
  */
 export function toServiceError(err: unknown): Partial<ServiceError> {
-  const metadata = new Metadata();
   if (err instanceof DomainError && STATUS_BY_CODE[err.code] !== status.INTERNAL) {
-    metadata.set(ERROR_CODE_TRAILER, err.code);
-    return { code: STATUS_BY_CODE[err.code], details: err.message, metadata };
+    const code = STATUS_BY_CODE[err.code];
+    const details = [pack('google.rpc.ErrorInfo', ErrorInfo.encode(errorInfoOf(err)).finish())];
+    if (code === status.INVALID_ARGUMENT && err.field !== undefined) {
+      const violation = { field: err.field, description: err.problem, reason: '', localizedMessage: undefined };
+      details.push(pack('google.rpc.BadRequest', BadRequest.encode({ fieldViolations: [violation] }).finish()));
+    }
+    return { code, details: err.message, metadata: trailers(err.code, code, err.message, details) };
   }
-  metadata.set(ERROR_CODE_TRAILER, 'ERR_INTERNAL');
-  return { code: status.INTERNAL, details: 'internal error', metadata };
+  const message = 'internal error';
+  const info = pack('google.rpc.ErrorInfo', ErrorInfo.encode({ reason: INTERNAL_REASON, domain: ERROR_DOMAIN, metadata: {} }).finish());
+  return { code: status.INTERNAL, details: message, metadata: trailers(INTERNAL_REASON, status.INTERNAL, message, [info]) };
+}
+
+function errorInfoOf(err: DomainError): ErrorInfo {
+  const metadata = { ...err.metadata, ...(err.field !== undefined && { field: err.field }) };
+  return { reason: err.code, domain: ERROR_DOMAIN, metadata };
+}
+
+function pack(typeName: string, value: Uint8Array): Any {
+  return { typeUrl: `type.googleapis.com/${typeName}`, value: Buffer.from(value) };
+}
+
+// The Status repeats code and message because readers compare them with the
+// grpc-status and grpc-message trailers: Python's from_call raises when either
+// differs, and Java's StatusProto when the code does.
+function trailers(reason: string, code: status, message: string, details: Any[]): Metadata {
+  const metadata = new Metadata();
+  metadata.set(ERROR_CODE_TRAILER, reason);
+  metadata.set(STATUS_DETAILS_TRAILER, Buffer.from(Status.encode({ code, message, details }).finish()));
+  return metadata;
 }

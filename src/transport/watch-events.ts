@@ -60,7 +60,7 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
         if (backlog.size >= deps.maxBacklog) {
           const drained = await backlog.drainTo(Math.floor(deps.maxBacklog / 2), deps.stallTimeoutMs ?? 5_000, stop.signal);
           if (drained === 'aborted') break;
-          if (drained === 'timeout') throw new DomainError('ERR_WATCH_TOO_SLOW', `consumer too slow; resume from cursor ${resumeCursor}`);
+          if (drained === 'timeout') throw resumable('ERR_WATCH_TOO_SLOW', 'consumer too slow', resumeCursor);
         }
         backlog.write({ event: toWireEvent(event) });
         resumeCursor = event.cursor;
@@ -69,7 +69,7 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
       if (stop.signal.aborted) break;
       resumeCursor = progress.cursor;
     }
-    if (!call.cancelled) ending = new DomainError('ERR_SHUTTING_DOWN', `server shutting down; resume from cursor ${resumeCursor}`);
+    if (!call.cancelled) ending = resumable('ERR_SHUTTING_DOWN', 'server shutting down', resumeCursor);
   } catch (err) {
     ending = err;
   } finally {
@@ -77,6 +77,11 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
     deps.stopping?.removeEventListener('abort', onStop);
   }
   finish(deps.logger, call, ending, { sent, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+}
+
+/** An error that ends a stream the client may resume, with the cursor in the message and as `resumeCursor` metadata. */
+function resumable(code: 'ERR_WATCH_TOO_SLOW' | 'ERR_SHUTTING_DOWN', what: string, cursor: string): DomainError {
+  return new DomainError(code, `${what}; resume from cursor ${cursor}`, { metadata: { resumeCursor: cursor } });
 }
 
 /** Ends the call with `ending`'s status (the client already left if it cancelled) and logs one line. */

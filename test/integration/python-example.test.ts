@@ -109,7 +109,14 @@ describe('examples/python against a live roomgate serve', () => {
   const example = (env: Record<string, string>) => runExample({ ROOMGATE_ADDRESS: server.address, ROOMGATE_GEN_DIR: gen, ...env });
 
   it('generate.sh writes message classes and stubs for every roomgate.v1 file, with proto3 optional presence', async () => {
-    expect(generated).toMatch(/^generated 12 modules into .+ \(libprotoc \d+\.\d+/);
+    expect(generated).toMatch(/^generated 14 modules into .+ \(libprotoc \d+\.\d+/);
+    // The google.rpc error model, which Debian packages neither as grpcio-status nor as googleapis-common-protos.
+    expect((await readdir(path.join(gen, 'google', 'rpc'))).sort()).toEqual([
+      'error_details_pb2.py',
+      'error_details_pb2.pyi',
+      'status_pb2.py',
+      'status_pb2.pyi',
+    ]);
     const files = (await readdir(path.join(gen, 'roomgate', 'v1'))).sort();
     for (const name of ['events', 'resources', 'room_service', 'peer_service', 'token_service', 'event_service']) {
       expect(files).toEqual(expect.arrayContaining([`${name}_pb2.py`, `${name}_pb2.pyi`, `${name}_pb2_grpc.py`]));
@@ -130,17 +137,24 @@ print(m.HasField("max_peers"), m.SerializeToString().hex())`,
     expect(stdout.trim()).toBe('False True 0a01781800');
   });
 
-  it('creates a room and a peer, verifies the peer token, and shows a NOT_FOUND with its error code', async () => {
+  it('creates a room and a peer, verifies the peer token, and shows errors with their ErrorInfo reason and BadRequest field', async () => {
+    const before = (await client.rooms.listRooms({ pageSize: 100 })).rooms.length;
     const { code, stdout, stderr } = await example({ ROOMGATE_TOKEN: admin });
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const lines = stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(5);
     const [, roomId, roomName] = lines[0]!.match(/^created room ([0-9a-f-]{36}) \(name (python-example-[0-9a-f]{8}), max_peers 10\)$/) ?? [];
     expect(roomId, lines[0]).toBeDefined();
     const [, peerId] = lines[1]!.match(/^created peer ([0-9a-f-]{36}) \(identity user-123\) with a peer token that expires at \S+Z$/) ?? [];
     expect(peerId, lines[1]).toBeDefined();
     expect(lines[2]).toBe(`verified the peer token: valid for peer ${peerId} in room ${roomId}, can_publish=True can_subscribe=True`);
-    expect(lines[3]).toBe('GetRoom of a random id failed as expected: NOT_FOUND: room not found (roomgate-error-code ERR_ROOM_NOT_FOUND)');
+    expect(lines[3]).toBe('GetRoom of a random id failed as expected: NOT_FOUND: room not found (reason ERR_ROOM_NOT_FOUND)');
+    expect(lines[4]).toBe(
+      'CreateRoom with max_peers 3000000000 failed as expected: INVALID_ARGUMENT: ' +
+        'max_peers: must be between 0 (unlimited) and 2147483647 (reason ERR_INVALID_ARGUMENT, field max_peers)',
+    );
+    // Only the first room was created.
+    expect((await client.rooms.listRooms({ pageSize: 100 })).rooms).toHaveLength(before + 1);
 
     // What the example printed is really in roomgate.
     const { room } = await client.rooms.getRoom({ roomId: roomId! });
@@ -164,14 +178,14 @@ print(m.HasField("max_peers"), m.SerializeToString().hex())`,
     expect(unknown).toEqual({
       code: 1,
       stdout: '',
-      stderr: 'roomgate call failed: UNAUTHENTICATED: invalid, expired or revoked credentials (roomgate-error-code ERR_UNAUTHENTICATED)\n',
+      stderr: 'roomgate call failed: UNAUTHENTICATED: invalid, expired or revoked credentials (reason ERR_UNAUTHENTICATED)\n',
     });
 
     const reader = await mintTestToken(db.pool, { scopes: ['read'] });
     const denied = await example({ ROOMGATE_TOKEN: reader });
     expect(denied.code).toBe(1);
     expect(denied.stdout).toBe('');
-    expect(denied.stderr).toMatch(/^roomgate call failed: PERMISSION_DENIED: .+ \(roomgate-error-code ERR_PERMISSION_DENIED\)\n$/);
+    expect(denied.stderr).toMatch(/^roomgate call failed: PERMISSION_DENIED: .+ \(reason ERR_PERMISSION_DENIED\)\n$/);
 
     expect((await client.rooms.listRooms({ pageSize: 100 })).rooms).toHaveLength(before);
   });

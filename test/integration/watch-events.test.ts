@@ -16,6 +16,7 @@ import { withTransaction } from '../../src/store/pool.js';
 import { PgRoomStore } from '../../src/store/room-store.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { stallingProxy } from '../support/stalling-proxy.js';
+import { statusDetailsOf } from '../support/status-details.js';
 import { Watch } from '../support/watch.js';
 
 let t: TestRoomgate;
@@ -180,6 +181,10 @@ describe('WatchEvents', () => {
       expect(err.metadata.get('roomgate-error-code')).toEqual(['ERR_WATCH_TOO_SLOW']);
       const cursor = /resume from cursor (\S+)$/.exec(err.details)?.[1];
       expect(cursor).toBe(stuck.lastCursor);
+      // The same cursor as data, for callers that read google.rpc.ErrorInfo.
+      expect(statusDetailsOf(err.metadata).errorInfo).toEqual([
+        { reason: 'ERR_WATCH_TOO_SLOW', domain: 'roomgate', metadata: { resumeCursor: cursor } },
+      ]);
       expect(stuck.events.length).toBeGreaterThan(0);
       expect(stuck.events.length).toBeLessThan(total);
 
@@ -205,6 +210,7 @@ describe('WatchEvents', () => {
     expect(err.code).toBe(grpc.status.UNAVAILABLE);
     const cursor = /resume from cursor (\S+)$/.exec(err.details)?.[1];
     expect(cursor).toBeDefined();
+    expect(statusDetailsOf(err.metadata).errorInfo[0]).toMatchObject({ reason: 'ERR_SHUTTING_DOWN', metadata: { resumeCursor: cursor } });
 
     // While no server runs.
     await t.client.peers.createPeer({ roomId: room!.id, identity: 'between' }, as(admin));
@@ -242,15 +248,16 @@ describe('WatchEvents', () => {
     });
 
     it.each([
-      ['a room_id that is not a UUID', { roomId: 'not-a-uuid' }, /^room_id: /],
-      ['EVENT_TYPE_UNSPECIFIED', { types: [EventType.EVENT_TYPE_UNSPECIFIED] }, /^types: /],
-      ['an unknown type', { types: [99 as EventType] }, /^types: /],
-      ['a cursor it did not hand out', { afterCursor: 'garbage' }, /^after_cursor: /],
-      ['a cursor beyond the range of xid8', { afterCursor: Buffer.from('ev1.99999999999999999999.1').toString('base64url') }, /^after_cursor: /],
-    ])('%s with INVALID_ARGUMENT', async (_name, request, details) => {
+      ['a room_id that is not a UUID', { roomId: 'not-a-uuid' }, 'room_id'],
+      ['EVENT_TYPE_UNSPECIFIED', { types: [EventType.EVENT_TYPE_UNSPECIFIED] }, 'types'],
+      ['an unknown type', { types: [99 as EventType] }, 'types'],
+      ['a cursor it did not hand out', { afterCursor: 'garbage' }, 'after_cursor'],
+      ['a cursor beyond the range of xid8', { afterCursor: Buffer.from('ev1.99999999999999999999.1').toString('base64url') }, 'after_cursor'],
+    ])('%s with INVALID_ARGUMENT naming the field', async (_name, request, field) => {
       const err = await open(main, request).ended();
       expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
-      expect(err.details).toMatch(details);
+      expect(err.details).toMatch(new RegExp(`^${field}: `));
+      expect(statusDetailsOf(err.metadata).badRequest[0]?.fieldViolations.map((v) => v.field)).toEqual([field]);
     });
   });
 

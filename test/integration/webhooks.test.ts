@@ -21,6 +21,7 @@ import { webhookBody } from '../../src/transport/webhook-body.js';
 import { PgWebhookDeliveryQueue } from '../../src/store/webhook-delivery-queue.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { verifyStandardWebhook, type SignedHeaders } from '../support/standard-webhooks.js';
+import { statusDetailsOf } from '../support/status-details.js';
 import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const PERMISSIVE = { ROOMGATE_WEBHOOK_ALLOW_HTTP: 'true', ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
@@ -469,9 +470,16 @@ describe('SSRF guard', () => {
         const err = await expectStatus(
           client.createWebhookEndpoint({ url }, { token }),
           status.INVALID_ARGUMENT,
-          new RegExp(`^url: .* resolves to a ${kind.source}.* address; webhooks may only reach public addresses$`),
+          new RegExp(
+            `^url: .* resolves to a ${kind.source}.* address; webhooks may only reach public addresses ` +
+              '\\(ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true allows non-public addresses for local development\\)$',
+          ),
         );
         expect(codeOf(err)).toBe('ERR_UNSAFE_WEBHOOK_URL');
+        const details = statusDetailsOf(err.metadata);
+        expect(details.errorInfo[0]!.metadata).toMatchObject({ field: 'url', setting: 'ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS' });
+        expect(details.errorInfo[0]!.metadata.addressClass).toMatch(kind);
+        expect(details.badRequest[0]!.fieldViolations[0]!.field).toBe('url');
       }
       // A public address literal needs no DNS; moving it to loopback is refused too.
       const { endpoint } = await client.createWebhookEndpoint({ url: 'http://93.184.215.14/hooks' }, { token });
@@ -503,7 +511,7 @@ describe('SSRF guard', () => {
       await until(async () =>
         expect((await deliveries(hook.id))[0]).toMatchObject({
           state: DeliveryState.DELIVERY_STATE_PENDING,
-          lastError: 'refused: resolves to a private address',
+          lastError: 'refused: resolves to a private address (ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true allows non-public addresses for local development)',
           lastStatusCode: 0,
         }),
       );

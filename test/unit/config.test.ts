@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { ALLOW_PRIVATE_NETWORKS_SETTING } from '../../src/domain/url-guard.js';
+import { ALLOW_HTTP_SETTING } from '../../src/domain/webhook-validation.js';
 
 const KEK = Buffer.alloc(32, 7).toString('base64');
 
@@ -59,5 +61,11 @@ describe('config', () => {
 
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', ROOMGATE_GRPC_ADDRESS: '' }).grpcAddress).toBe('127.0.0.1:50051');
+  });
+
+  it('reads the webhook settings that the refusal messages name for local development', () => {
+    expect(loadConfig({}).webhooks).toMatchObject({ allowHttp: false, allowPrivateNetworks: false });
+    expect(loadConfig({ [ALLOW_HTTP_SETTING]: 'true' }).webhooks).toMatchObject({ allowHttp: true, allowPrivateNetworks: false });
+    expect(loadConfig({ [ALLOW_PRIVATE_NETWORKS_SETTING]: 'true' }).webhooks).toMatchObject({ allowHttp: false, allowPrivateNetworks: true });
   });
 });

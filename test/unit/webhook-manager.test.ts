@@ -75,6 +75,8 @@ const input = (over: Partial<Parameters<WebhookManager['create']>[1]> = {}) => (
   ...over,
 });
 
+const HTTPS_ONLY = /^ERR_INVALID_ARGUMENT url: must use https \(ROOMGATE_WEBHOOK_ALLOW_HTTP=true allows http for local development\)$/;
+
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   const err = await promise.then(
     () => new Error('expected a DomainError'),
@@ -108,13 +110,32 @@ describe('WebhookManager.create', () => {
     expect(await codeOf(manager.create(admin, input({ url: 'https://[::1]:8443/' })))).toMatch(/loopback address/);
   });
 
+  it('names the setting that allows private addresses for local development, in the message and as data', async () => {
+    const { manager } = setup();
+    const err = (await manager.create(admin, input({ url: 'https://localhost.example.com/' })).catch((e: unknown) => e)) as DomainError;
+    expect(err.message).toBe(
+      'url: localhost.example.com resolves to a loopback address; webhooks may only reach public addresses ' +
+        '(ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true allows non-public addresses for local development)',
+    );
+    expect({ field: err.field, metadata: err.metadata }).toEqual({
+      field: 'url',
+      metadata: { addressClass: 'loopback', setting: 'ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS' },
+    });
+    const http = (await manager.create(admin, input({ url: 'http://hooks.example.com/' })).catch((e: unknown) => e)) as DomainError;
+    expect({ field: http.field, problem: http.problem, metadata: http.metadata }).toEqual({
+      field: 'url',
+      problem: 'must use https (ROOMGATE_WEBHOOK_ALLOW_HTTP=true allows http for local development)',
+      metadata: { setting: 'ROOMGATE_WEBHOOK_ALLOW_HTTP' },
+    });
+  });
+
   it('validates url, event types, room and description with INVALID_ARGUMENT naming the field', async () => {
     const { manager } = setup();
     const cases: [Partial<ReturnType<typeof input>>, RegExp][] = [
       [{ url: '' }, /^ERR_INVALID_ARGUMENT url: is required/],
       [{ url: 'hooks.example.com' }, /^ERR_INVALID_ARGUMENT url: must be an absolute URL/],
-      [{ url: 'http://hooks.example.com/' }, /^ERR_INVALID_ARGUMENT url: must use https$/],
-      [{ url: 'ftp://hooks.example.com/' }, /^ERR_INVALID_ARGUMENT url: must use https$/],
+      [{ url: 'http://hooks.example.com/' }, HTTPS_ONLY],
+      [{ url: 'ftp://hooks.example.com/' }, HTTPS_ONLY],
       [{ url: `https://hooks.example.com/${'a'.repeat(2030)}` }, /^ERR_INVALID_ARGUMENT url: must be at most 2048/],
       [{ url: 'https://user:pw@hooks.example.com/' }, /^ERR_INVALID_ARGUMENT url: must not contain credentials/],
       [{ url: 'https://nowhere.example.com/' }, /^ERR_INVALID_ARGUMENT url: host nowhere\.example\.com does not resolve/],
