@@ -40,8 +40,8 @@ async function serve(config: Config): Promise<number> {
   // Handlers come before anything starts. A signal while the database is
   // still being retried ends the wait, and serve exits 0 at once: it was asked
   // to stop and nothing had started. A signal later in the start shuts down
-  // as soon as the start is complete. A second signal means "now": exit 1,
-  // skipping the grace period.
+  // as soon as the start is complete. A second signal, a second or more after
+  // the first, means "now": exit 1, skipping the grace period.
   const stopping = new AbortController();
   let stopRequestedAt = 0;
   const stop = (signal: string) => {
