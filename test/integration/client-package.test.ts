@@ -39,7 +39,7 @@ let token: string;
 beforeAll(async () => {
   consumer = await fs.mkdtemp(path.join(os.tmpdir(), 'roomgate-client-consumer-'));
   const packed = await run('npm', ['pack', '--json', '--pack-destination', consumer], { cwd: CLIENT_DIR, env: npmEnv });
-  const [{ filename }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as [{ filename: string }];
+  const [{ filename }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[\n'))) as [{ filename: string }];
   await fs.writeFile(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }) + '\n');
   await run('npm', ['install', '--prefer-offline', path.join(consumer, filename), TYPES_NODE], { cwd: consumer, env: npmEnv });
   server = await startTestRoomgate();

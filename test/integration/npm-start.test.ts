@@ -54,6 +54,9 @@ function connect(port: number): Promise<string> {
 interface Started {
   npm: ChildProcess;
   port: number;
+  /** What it wrote to stdout: npm's banner and the server's pino lines. */
+  stdout(): string;
+  /** stdout and stderr, for failure messages. */
   output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -75,8 +78,9 @@ async function npmStart(): Promise<Started> {
   });
   started.push(npm);
   let out = '';
+  let err = '';
   npm.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  npm.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  npm.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     npm.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -84,18 +88,19 @@ async function npmStart(): Promise<Started> {
   // prestart compiles first when dist/ is stale.
   await waitUntil(() => {
     port = logLines(out).find((l) => l.msg === 'roomgate serving')?.port as number | undefined;
-    if (port === undefined && npm.exitCode !== null) throw new Error(`npm start exited with ${npm.exitCode}:\n${out}`);
+    if (port === undefined && npm.exitCode !== null) throw new Error(`npm start exited with ${npm.exitCode}`);
     return port !== undefined;
-  }, 90_000).catch((err: Error) => {
-    throw new Error(`${err.message}; npm start printed:\n${out}`);
+  }, 90_000).catch((e: Error) => {
+    throw new Error(`${e.message}; npm start printed:\n${out}\n--- stderr ---\n${err}`);
   });
-  return { npm, port: port!, output: () => out, exited };
+  return { npm, port: port!, stdout: () => out, output: () => `${out}\n--- stderr ---\n${err}`, exited };
 }
 
-/** The pino JSON lines in `out`, skipping npm's banner lines. */
+/** The complete pino JSON lines in `out`, skipping npm's banner and any line still being written. */
 function logLines(out: string): Record<string, unknown>[] {
   return out
     .split('\n')
+    .slice(0, -1)
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
@@ -116,7 +121,7 @@ describe('npm start', () => {
     await waitUntil(async () => (await connect(s.port)) === 'ECONNREFUSED' && !groupAlive(s.npm.pid!), GRACE_SECONDS * 1000);
     expect(performance.now() - t0).toBeLessThan(GRACE_SECONDS * 1000);
     expect(code).toBe(0);
-    const lines = logLines(s.output());
+    const lines = logLines(s.stdout());
     const stopped = lines.find((l) => l.msg === 'roomgate stopped');
     expect(stopped, s.output()).toBeDefined();
     expect(stopped!.drainMs).toEqual(expect.any(Number));
