@@ -41,11 +41,19 @@ async function serve(config: Config): Promise<number> {
   // Handlers come before anything starts. A signal while the database is
   // still being retried ends the wait, and serve exits 0 at once: it was asked
   // to stop and nothing had started. A signal later in the start shuts down
-  // as soon as the start is complete. A second signal means "now": exit 1,
-  // skipping the grace period.
+  // as soon as the start is complete. A second signal, a second or more after
+  // the first, means "now": exit 1, skipping the grace period.
   const stopping = new AbortController();
+  let stopRequestedAt = 0;
   const stop = (signal: string) => {
-    if (stopping.signal.aborted) process.exit(1);
+    // Under `npm start`, a terminal's Ctrl-C reaches this process twice: from
+    // the terminal (same process group) and forwarded by npm. A repeat within
+    // a second is that echo, not a user asking for "now".
+    if (stopping.signal.aborted) {
+      if (performance.now() - stopRequestedAt < 1000) return;
+      process.exit(1);
+    }
+    stopRequestedAt = performance.now();
     log.info({ signal }, 'shutting down');
     stopping.abort();
   };
@@ -86,6 +94,7 @@ async function serve(config: Config): Promise<number> {
   try {
     await roomgate?.close();
     await database.close();
+    log.info({ drainMs: Math.round(performance.now() - stopRequestedAt) }, 'roomgate stopped');
     return 0;
   } catch (err) {
     log.error({ err }, 'shutdown failed');

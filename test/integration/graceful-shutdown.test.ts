@@ -59,6 +59,15 @@ describe('graceful shutdown', () => {
       await holder.query('COMMIT');
       expect((await inFlight).room!.metadata).toBe('{"drained":true}');
       expect(await exited).toBe(0);
+      // "stopped" comes last, once close() has returned: the drain included
+      // the call held in flight for at least the 500 ms slept above.
+      const logged = server
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg: string; drainMs?: number });
+      expect(logged.at(-1)).toMatchObject({ msg: 'roomgate stopped', drainMs: expect.any(Number) });
+      expect(logged.at(-1)!.drainMs).toBeGreaterThanOrEqual(500);
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       holder.release();
