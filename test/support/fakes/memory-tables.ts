@@ -72,6 +72,11 @@ export class MemoryTables {
     });
   }
 
+  /** A deep copy of every row, to show that a refused call changed nothing. */
+  snapshot(): { rooms: RoomRecord[]; peers: PeerRecord[]; keys: number } {
+    return structuredClone({ rooms: [...this.rooms.values()], peers: [...this.peers.values()], keys: this.keys.size });
+  }
+
   /** How many idempotency keys are stored. */
   get keyCount(): number {
     return this.keys.size;
