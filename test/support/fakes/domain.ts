@@ -29,6 +29,7 @@ import { SigningKeyRing } from '../../../src/domain/signing-keys.js';
 import { TokenManager } from '../../../src/domain/token-manager.js';
 import { MemoryManagementTokenStore } from './memory-management-token-store.js';
 import { MemoryPeerStore } from './memory-peer-store.js';
+import { MemoryPurgeStore } from './memory-purge-store.js';
 import { MemoryRoomStore } from './memory-room-store.js';
 import { MemorySigningKeyStore } from './memory-signing-key-store.js';
 import { MemoryTables } from './memory-tables.js';
@@ -120,6 +121,7 @@ export async function buildDomain(options: { limits?: Partial<Limits> } = {}) {
     tables,
     roomStore,
     peerStore,
+    purgeStore: new MemoryPurgeStore(roomStore, peerStore),
     managementTokenStore,
     ring,
     peerTokens,

@@ -7,6 +7,7 @@
 // here, because no fake method awaits between reading and writing.
 export { MemoryManagementTokenStore } from './memory-management-token-store.js';
 export { MemoryPeerStore } from './memory-peer-store.js';
+export { MemoryPurgeStore } from './memory-purge-store.js';
 export { compareSeq, MemoryRoomStore } from './memory-room-store.js';
 export { MemorySigningKeyStore } from './memory-signing-key-store.js';
 export { copyPeer, copyRoom, MemoryTables } from './memory-tables.js';

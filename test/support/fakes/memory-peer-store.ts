@@ -73,10 +73,13 @@ export class MemoryPeerStore implements PeerStore {
   }
 
   async delete(environment: Environment, roomId: string, peerId: string): Promise<boolean> {
-    const peer = this.tables.peer(environment, roomId, peerId);
+    const t = this.tables;
+    const peer = t.peer(environment, roomId, peerId);
     if (!peer) return false;
-    this.tables.peers.delete(peerId);
-    this.tables.rooms.get(roomId)!.peerCount -= 1;
+    t.peers.delete(peerId);
+    t.rooms.get(roomId)!.peerCount -= 1;
+    // Removing the last connected peer starts the room's peerless timer.
+    if (peer.status === 'connected' && t.connectedCount(roomId) === 0) t.peerlessSince.set(roomId, t.clock.now());
     return true;
   }
 
@@ -93,10 +96,15 @@ export class MemoryPeerStore implements PeerStore {
     peerId: string,
     status: 'connected' | 'disconnected',
   ): Promise<PeerRecord | undefined> {
-    const peer = this.tables.peer(environment, roomId, peerId);
+    const t = this.tables;
+    const peer = t.peer(environment, roomId, peerId);
     if (!peer) return undefined;
     // A repeated report changes nothing: media servers may retry.
-    if (peer.status !== status) Object.assign(peer, { status, statusChangedAt: this.tables.clock.now() });
+    if (peer.status === status) return copyPeer(peer);
+    const wasConnected = peer.status === 'connected';
+    Object.assign(peer, { status, statusChangedAt: t.clock.now() });
+    // The last connected peer leaving starts the room's peerless timer.
+    if (wasConnected && t.connectedCount(roomId) === 0) t.peerlessSince.set(roomId, t.clock.now());
     return copyPeer(peer);
   }
 

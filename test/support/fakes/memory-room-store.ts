@@ -37,6 +37,7 @@ export class MemoryRoomStore implements RoomStore {
     const now = t.clock.now();
     const created: RoomRecord = { ...room, peerCount: 0, createdAt: now, updatedAt: now, seq: t.nextSeq() };
     t.rooms.set(room.id, created);
+    t.peerlessSince.set(room.id, now);
     if (key) t.rememberKey(room.environment, 'CreateRoom', key, { roomId: room.id });
     return { room: copyRoom(created), replayed: false };
   }
@@ -69,6 +70,7 @@ export class MemoryRoomStore implements RoomStore {
     // ON DELETE CASCADE: the room's peers go with it.
     for (const [id, peer] of this.tables.peers) if (peer.roomId === roomId) this.tables.peers.delete(id);
     this.tables.rooms.delete(roomId);
+    this.tables.peerlessSince.delete(roomId);
     return true;
   }
 }

@@ -14,12 +14,15 @@ import type { IdempotencyKey, PeerRecord, RoomRecord } from '../../../src/domain
 interface StoredKey {
   requestHash: Buffer;
   result: unknown;
+  createdAt: Date;
 }
 
 /** The shared tables, with the database's clock and identity sequence. */
 export class MemoryTables {
   readonly rooms = new Map<string, RoomRecord>();
   readonly peers = new Map<string, PeerRecord>();
+  /** Per room, since when no peer has been connected (rooms.peerless_since); not part of RoomRecord. */
+  readonly peerlessSince = new Map<string, Date>();
   private readonly keys = new Map<string, StoredKey>();
   private lastSeq = 0n;
 
@@ -69,12 +72,37 @@ export class MemoryTables {
     this.keys.set(keyName(environment, operation, key.requestId), {
       requestHash: Buffer.from(key.requestHash),
       result: structuredClone(result),
+      createdAt: this.clock.now(),
     });
   }
 
+  /** Deletes up to `limit` keys older than `maxAgeSeconds`, as PurgeStore.expireIdempotencyKeys; returns how many. */
+  expireKeys(maxAgeSeconds: number, limit: number): number {
+    const cutoff = this.clock.now().getTime() - maxAgeSeconds * 1000;
+    let deleted = 0;
+    for (const [name, key] of this.keys) {
+      if (deleted >= limit) break;
+      if (key.createdAt.getTime() < cutoff) {
+        this.keys.delete(name);
+        deleted += 1;
+      }
+    }
+    return deleted;
+  }
+
+  /** How many of the room's peers are connected (rooms.connected_count). */
+  connectedCount(roomId: string): number {
+    return [...this.peers.values()].filter((p) => p.roomId === roomId && p.status === 'connected').length;
+  }
+
   /** A deep copy of every row, to show that a refused call changed nothing. */
-  snapshot(): { rooms: RoomRecord[]; peers: PeerRecord[]; keys: number } {
-    return structuredClone({ rooms: [...this.rooms.values()], peers: [...this.peers.values()], keys: this.keys.size });
+  snapshot(): { rooms: RoomRecord[]; peers: PeerRecord[]; keys: number; peerlessSince: Array<[string, Date]> } {
+    return structuredClone({
+      rooms: [...this.rooms.values()],
+      peers: [...this.peers.values()],
+      keys: this.keys.size,
+      peerlessSince: [...this.peerlessSince],
+    });
   }
 
   /** How many idempotency keys are stored. */
