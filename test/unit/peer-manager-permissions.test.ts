@@ -1,6 +1,7 @@
 // Who may call which PeerManager method: management scopes, environments and
 // peer principals. The behaviour of the calls themselves is in peer-manager.test.ts.
 import { describe, expect, it } from 'vitest';
+import type { CreatePeerInput } from '../../src/domain/peer-manager.js';
 import type { Principal, Scope } from '../../src/domain/principal.js';
 import type { PeerRecord } from '../../src/domain/records.js';
 import {
@@ -47,7 +48,7 @@ const ACTIONS: Array<{
 ];
 
 /** A domain with one sandbox room holding one peer. */
-async function withPeer(fields = {}) {
+async function withPeer(fields: Partial<CreatePeerInput> = {}) {
   const d = await buildDomain();
   const room = await createRoom(d);
   const created = await createPeer(d, room.id, { identity: 'alice', ...fields });
