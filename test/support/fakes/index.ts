@@ -4,7 +4,10 @@
 // MemoryPeerStore share one MemoryTables, as the real stores share a database).
 // They honour the contracts documented on the interfaces and the error codes
 // of src/store; the concurrency those stores handle with locks does not arise
-// here, because no fake method awaits between reading and writing.
+// here, because no fake method yields between reading and writing.
+// Not faked yet: EventStreamStore (test/unit/event-stream.test.ts has its own,
+// shaped for transaction-id ordering), WebhookEndpointStore and
+// WebhookDeliveryQueue; the room and peer fakes record no outbox events.
 export { MemoryManagementTokenStore } from './memory-management-token-store.js';
 export { MemoryPeerStore } from './memory-peer-store.js';
 export { MemoryPurgeStore } from './memory-purge-store.js';

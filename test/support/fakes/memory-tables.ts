@@ -1,10 +1,9 @@
 // The rows the in-memory room and peer stores share, standing in for one
 // Postgres database in unit tests. Isolation: every test builds its own
 // MemoryTables (nothing here is module-level), so tests never see each
-// other's rows. Each store method runs to completion without awaiting
-// anything, so the event loop serializes writes the way the real stores'
-// row locks do; a method that throws has changed nothing, like a rolled-back
-// transaction.
+// other's rows. No store method yields between its reads and its writes, so
+// the event loop serializes writes the way the real stores' row locks do; a
+// method that throws has changed nothing, like a rolled-back transaction.
 import { DomainError } from '../../../src/domain/errors.js';
 import { systemClock, type Clock } from '../../../src/domain/clock.js';
 import type { Environment } from '../../../src/domain/principal.js';
