@@ -5,7 +5,7 @@ import { ManualClock } from '../../src/domain/clock.js';
 import { KeyEncryptor } from '../../src/domain/key-encryption.js';
 import { PEER_TOKEN_TYPE, PeerTokens, type PeerTokenSubject } from '../../src/domain/peer-token.js';
 import { SigningKeyRing } from '../../src/domain/signing-keys.js';
-import { MemorySigningKeyStore } from '../support/memory-signing-key-store.js';
+import { MemorySigningKeyStore } from '../support/fakes/index.js';
 
 const T0 = new Date('2026-11-25T12:00:00Z');
 const subject: PeerTokenSubject = {

@@ -15,7 +15,7 @@ import {
   RETIRE_AFTER,
   SUBJECT as subject,
 } from '../support/key-rotation.js';
-import { MemorySigningKeyStore } from '../support/memory-signing-key-store.js';
+import { MemorySigningKeyStore } from '../support/fakes/index.js';
 
 const T0 = new Date('2026-11-25T12:00:00Z');
 

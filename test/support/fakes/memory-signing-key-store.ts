@@ -1,9 +1,11 @@
 // An in-memory SigningKeyStore for unit tests of token logic only. Integration
 // tests never use it: they run on real Postgres through src/store, whose
-// advisory lock the single-threaded event loop stands in for here.
-import { DomainError } from '../../src/domain/errors.js';
-import type { SigningKeyRecord } from '../../src/domain/records.js';
-import type { NewSigningKey, RotationSchedule, SigningKeyStore } from '../../src/domain/ports/index.js';
+// advisory lock the single-threaded event loop stands in for here. Isolation:
+// each test builds its own instance; several key rings given the same
+// instance behave like roomgate processes sharing one database.
+import { DomainError } from '../../../src/domain/errors.js';
+import type { SigningKeyRecord } from '../../../src/domain/records.js';
+import type { NewSigningKey, RotationSchedule, SigningKeyStore } from '../../../src/domain/ports/index.js';
 
 /** Holds signing keys in an array. */
 export class MemorySigningKeyStore implements SigningKeyStore {
