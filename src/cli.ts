@@ -20,7 +20,7 @@ Usage:
   roomgate health                exit 0 only if the server answers SERVING (roomgate health --help)
   roomgate help                  show this help
 
-Configuration comes from the environment; see README.md.`;
+Configuration comes from the environment; see docs/configuration.md.`;
 
 function banner(token: string): string {
   const line = '='.repeat(78);
@@ -134,7 +134,7 @@ const SERVE_USAGE = `Usage: roomgate serve
 Serves gRPC on ROOMGATE_GRPC_ADDRESS (default 127.0.0.1:50051) and Prometheus metrics on
 ROOMGATE_METRICS_ADDRESS. Uses DATABASE_URL, or an embedded Postgres in ROOMGATE_DATA_DIR
 when it is unset; applies migrations first. SIGTERM or SIGINT shut it down gracefully.
-Configuration comes from the environment; see README.md.`;
+Configuration comes from the environment; see docs/configuration.md.`;
 
 const MIGRATE_USAGE = `Usage: roomgate migrate [--status]
 

@@ -22,6 +22,9 @@ export interface CreatePeerInput {
   requestId: string;
 }
 
+/** A new peer's permission generation (the peers.generation column's default). */
+const FIRST_GENERATION = 1;
+
 const notFound = () => new DomainError('ERR_PEER_NOT_FOUND', 'peer not found');
 
 /** Peer use cases: validation, authorization, the store, and token issue. */
@@ -58,15 +61,21 @@ export class PeerManager {
     };
     // Its token is about to be verified: remember that the peer is live, as a
     // liveness lookup would, under the same invalidation rules.
-    const { peer, stamp } = await this.liveness.record(
+    const { peer, stamp, replayed } = await this.liveness.record(
       principal.environment,
       roomId,
       id,
       () => this.peers.create(newPeer, key),
       (r) => (r.replayed ? undefined : { generation: r.peer.generation, createdAt: r.peer.createdAt }),
     );
-    const token = await this.tokens.sign(tokenSubject(peer), stamp);
-    return { peer, token, expiresAt: new Date(stamp.expiresAt * 1000) };
+    // A retry re-signs the first token's stamp, byte for byte the first token.
+    // Once the peer's permissions have changed, its claims would differ under
+    // the same jti (RFC 7519 4.1.7: a jti names one token), so the retry gets
+    // a new jti, with the first token's expiry, for the peer as it is now.
+    const signed =
+      replayed && peer.generation !== FIRST_GENERATION ? { ...this.tokens.stamp(ttl), expiresAt: stamp.expiresAt } : stamp;
+    const token = await this.tokens.sign(tokenSubject(peer), signed);
+    return { peer, token, expiresAt: new Date(signed.expiresAt * 1000) };
   }
 
   /** Returns one peer. */

@@ -107,7 +107,7 @@ export class PeerTokens {
   /**
    * Signs a token. Ed25519 signatures are deterministic, so signing the same
    * subject and stamp again yields the same token: an idempotent retry of
-   * CreatePeer returns byte-for-byte the first response.
+   * CreatePeer returns byte-for-byte the first token while the peer is unchanged.
    */
   async sign(subject: PeerTokenSubject, stamp: TokenStamp): Promise<string> {
     const stamped = this.keys.privateKey(stamp.kid);
