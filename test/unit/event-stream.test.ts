@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
-import { decodeEventCursor, encodeEventCursor, type EventPosition } from '../../src/domain/event-cursor.js';
+import { decodeEventCursor, encodeEventCursor } from '../../src/domain/event-cursor.js';
 import { EventNotifier } from '../../src/domain/event-notifier.js';
 import { EventStream, type WatchProgress } from '../../src/domain/event-stream.js';
-import { type EventBatch, type EventFilter, type EventStreamStore } from '../../src/domain/ports/index.js';
-import type { EventType, RoomEvent } from '../../src/domain/events.js';
+import type { EventPayload, EventType, RoomEvent } from '../../src/domain/events.js';
 import { NO_PERMISSIONS, type Environment, type Principal } from '../../src/domain/principal.js';
+import { MemoryEventStore, MemoryOutbox } from '../support/fakes/index.js';
 
 const ROOM_A = '00000000-0000-4000-8000-00000000000a';
 const ROOM_B = '00000000-0000-4000-8000-00000000000b';
@@ -26,41 +26,9 @@ const peer: Principal = {
   superseded: false,
 };
 
-/** The outbox in memory: rows in (txid, position) order, every one readable. */
-class MemoryEventStore implements EventStreamStore {
-  readonly rows: (EventPosition & { environment: Environment; roomId: string; type: EventType })[] = [];
-  reads = 0;
-  private nextPosition = 1;
-
-  add(environment: Environment, roomId: string, type: EventType, txid = String(100 + this.nextPosition)): void {
-    this.rows.push({ txid, position: String(this.nextPosition++), environment, roomId, type });
-  }
-
-  async readAfter(environment: Environment, after: EventPosition | null, limit: number, filter: EventFilter): Promise<EventBatch> {
-    this.reads++;
-    const key = (p: EventPosition) => BigInt(p.txid) * 1_000_000n + BigInt(p.position);
-    const scanned = this.rows
-      .filter((r) => r.environment === environment && (!after || key(r) > key(after)))
-      .slice(0, limit);
-    const events: RoomEvent[] = scanned
-      .filter((r) => (!filter.roomId || r.roomId === filter.roomId) && (!filter.types || filter.types.includes(r.type)))
-      .map((r) => ({
-        id: `e${r.position}`,
-        environment,
-        roomId: r.roomId,
-        sequence: r.position,
-        createdAt: new Date(0),
-        cursor: encodeEventCursor(r.txid, r.position),
-        payload: { type: 'peer_token_revoked', peerId: 'p', identity: 'i', cause: 'peer_deleted', generation: 1 },
-      }));
-    const last = scanned[scanned.length - 1];
-    return { events, scanned: scanned.length, last: last ? { txid: last.txid, position: last.position } : null };
-  }
-
-  async head(): Promise<EventPosition> {
-    const last = this.rows[this.rows.length - 1];
-    return { txid: last ? String(BigInt(last.txid) + 1n) : '1', position: '0' };
-  }
+/** Writes an event of `type`; the stream reads only its type and room, so the payload carries nothing else. */
+function add(outbox: MemoryOutbox, environment: Environment, roomId: string, type: EventType): RoomEvent {
+  return outbox.append({ environment, roomId, payload: { type } as EventPayload });
 }
 
 const input = (over: Partial<{ afterCursor: string; roomId: string; types: (EventType | undefined)[] }> = {}) => ({
@@ -117,30 +85,31 @@ describe('EventStream.watch', () => {
 
   it('starts after the head when no cursor is given, and after the cursor otherwise', async () => {
     const store = new MemoryEventStore();
-    store.add('sandbox', ROOM_A, 'room_created');
-    store.add('sandbox', ROOM_A, 'room_updated');
+    const first = add(store.outbox, 'sandbox', ROOM_A, 'room_created');
+    const second = add(store.outbox, 'sandbox', ROOM_A, 'room_updated');
     const stream = new EventStream(store, new EventNotifier(), { pollIntervalMs: 10 });
 
     const fromHead = stream.watch(manager(), input(), new AbortController().signal);
     const start = (await fromHead.next()).value as WatchProgress;
     expect(start.events).toEqual([]);
     expect(decodeEventCursor(start.cursor)).toEqual(await store.head());
-    store.add('sandbox', ROOM_A, 'room_deleted');
-    expect((await take(fromHead, 1)).ids).toEqual(['e3']);
+    const third = add(store.outbox, 'sandbox', ROOM_A, 'room_deleted');
+    expect((await take(fromHead, 1)).ids).toEqual([third.id]);
     await fromHead.return(undefined);
 
-    const resumed = stream.watch(manager(), input({ afterCursor: encodeEventCursor('101', '1') }), new AbortController().signal);
-    expect((await take(resumed, 2)).ids).toEqual(['e2', 'e3']);
+    const resumed = stream.watch(manager(), input({ afterCursor: first.cursor }), new AbortController().signal);
+    expect((await take(resumed, 2)).ids).toEqual([second.id, third.id]);
     await resumed.return(undefined);
   });
 
   it("moves past rows outside the filter, and never shows another environment's events", async () => {
     const store = new MemoryEventStore();
-    for (let i = 0; i < 7; i++) store.add('sandbox', ROOM_B, 'room_updated');
-    store.add('production', ROOM_A, 'room_updated');
-    store.add('sandbox', ROOM_A, 'peer_created');
-    store.add('sandbox', ROOM_A, 'room_updated');
-    store.add('sandbox', ROOM_A, 'peer_deleted');
+    const { outbox } = store;
+    for (let i = 0; i < 7; i++) add(outbox, 'sandbox', ROOM_B, 'room_updated');
+    add(outbox, 'production', ROOM_A, 'room_updated');
+    const created = add(outbox, 'sandbox', ROOM_A, 'peer_created');
+    add(outbox, 'sandbox', ROOM_A, 'room_updated');
+    const deleted = add(outbox, 'sandbox', ROOM_A, 'peer_deleted');
     const stream = new EventStream(store, new EventNotifier(), { batchSize: 3, pollIntervalMs: 10 });
     const watch = stream.watch(
       manager(),
@@ -148,9 +117,26 @@ describe('EventStream.watch', () => {
       new AbortController().signal,
     );
     const got = await take(watch, 2);
-    expect(got.ids).toEqual(['e9', 'e11']);
+    expect(got.ids).toEqual([created.id, deleted.id]);
     // The cursor to resume from is past everything read, matching or not.
-    expect(decodeEventCursor(got.cursor)).toEqual({ txid: '111', position: '11' });
+    expect(got.cursor).toBe(deleted.cursor);
+    await watch.return(undefined);
+  });
+
+  it('holds back events behind a transaction still running, then sends its events first, skipping none', async () => {
+    const store = new MemoryEventStore();
+    const stream = new EventStream(store, new EventNotifier(), { pollIntervalMs: 10 });
+    const watch = stream.watch(manager(), input(), new AbortController().signal);
+    await watch.next();
+    const long = store.outbox.begin();
+    const early = long.append({ environment: 'sandbox', roomId: ROOM_A, payload: { type: 'room_updated' } as EventPayload });
+    const later = add(store.outbox, 'sandbox', ROOM_B, 'room_created');
+    let arrived = false;
+    const next = watch.next().then((r) => ((arrived = true), r));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(arrived).toBe(false);
+    long.commit();
+    expect(((await next).value as WatchProgress).events.map((e) => e.id)).toEqual([early.id, later.id]);
     await watch.return(undefined);
   });
 
@@ -166,9 +152,9 @@ describe('EventStream.watch', () => {
     notifier.wake('production');
     await new Promise((r) => setTimeout(r, 20));
     expect(store.reads).toBe(readsBefore);
-    store.add('sandbox', ROOM_A, 'room_created');
+    const created = add(store.outbox, 'sandbox', ROOM_A, 'room_created');
     notifier.wake('sandbox');
-    expect(((await next).value as WatchProgress).events.map((e) => e.id)).toEqual(['e1']);
+    expect(((await next).value as WatchProgress).events.map((e) => e.id)).toEqual([created.id]);
     await watch.return(undefined);
   });
 

@@ -1,7 +1,6 @@
 // Who may call which PeerManager method: management scopes, environments and
 // peer principals. The behaviour of the calls themselves is in peer-manager.test.ts.
 import { describe, expect, it } from 'vitest';
-import type { CreatePeerInput } from '../../src/domain/peer-manager.js';
 import type { Principal, Scope } from '../../src/domain/principal.js';
 import type { PeerRecord } from '../../src/domain/records.js';
 import {
@@ -13,6 +12,8 @@ import {
   peerInput,
   peerPrincipal,
   type Domain,
+  verifyToken,
+  withPeer,
 } from '../support/fakes/index.js';
 
 const SCOPE_SETS: Array<{ label: string; scopes: Scope[] }> = [
@@ -46,17 +47,6 @@ const ACTIONS: Array<{
     run: (d, p, peer) => d.peers.updatePermissions(p, peer.roomId, peer.id, ALL_PERMISSIONS),
   },
 ];
-
-/** A domain with one sandbox room holding one peer. */
-async function withPeer(fields: Partial<CreatePeerInput> = {}) {
-  const d = await buildDomain();
-  const room = await createRoom(d);
-  const created = await createPeer(d, room.id, { identity: 'alice', ...fields });
-  return { d, room, peer: created.peer, token: created.token };
-}
-
-const verifier = management(['verify']);
-const verify = (d: Domain, token: string) => d.tokens.verify(verifier, token, '');
 
 describe('PeerManager: management scopes', () => {
   it.each(ACTIONS)('$name is allowed to exactly the scopes $allowed and admin; others change nothing', async (action) => {
@@ -135,7 +125,7 @@ describe('PeerManager: peer principals', () => {
     expect(await d.peerStore.get('sandbox', room.id, bob.peer.id)).toBeDefined();
     await d.peers.delete(peerPrincipal(peer, { canRemoveParticipants: true }), room.id, bob.peer.id);
     expect(await d.peerStore.get('sandbox', room.id, bob.peer.id)).toBeUndefined();
-    expect(await verify(d, bob.token)).toEqual({ valid: false, reason: 'REVOKED' });
+    expect(await verifyToken(d, bob.token)).toEqual({ valid: false, reason: 'REVOKED' });
   });
 
   it('may not remove a peer of another room, whatever its permissions', async () => {

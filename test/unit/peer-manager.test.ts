@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
-import type { CreatePeerInput } from '../../src/domain/peer-manager.js';
 import { NO_PERMISSIONS } from '../../src/domain/principal.js';
 import {
   ALL_PERMISSIONS,
@@ -12,25 +11,15 @@ import {
   peerInput,
   T0,
   T0_SECONDS,
-  type Domain,
+  verifyToken,
+  withPeer,
 } from '../support/fakes/index.js';
-
-/** A domain with one sandbox room holding one peer. */
-async function withPeer(fields: Partial<CreatePeerInput> = {}) {
-  const d = await buildDomain();
-  const room = await createRoom(d);
-  const created = await createPeer(d, room.id, { identity: 'alice', ...fields });
-  return { d, room, peer: created.peer, token: created.token };
-}
-
-const verifier = management(['verify']);
-const verify = (d: Domain, token: string) => d.tokens.verify(verifier, token, '');
 
 describe('PeerManager.create', () => {
   it('returns the peer and a first token that verifies with its claims, valid for the default TTL', async () => {
     const { d, room, peer, token } = await withPeer({ name: 'Alice', metadata: '{"role":"host"}', permissions: { ...NO_PERMISSIONS, canPublish: true } });
     expect(peer).toMatchObject({ roomId: room.id, identity: 'alice', name: 'Alice', metadata: '{"role":"host"}', generation: 1, status: 'new' });
-    const result = await d.tokens.verify(verifier, token, room.id);
+    const result = await verifyToken(d, token, room.id);
     expect(result).toMatchObject({
       valid: true,
       claims: { peerId: peer.id, roomId: room.id, identity: 'alice', generation: 1, environment: 'sandbox' },
@@ -185,14 +174,14 @@ describe('PeerManager.updatePermissions', () => {
   it('replaces all five permissions and bumps the generation, superseding the earlier token at once', async () => {
     const { d, room, peer, token } = await withPeer({ permissions: ALL_PERMISSIONS });
     // Verified once, so the liveness cache holds generation 1 when the change lands.
-    expect(await verify(d, token)).toMatchObject({ valid: true });
+    expect(await verifyToken(d, token)).toMatchObject({ valid: true });
     const subscribeOnly = { ...NO_PERMISSIONS, canSubscribe: true };
     const updated = await d.peers.updatePermissions(management(['rooms']), room.id, peer.id, subscribeOnly);
     expect(updated.generation).toBe(2);
     expect(updated.permissions).toEqual(subscribeOnly);
-    expect(await verify(d, token)).toMatchObject({ valid: false, reason: 'SUPERSEDED', claims: { generation: 1 } });
+    expect(await verifyToken(d, token)).toMatchObject({ valid: false, reason: 'SUPERSEDED', claims: { generation: 1 } });
     const fresh = await d.tokens.issue(management(['rooms']), room.id, peer.id, 0);
-    expect(await verify(d, fresh.token)).toMatchObject({ valid: true, claims: { generation: 2, permissions: updated.permissions } });
+    expect(await verifyToken(d, fresh.token)).toMatchObject({ valid: true, claims: { generation: 2, permissions: updated.permissions } });
   });
 
   it('requires the permissions, leaving the generation as it was', async () => {
@@ -208,9 +197,9 @@ describe('PeerManager.updatePermissions', () => {
 describe('PeerManager.delete and reportStatus', () => {
   it('deletes a peer, frees its seat and revokes its token; a second delete is ERR_PEER_NOT_FOUND', async () => {
     const { d, room, peer, token } = await withPeer();
-    expect(await verify(d, token)).toMatchObject({ valid: true });
+    expect(await verifyToken(d, token)).toMatchObject({ valid: true });
     await d.peers.delete(management(['rooms']), room.id, peer.id);
-    expect(await verify(d, token)).toEqual({ valid: false, reason: 'REVOKED' });
+    expect(await verifyToken(d, token)).toEqual({ valid: false, reason: 'REVOKED' });
     expect((await d.roomStore.get('sandbox', room.id))?.peerCount).toBe(0);
     await expect(d.peers.delete(management(['rooms']), room.id, peer.id)).rejects.toMatchObject({ code: 'ERR_PEER_NOT_FOUND' });
   });

@@ -8,48 +8,12 @@ import type { Principal } from '../../src/domain/principal.js';
 import type { RoomRecord } from '../../src/domain/records.js';
 import { UrlGuard } from '../../src/domain/url-guard.js';
 import { WebhookManager } from '../../src/domain/webhook-manager.js';
-import type { NewWebhookEndpoint, WebhookEndpointStore } from '../../src/domain/ports/index.js';
-import type { WebhookEndpointRecord } from '../../src/domain/webhook-records.js';
+import { MemoryOutbox, MemoryWebhookStore } from '../support/fakes/index.js';
 
 const ROOM = '3f2b8c1e-7a4d-4e3b-9f6a-1c2d3e4f5a6b';
 const admin: Principal = { kind: 'management', environment: 'sandbox', tokenId: 't', scopes: ['admin'] };
 
-/** Just enough of the store for create/get/rotate, keeping what it was given. */
-class MemoryEndpoints implements Pick<WebhookEndpointStore, 'insert' | 'get' | 'rotateSecret'> {
-  readonly rows = new Map<string, NewWebhookEndpoint & { previous: Buffer | null; previousExpiresAt: Date | null }>();
-
-  private record(id: string): WebhookEndpointRecord {
-    const r = this.rows.get(id)!;
-    return {
-      ...r,
-      enabled: true,
-      disabledReason: '',
-      previousSecretExpiresAt: r.previousExpiresAt,
-      createdAt: new Date(0),
-      updatedAt: new Date(0),
-      seq: '1',
-    };
-  }
-
-  async insert(e: NewWebhookEndpoint) {
-    this.rows.set(e.id, { ...e, previous: null, previousExpiresAt: null });
-    return this.record(e.id);
-  }
-
-  async get(_env: string, id: string) {
-    return this.rows.has(id) ? this.record(id) : undefined;
-  }
-
-  async rotateSecret(_env: string, id: string, secretEncrypted: Buffer, previousExpiresAt: Date | null) {
-    const r = this.rows.get(id);
-    if (!r) return undefined;
-    this.rows.set(id, { ...r, secretEncrypted, previous: previousExpiresAt ? r.secretEncrypted : null, previousExpiresAt });
-    return this.record(id);
-  }
-}
-
 function setup({ allowHttp = false } = {}) {
-  const store = new MemoryEndpoints();
   const dns: Record<string, string[]> = {
     'hooks.example.com': ['93.184.215.14'],
     'localhost.example.com': ['127.0.0.1'],
@@ -60,8 +24,9 @@ function setup({ allowHttp = false } = {}) {
   });
   const encryptor = new KeyEncryptor(randomBytes(32));
   const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'));
+  const store = new MemoryWebhookStore(new MemoryOutbox(clock));
   const rooms = { get: async (_env: string, id: string) => (id === ROOM ? ({ id } as RoomRecord) : undefined) };
-  const manager = new WebhookManager(store as unknown as WebhookEndpointStore, rooms, guard, encryptor, clock, DEFAULT_LIMITS, {
+  const manager = new WebhookManager(store, rooms, guard, encryptor, clock, DEFAULT_LIMITS, {
     allowHttp,
   });
   return { store, manager, encryptor, clock };
@@ -92,7 +57,7 @@ describe('WebhookManager.create', () => {
     const { endpoint, secret } = await manager.create(admin, input({ eventTypes: ['room_deleted', 'room_created', 'room_created'] }));
     expect(secret).toMatch(/^whsec_/);
     expect(endpoint.eventTypes).toEqual(['room_created', 'room_deleted']);
-    const row = store.rows.get(endpoint.id)!;
+    const row = store.outbox.endpoints.get(endpoint.id)!;
     expect(row.secretEncrypted.includes(Buffer.from(secret))).toBe(false);
     expect(encryptor.decrypt(row.secretEncrypted, endpoint.id).toString()).toBe(secret);
     expect(() => encryptor.decrypt(row.secretEncrypted, ROOM)).toThrow();
@@ -179,15 +144,15 @@ describe('WebhookManager.rotateSecret', () => {
     const { endpoint: rotated, secret: second } = await manager.rotateSecret(admin, endpoint.id, 3600);
     expect(second).not.toBe(first);
     expect(rotated.previousSecretExpiresAt).toEqual(new Date('2026-01-01T01:00:00Z'));
-    const row = store.rows.get(endpoint.id)!;
+    const row = store.outbox.endpoints.get(endpoint.id)!;
     expect(encryptor.decrypt(row.secretEncrypted, endpoint.id).toString()).toBe(second);
-    expect(encryptor.decrypt(row.previous!, endpoint.id).toString()).toBe(first);
+    expect(encryptor.decrypt(row.previousSecretEncrypted!, endpoint.id).toString()).toBe(first);
     clock.advance(3600);
     expect((await manager.get(admin, endpoint.id)).previousSecretExpiresAt).toBeNull();
 
     const { endpoint: immediate } = await manager.rotateSecret(admin, endpoint.id, 0);
     expect(immediate.previousSecretExpiresAt).toBeNull();
-    expect(store.rows.get(endpoint.id)!.previous).toBeNull();
+    expect(store.outbox.endpoints.get(endpoint.id)!.previousSecretEncrypted).toBeNull();
     expect(await codeOf(manager.rotateSecret(admin, endpoint.id, 7 * 86_400 + 1))).toMatch(/^ERR_INVALID_ARGUMENT grace_seconds:/);
     expect(await codeOf(manager.rotateSecret(admin, ROOM, 0))).toMatch(/^ERR_WEBHOOK_ENDPOINT_NOT_FOUND/);
   });

@@ -2,37 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
-import type { RoomEvent } from '../../src/domain/events.js';
+import type { EventPayload } from '../../src/domain/events.js';
 import { KeyEncryptor } from '../../src/domain/key-encryption.js';
 import { UrlGuard, type Resolver } from '../../src/domain/url-guard.js';
-import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../../src/domain/ports/index.js';
+import type { DeliveryOutcome } from '../../src/domain/ports/index.js';
 import type { WebhookSender } from '../../src/relay/http-post.js';
 import { WebhookRelay } from '../../src/relay/webhook-relay.js';
 import type { WebhookAttemptResult } from '../../src/domain/webhook-relay-observer.js';
+import { MemoryOutbox, MemoryWebhookDeliveryQueue, MemoryWebhookStore } from '../support/fakes/index.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const ENDPOINT = 'a1b2c3d4-0000-4000-8000-000000000001';
+const ROOM = 'a1b2c3d4-0000-4000-8000-0000000000aa';
 const PUBLIC: Resolver = async () => ['93.184.216.34'];
-
-/** Hands out one claim, then nothing; keeps the outcome recorded for it. */
-class OneClaimQueue implements WebhookDeliveryQueue {
-  private claim: ClaimedDelivery | undefined;
-  recorded: DeliveryOutcome | undefined;
-
-  constructor(claim: ClaimedDelivery) {
-    this.claim = claim;
-  }
-
-  async claimDue(): Promise<ClaimedDelivery[]> {
-    const claim = this.claim;
-    this.claim = undefined;
-    return claim ? [claim] : [];
-  }
-
-  async record(_claim: ClaimedDelivery, outcome: DeliveryOutcome): Promise<void> {
-    this.recorded = outcome;
-  }
-}
 
 interface Case {
   send?: WebhookSender;
@@ -47,18 +29,21 @@ interface Case {
 async function observe(c: Case): Promise<{ results: WebhookAttemptResult[]; lags: number[]; outcome: DeliveryOutcome | undefined }> {
   const encryptor = new KeyEncryptor(randomBytes(32));
   const seal = c.sealedSecret ?? ((e: KeyEncryptor) => e.encrypt(Buffer.from(`whsec_${randomBytes(24).toString('base64')}`), ENDPOINT));
-  const event = { id: 'e1', createdAt: new Date(NOW.getTime() - 7_500) } as RoomEvent;
-  const queue = new OneClaimQueue({
-    eventId: event.id,
-    endpointId: ENDPOINT,
-    attempts: 1,
-    leaseUntil: NOW,
+  // The event is written 7.5 s before the attempt, to one endpoint holding the sealed secret.
+  const clock = new ManualClock(new Date(NOW.getTime() - 7_500));
+  const queue = new MemoryWebhookDeliveryQueue(new MemoryOutbox(clock));
+  await new MemoryWebhookStore(queue.outbox).insert({
+    id: ENDPOINT,
+    environment: 'sandbox',
     url: 'https://hooks.example/in',
+    eventTypes: [],
+    roomId: null,
+    description: '',
     secretEncrypted: seal(encryptor),
-    previousSecretEncrypted: null,
-    previousSecretExpiresAt: null,
-    event,
   });
+  const payload: EventPayload = { type: 'peer_token_revoked', peerId: 'p', identity: 'i', cause: 'peer_deleted', generation: 1 };
+  queue.outbox.append({ environment: 'sandbox', roomId: ROOM, payload });
+  clock.advance(7.5);
   const results: WebhookAttemptResult[] = [];
   const lags: number[] = [];
   let sending!: () => void;
@@ -69,7 +54,7 @@ async function observe(c: Case): Promise<{ results: WebhookAttemptResult[]; lags
       queue,
       guard: new UrlGuard(c.resolver ?? PUBLIC, { allowPrivateNetworks: false }),
       encryptor,
-      clock: new ManualClock(NOW),
+      clock,
       logger: pino({ level: 'silent' }),
       send: (request) => {
         sending();
@@ -78,7 +63,8 @@ async function observe(c: Case): Promise<{ results: WebhookAttemptResult[]; lags
       body: () => Buffer.from('{}'),
       observer: { attempted: (r) => results.push(r), delivered: (s) => lags.push(s) },
     },
-    { concurrency: 1, timeoutMs: 100, retryHorizonSeconds: 60, idlePollMs: 5 },
+    // No jitter: a zero backoff would make the delivery due again at once.
+    { concurrency: 1, timeoutMs: 100, retryHorizonSeconds: 60, idlePollMs: 5, random: () => 0.5 },
   );
   relay.start();
   if (c.stopDuringSend) {
@@ -89,7 +75,7 @@ async function observe(c: Case): Promise<{ results: WebhookAttemptResult[]; lags
     while (results.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
     await relay.stop();
   }
-  return { results, lags, outcome: queue.recorded };
+  return { results, lags, outcome: queue.records[0]?.outcome };
 }
 
 const answer = (statusCode: number, retryAfter?: string): WebhookSender => async () => ({ statusCode, retryAfter });

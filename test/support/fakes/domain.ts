@@ -155,3 +155,16 @@ export async function createRoom(d: Domain, environment: Environment = 'sandbox'
 export async function createPeer(d: Domain, roomId: string, fields: Partial<CreatePeerInput> = {}, environment: Environment = 'sandbox') {
   return d.peers.create(management(['admin'], environment), peerInput(roomId, fields));
 }
+
+/** A fresh domain with one sandbox room holding one peer (identity "alice" unless `fields` says otherwise). */
+export async function withPeer(fields: Partial<CreatePeerInput> = {}) {
+  const d = await buildDomain();
+  const room = await createRoom(d);
+  const created = await createPeer(d, room.id, { identity: 'alice', ...fields });
+  return { d, room, peer: created.peer, token: created.token };
+}
+
+/** Verifies a peer token as a media server would: a sandbox management principal holding only the verify scope. */
+export async function verifyToken(d: Domain, token: string, roomId = '') {
+  return d.tokens.verify(management(['verify']), token, roomId);
+}

@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../../../src/domain/clock.js';
 import type { Environment } from '../../../src/domain/principal.js';
 import type { ManagementTokenRecord } from '../../../src/domain/records.js';
 import type { ManagementTokenStore, NewManagementToken } from '../../../src/domain/ports/index.js';
-import { compareSeq } from './memory-room-store.js';
+import { pageBySeq } from './memory-room-store.js';
 
 interface TokenRow extends ManagementTokenRecord {
   hash: Buffer;
@@ -72,12 +72,7 @@ export class MemoryManagementTokenStore implements ManagementTokenStore {
   }
 
   async list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<ManagementTokenRecord[]> {
-    const after = BigInt(afterSeq ?? '0');
-    return [...this.rows.values()]
-      .filter((r) => r.environment === environment && BigInt(r.seq) > after)
-      .sort((a, b) => compareSeq(a.seq, b.seq))
-      .slice(0, limit)
-      .map(toRecord);
+    return pageBySeq(this.rows.values(), environment, afterSeq, limit).map(toRecord);
   }
 
   async revoke(environment: Environment, id: string, at: Date): Promise<ManagementTokenRecord | undefined> {

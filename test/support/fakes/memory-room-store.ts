@@ -48,12 +48,7 @@ export class MemoryRoomStore implements RoomStore {
   }
 
   async list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<RoomRecord[]> {
-    const after = BigInt(afterSeq ?? '0');
-    return [...this.tables.rooms.values()]
-      .filter((r) => r.environment === environment && BigInt(r.seq) > after)
-      .sort((a, b) => compareSeq(a.seq, b.seq))
-      .slice(0, limit)
-      .map(copyRoom);
+    return pageBySeq(this.tables.rooms.values(), environment, afterSeq, limit).map(copyRoom);
   }
 
   async update(environment: Environment, roomId: string, patch: RoomPatch): Promise<RoomRecord | undefined> {
@@ -80,4 +75,18 @@ export function compareSeq(a: string, b: string): number {
   const x = BigInt(a);
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The rows of `environment` after `afterSeq` in seq order, at most `limit`: the keyset page every List reads. */
+export function pageBySeq<T extends { environment: Environment; seq: string }>(
+  rows: Iterable<T>,
+  environment: Environment,
+  afterSeq: string | undefined,
+  limit: number,
+): T[] {
+  const after = afterSeq ?? '0';
+  return [...rows]
+    .filter((r) => r.environment === environment && compareSeq(r.seq, after) > 0)
+    .sort((a, b) => compareSeq(a.seq, b.seq))
+    .slice(0, limit);
 }
