@@ -4,6 +4,7 @@ import { ManualClock } from '../../src/domain/clock.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { KeyEncryptor } from '../../src/domain/key-encryption.js';
 import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
+import type { EventPayload } from '../../src/domain/events.js';
 import type { Principal } from '../../src/domain/principal.js';
 import type { RoomRecord } from '../../src/domain/records.js';
 import { UrlGuard } from '../../src/domain/url-guard.js';
@@ -155,5 +156,51 @@ describe('WebhookManager.rotateSecret', () => {
     expect(store.outbox.endpoints.get(endpoint.id)!.previousSecretEncrypted).toBeNull();
     expect(await codeOf(manager.rotateSecret(admin, endpoint.id, 7 * 86_400 + 1))).toMatch(/^ERR_INVALID_ARGUMENT grace_seconds:/);
     expect(await codeOf(manager.rotateSecret(admin, ROOM, 0))).toMatch(/^ERR_WEBHOOK_ENDPOINT_NOT_FOUND/);
+  });
+});
+
+describe('WebhookManager deliveries', () => {
+  const revoked: EventPayload = { type: 'peer_token_revoked', peerId: ROOM, identity: 'alice', cause: 'peer_deleted', generation: 1 };
+
+  it('lists deliveries newest first, page by page, neither skipping nor repeating those of one instant', async () => {
+    const { manager, store, clock } = setup();
+    const { endpoint } = await manager.create(admin, input());
+    const older = Array.from({ length: 5 }, () => store.outbox.append({ environment: 'sandbox', roomId: ROOM, payload: revoked }).id);
+    clock.advance(1);
+    const newer = Array.from({ length: 2 }, () => store.outbox.append({ environment: 'sandbox', roomId: ROOM, payload: revoked }).id);
+    const pages: string[][] = [];
+    let token = '';
+    do {
+      const page = await manager.listDeliveries(admin, endpoint.id, 3, token);
+      pages.push(page.items.map((d) => d.eventId));
+      token = page.nextPageToken;
+    } while (token !== '' && pages.length < 5);
+    expect(pages.map((p) => p.length)).toEqual([3, 3, 1]);
+    const seen = pages.flat();
+    expect(new Set(seen.slice(0, 2))).toEqual(new Set(newer));
+    expect([...seen].sort()).toEqual([...older, ...newer].sort());
+  });
+
+  it('gives up pending deliveries on disable, redelivers only when enabled, as a new series, in its environment only', async () => {
+    const { manager, store, clock } = setup();
+    const { endpoint } = await manager.create(admin, input());
+    const event = store.outbox.append({ environment: 'sandbox', roomId: ROOM, payload: revoked });
+    const elsewhere = store.outbox.append({ environment: 'production', roomId: ROOM, payload: revoked });
+    const disabled = await manager.update(admin, { endpointId: endpoint.id, enabled: false });
+    expect(disabled).toMatchObject({ enabled: false, disabledReason: '' });
+    expect((await manager.listDeliveries(admin, endpoint.id, 10, '')).items).toMatchObject([
+      { eventId: event.id, state: 'failed', lastError: 'endpoint disabled', attempts: 0 },
+    ]);
+    expect(await codeOf(manager.redeliver(admin, event.id, endpoint.id))).toMatch(/^ERR_WEBHOOK_ENDPOINT_DISABLED/);
+
+    await manager.update(admin, { endpointId: endpoint.id, enabled: true });
+    clock.advance(60);
+    const again = await manager.redeliver(admin, event.id, endpoint.id);
+    expect(again).toMatchObject({ eventId: event.id, eventType: 'peer_token_revoked', state: 'pending', attempts: 0, lastError: '' });
+    expect(again.createdAt).toEqual(clock.now());
+    expect(again.nextAttemptAt).toEqual(clock.now());
+    expect((await manager.listDeliveries(admin, endpoint.id, 10, '')).items).toEqual([again]);
+    expect(await codeOf(manager.redeliver(admin, elsewhere.id, endpoint.id))).toMatch(/^ERR_EVENT_NOT_FOUND/);
+    expect(await codeOf(manager.redeliver(admin, ROOM, endpoint.id))).toMatch(/^ERR_EVENT_NOT_FOUND/);
   });
 });

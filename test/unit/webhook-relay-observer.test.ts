@@ -9,7 +9,7 @@ import type { DeliveryOutcome } from '../../src/domain/ports/index.js';
 import type { WebhookSender } from '../../src/relay/http-post.js';
 import { WebhookRelay } from '../../src/relay/webhook-relay.js';
 import type { WebhookAttemptResult } from '../../src/domain/webhook-relay-observer.js';
-import { MemoryOutbox, MemoryWebhookDeliveryQueue, MemoryWebhookStore } from '../support/fakes/index.js';
+import { endpointInput, MemoryOutbox, MemoryWebhookDeliveryQueue, MemoryWebhookStore } from '../support/fakes/index.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const ENDPOINT = 'a1b2c3d4-0000-4000-8000-000000000001';
@@ -32,15 +32,7 @@ async function observe(c: Case): Promise<{ results: WebhookAttemptResult[]; lags
   // The event is written 7.5 s before the attempt, to one endpoint holding the sealed secret.
   const clock = new ManualClock(new Date(NOW.getTime() - 7_500));
   const queue = new MemoryWebhookDeliveryQueue(new MemoryOutbox(clock));
-  await new MemoryWebhookStore(queue.outbox).insert({
-    id: ENDPOINT,
-    environment: 'sandbox',
-    url: 'https://hooks.example/in',
-    eventTypes: [],
-    roomId: null,
-    description: '',
-    secretEncrypted: seal(encryptor),
-  });
+  await new MemoryWebhookStore(queue.outbox).insert(endpointInput(ENDPOINT, seal(encryptor)));
   const payload: EventPayload = { type: 'peer_token_revoked', peerId: 'p', identity: 'i', cause: 'peer_deleted', generation: 1 };
   queue.outbox.append({ environment: 'sandbox', roomId: ROOM, payload });
   clock.advance(7.5);

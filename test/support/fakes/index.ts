@@ -18,5 +18,5 @@ export { MemorySigningKeyStore } from './memory-signing-key-store.js';
 export { ENDPOINT_DISABLED, MemoryOutbox, type MemoryTransaction, type NewEvent } from './memory-outbox.js';
 export { copyPeer, copyRoom, MemoryTables } from './memory-tables.js';
 export { MemoryWebhookDeliveryQueue, type RecordCall } from './memory-webhook-delivery-queue.js';
-export { MemoryWebhookStore } from './memory-webhook-store.js';
+export { endpointInput, MemoryWebhookStore } from './memory-webhook-store.js';
 export * from './domain.js';

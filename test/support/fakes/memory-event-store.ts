@@ -47,5 +47,6 @@ export function comparePositions(a: EventPosition, b: EventPosition): number {
 }
 
 function matches(e: EventRow, filter: EventFilter): boolean {
-  return (filter.roomId === undefined || e.roomId === filter.roomId) && (filter.types === undefined || filter.types.includes(e.payload.type));
+  const inRoom = filter.roomId === undefined || e.roomId === filter.roomId;
+  return inRoom && (filter.types === undefined || filter.types.includes(e.payload.type));
 }

@@ -126,3 +126,17 @@ function toRecord({ secretEncrypted: _s, previousSecretEncrypted: _p, ...r }: En
     updatedAt: new Date(r.updatedAt),
   };
 }
+
+/** An insert input for a sandbox endpoint at https://hooks.example/in that takes every event, unless `fields` says otherwise. */
+export function endpointInput(id: string, secretEncrypted: Buffer, fields: Partial<NewWebhookEndpoint> = {}): NewWebhookEndpoint {
+  return {
+    id,
+    environment: 'sandbox',
+    url: 'https://hooks.example/in',
+    eventTypes: [],
+    roomId: null,
+    description: '',
+    secretEncrypted,
+    ...fields,
+  };
+}

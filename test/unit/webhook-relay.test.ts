@@ -1,0 +1,103 @@
+// WebhookRelay over the in-memory delivery queue: what a receiver sees of the
+// order of a room's events, and what a redelivery during an attempt does.
+// The queue rules themselves (per-room order, fencing) are the store's; the
+// Postgres versions are covered by the integration tests.
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/domain/clock.js';
+import type { EventPayload } from '../../src/domain/events.js';
+import { KeyEncryptor } from '../../src/domain/key-encryption.js';
+import { UrlGuard } from '../../src/domain/url-guard.js';
+import type { WebhookResponse, WebhookSender } from '../../src/relay/http-post.js';
+import { WebhookRelay } from '../../src/relay/webhook-relay.js';
+import { endpointInput, MemoryOutbox, MemoryWebhookDeliveryQueue, MemoryWebhookStore } from '../support/fakes/index.js';
+
+const ENDPOINT = 'b1b2c3d4-0000-4000-8000-000000000001';
+const ROOM_A = 'b1b2c3d4-0000-4000-8000-0000000000aa';
+const ROOM_B = 'b1b2c3d4-0000-4000-8000-0000000000bb';
+const payload: EventPayload = { type: 'peer_token_revoked', peerId: 'p', identity: 'i', cause: 'peer_deleted', generation: 1 };
+
+/** One endpoint in a fresh outbox, and a relay (not started) sending to it through `send`. */
+async function setup(send: WebhookSender) {
+  const encryptor = new KeyEncryptor(randomBytes(32));
+  const clock = new ManualClock(new Date('2026-03-01T12:00:00Z'));
+  const outbox = new MemoryOutbox(clock);
+  const store = new MemoryWebhookStore(outbox);
+  const queue = new MemoryWebhookDeliveryQueue(outbox);
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  await store.insert(endpointInput(ENDPOINT, encryptor.encrypt(Buffer.from(secret), ENDPOINT)));
+  const relay = new WebhookRelay(
+    {
+      queue,
+      guard: new UrlGuard(async () => ['93.184.216.34'], { allowPrivateNetworks: false }),
+      encryptor,
+      clock,
+      logger: pino({ level: 'silent' }),
+      send,
+      // The body names the event, so the sender can tell which one it got.
+      body: (event) => Buffer.from(event.id),
+    },
+    // No jitter: a zero backoff would make a failed delivery due again at once.
+    { concurrency: 4, timeoutMs: 1_000, retryHorizonSeconds: 60, idlePollMs: 5, random: () => 0.5 },
+  );
+  const append = (roomId: string) => outbox.append({ environment: 'sandbox', roomId, payload }).id;
+  return { outbox, store, queue, relay, append };
+}
+
+async function until(done: () => boolean): Promise<void> {
+  const end = Date.now() + 2_000;
+  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+  expect(done()).toBe(true);
+}
+
+const ok: WebhookResponse = { statusCode: 200, retryAfter: undefined };
+
+describe('WebhookRelay', () => {
+  it("sends a room's events to an endpoint one at a time and in order, while other rooms go on", async () => {
+    const sent: string[] = [];
+    const inFlight = new Set<string>();
+    let mostInFlightOfA = 0;
+    let ids: { a: string[]; b: string } | undefined;
+    const { relay, append } = await setup(async (request) => {
+      const id = request.body.toString();
+      sent.push(id);
+      inFlight.add(id);
+      mostInFlightOfA = Math.max(mostInFlightOfA, [...inFlight].filter((x) => ids?.a.includes(x)).length);
+      await new Promise((r) => setTimeout(r, 10));
+      inFlight.delete(id);
+      return ok;
+    });
+    ids = { a: [append(ROOM_A), append(ROOM_A), append(ROOM_A)], b: append(ROOM_B) };
+    relay.start();
+    await until(() => sent.length === 4);
+    await relay.stop();
+    expect(sent.filter((id) => ids.a.includes(id))).toEqual(ids.a);
+    expect(mostInFlightOfA).toBe(1);
+    // Room B's event did not wait behind room A's backlog.
+    expect(sent.indexOf(ids.b)).toBeLessThan(sent.indexOf(ids.a[1]!));
+  });
+
+  it('does not let the late result of an attempt undo a redelivery made during it', async () => {
+    let release!: (response: WebhookResponse) => void;
+    let calls = 0;
+    const { store, queue, relay, append } = await setup(() => {
+      calls += 1;
+      return calls === 1 ? new Promise((resolve) => (release = resolve)) : Promise.resolve(ok);
+    });
+    const event = append(ROOM_A);
+    relay.start();
+    await until(() => calls === 1);
+    await store.redeliver('sandbox', event, ENDPOINT);
+    release({ statusCode: 500, retryAfter: undefined });
+    await until(() => queue.records.length === 2);
+    await relay.stop();
+    expect(queue.records.map((r) => [r.outcome.kind, r.applied])).toEqual([
+      ['retry', false],
+      ['delivered', true],
+    ]);
+    expect(await store.listDeliveries(ENDPOINT, undefined, 10)).toMatchObject([
+      { eventId: event, state: 'delivered', attempts: 1, lastStatusCode: 200, lastError: '' },
+    ]);
+  });
+});
