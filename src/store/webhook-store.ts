@@ -118,7 +118,7 @@ export class PgWebhookStore implements WebhookEndpointStore {
            url = COALESCE($3, url),
            description = COALESCE($4, description),
            enabled = COALESCE($5, enabled),
-           disabled_reason = CASE WHEN $5 IS NULL THEN disabled_reason ELSE '' END,
+           disabled_reason = CASE WHEN $5 THEN '' ELSE disabled_reason END,
            event_types = COALESCE($6, event_types),
            updated_at = now()
          WHERE id = $1 AND environment = $2 RETURNING ${ENDPOINT_COLUMNS}`,

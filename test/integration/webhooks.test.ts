@@ -220,6 +220,9 @@ describe('delivery', () => {
     await touchRoom(roomId, 3);
     expect(await deliveries(hook.id)).toHaveLength(2);
     expect(receiver.received('/gone')).toHaveLength(1);
+    // Disabling it by hand as well keeps the reason: only enabling clears it.
+    const { endpoint } = await events.updateWebhookEndpoint({ endpointId: hook.id, enabled: false }, { token: admin });
+    expect(endpoint).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/410 Gone/) });
   });
 
   it('honours Retry-After in seconds and as an HTTP date, capped at the retry horizon', async () => {

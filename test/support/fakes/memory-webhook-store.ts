@@ -1,8 +1,8 @@
 // An in-memory WebhookEndpointStore for unit tests, over MemoryOutbox (see
 // there for how tests are isolated). It follows src/store/webhook-store.ts:
 // endpoint reads and writes filter by environment; list pages by seq;
-// update changes only the fields set, clears disabled_reason whenever it sets
-// enabled, and gives up pending deliveries when it disables; delete takes the
+// update changes only the fields set, clears disabled_reason when it enables,
+// and gives up pending deliveries when it disables; delete takes the
 // deliveries with it; listDeliveries pages newest first by (created_at,
 // event_id); redeliver restarts or creates the attempt series of an event of
 // the endpoint's environment. Secrets are kept as given, still encrypted.
@@ -62,7 +62,8 @@ export class MemoryWebhookStore implements WebhookEndpointStore {
     if (patch.url !== undefined) row.url = patch.url;
     if (patch.description !== undefined) row.description = patch.description;
     if (patch.eventTypes !== undefined) row.eventTypes = [...patch.eventTypes];
-    if (patch.enabled !== undefined) Object.assign(row, { enabled: patch.enabled, disabledReason: '' });
+    if (patch.enabled === true) Object.assign(row, { enabled: true, disabledReason: '' });
+    if (patch.enabled === false) row.enabled = false;
     row.updatedAt = this.outbox.clock.now();
     if (patch.enabled === false) this.outbox.failPending(id, ENDPOINT_DISABLED);
     return toRecord(row);
