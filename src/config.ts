@@ -62,6 +62,11 @@ const schema = z.object({
   ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   ROOMGATE_EMBEDDED_POSTGRES: z.enum(['auto', 'false']).default('auto'),
   ROOMGATE_MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
+  ROOMGATE_DIRECT_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  ROOMGATE_DB_TRANSACTION_POOLING: z.enum(['true', 'false']).default('false'),
 });
 
 /** Validated configuration; the only thing in roomgate that reads process.env. */
@@ -83,6 +88,17 @@ export interface Config {
   shutdownGraceSeconds: number;
   /** Whether `serve` applies pending migrations at start; when false it refuses to start on a schema that is behind. */
   migrateOnStart: boolean;
+  /**
+   * A session on the same database that bypasses any pooler, for what needs
+   * one (LISTEN, the migration lock); undefined uses {@link databaseUrl}.
+   */
+  directDatabaseUrl: string | undefined;
+  /**
+   * Whether {@link databaseUrl} goes through a transaction-mode pooler
+   * (PgBouncer pool_mode=transaction): no named statements and no session
+   * settings on the serving pool. docs/scaling.md.
+   */
+  dbTransactionPooling: boolean;
   /** Default seconds a new signing key is published before it signs. */
   keyPrepublishSeconds: number;
   /** Webhook delivery settings. */
@@ -169,6 +185,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
         '(32 random bytes in base64, for example: openssl rand -base64 32); every instance must use the same key',
     );
   }
+  if (c.ROOMGATE_DIRECT_DATABASE_URL && !c.DATABASE_URL) {
+    throw new ConfigError('invalid configuration:\n  DATABASE_URL: is required with ROOMGATE_DIRECT_DATABASE_URL');
+  }
+  // Through a transaction pooler, LISTEN would succeed on whichever server
+  // connection served it and then hear nothing: refuse rather than go deaf.
+  if (c.ROOMGATE_DB_TRANSACTION_POOLING === 'true' && !c.ROOMGATE_DIRECT_DATABASE_URL) {
+    throw new ConfigError(
+      'invalid configuration:\n  ROOMGATE_DIRECT_DATABASE_URL: is required with ROOMGATE_DB_TRANSACTION_POOLING=true ' +
+        '(DATABASE_URL is the pooler; LISTEN and migrations need a direct session, see docs/scaling.md)',
+    );
+  }
   return {
     databaseUrl: c.DATABASE_URL,
     grpcAddress: c.ROOMGATE_GRPC_ADDRESS,
@@ -182,6 +209,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     clockToleranceSeconds: c.ROOMGATE_CLOCK_TOLERANCE_SECONDS,
     shutdownGraceSeconds: c.ROOMGATE_SHUTDOWN_GRACE_SECONDS,
     migrateOnStart: c.ROOMGATE_MIGRATE_ON_START === 'true',
+    directDatabaseUrl: c.ROOMGATE_DIRECT_DATABASE_URL,
+    dbTransactionPooling: c.ROOMGATE_DB_TRANSACTION_POOLING === 'true',
     keyPrepublishSeconds: c.ROOMGATE_KEY_PREPUBLISH_SECONDS,
     webhooks: {
       relayEnabled: c.ROOMGATE_RELAY_ENABLED === 'true',

@@ -31,5 +31,11 @@ export function cancelBackend(client: pg.PoolClient): void {
   const socket = host.startsWith('/') ? net.connect(`${host}/.s.PGSQL.${port}`) : net.connect(port, host);
   socket.setTimeout(5_000, () => socket.destroy());
   socket.on('error', () => undefined);
-  socket.on('connect', () => socket.end(packet));
+  // Sent without closing our side: the server closes the connection once it
+  // has acted on the request, and libpq waits for that too. PgBouncer 1.18
+  // exits (FATAL "bad client state: 0" in disconnect_client; pgbouncer issue
+  // 801, pull request 846) when a cancel client hangs up before the server
+  // connection it opened to forward the cancel is done: every client of the
+  // pooler, every roomgate instance, loses its database.
+  socket.on('connect', () => socket.write(packet));
 }

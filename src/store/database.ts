@@ -16,7 +16,11 @@ import { readOrCreateSecretFile } from './secret-file.js';
 /** An open, migrated database and what came with it. */
 export interface Database {
   pool: pg.Pool;
-  /** Where the pool connects; the notification listener opens its own connection there. */
+  /**
+   * Where the notification listener opens its own connection: the direct URL
+   * when one is configured (DATABASE_URL may be a transaction pooler, where
+   * LISTEN hears nothing), else where the pool connects.
+   */
   connectionString: string;
   /** True when roomgate runs its own Postgres in the data directory. */
   embedded: boolean;
@@ -132,13 +136,23 @@ export async function openDatabase(
 ): Promise<Database> {
   const onError = (err: Error) => logger.warn({ err }, 'idle database client failed');
   const servingPool = (connectionString: string) =>
-    createPool({ connectionString, max: config.poolSize, statementTimeoutMs: config.dbStatementTimeoutMs, onError });
+    createPool({
+      connectionString,
+      max: config.poolSize,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
+      onError,
+      transactionPooling: config.dbTransactionPooling,
+    });
   if (config.databaseUrl) {
-    await prepareExternal(config.databaseUrl, schema, logger, onError, options);
+    // The migration lock is a session advisory lock: through a transaction
+    // pooler it could be taken on one server connection and the migrations
+    // run on another, unserialized.
+    const direct = config.directDatabaseUrl ?? config.databaseUrl;
+    await prepareExternal(direct, schema, logger, onError, options);
     const pool = servingPool(config.databaseUrl);
     return {
       pool,
-      connectionString: config.databaseUrl,
+      connectionString: direct,
       embedded: false,
       keyEncryptionKey: config.keyEncryptionKey,
       close: () => pool.end(),

@@ -16,7 +16,23 @@ export interface PoolOptions {
   statementTimeoutMs?: number;
   /** Called for errors on idle clients, which would otherwise crash the process. */
   onError: (err: Error) => void;
+  /**
+   * The connection string is a transaction-mode pooler (PgBouncer
+   * pool_mode=transaction), which hands each transaction, or each statement
+   * outside one, to whichever server connection is free. Nothing may then
+   * live in the session: {@link PreparedStatement}s run unnamed (still
+   * parameterized), and the statement timeout, which PgBouncer refuses as a
+   * startup parameter (08P01), is applied per transaction with `SET LOCAL`
+   * and per single statement with a CancelRequest, which PgBouncer forwards
+   * to the server connection its client is using.
+   */
+  transactionPooling?: boolean;
 }
+
+/** The statement limit of each pool created with transactionPooling, which pg then does not carry. */
+const pooledLimits = new WeakMap<pg.Pool, number>();
+/** Clients of such pools: they run prepared statements unnamed. */
+const pooledClients = new WeakSet<pg.PoolClient>();
 
 /** The one pg.Pool of a process. */
 export function createPool(options: PoolOptions): pg.Pool {
@@ -27,9 +43,13 @@ export function createPool(options: PoolOptions): pg.Pool {
     idleTimeoutMillis: 30_000,
     application_name: 'roomgate',
     // pg sends no parameter for 0, leaving the server's own default.
-    statement_timeout: options.statementTimeoutMs ?? 0,
+    statement_timeout: options.transactionPooling ? 0 : (options.statementTimeoutMs ?? 0),
   });
   pool.on('error', options.onError);
+  if (options.transactionPooling) {
+    pooledLimits.set(pool, options.statementTimeoutMs ?? 0);
+    pool.on('connect', (client) => pooledClients.add(client));
+  }
   // pg-pool listens for errors on idle clients only. A client checked out when
   // its connection drops (Postgres restarting) still emits 'error', which with
   // no listener would crash the process; its queries fail anyway, and the pool
@@ -57,7 +77,7 @@ function statementBudgetMs(poolLimitMs: number): number | undefined {
 }
 
 function poolLimitMs(pool: pg.Pool): number {
-  return Number(pool.options.statement_timeout) || 0;
+  return pooledLimits.get(pool) ?? (Number(pool.options.statement_timeout) || 0);
 }
 
 async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
@@ -94,10 +114,18 @@ export async function query<R extends pg.QueryResultRow>(
   statement: string | PreparedStatement,
   values: unknown[] = [],
 ): Promise<pg.QueryResult<R>> {
-  const config = typeof statement === 'string' ? { text: statement, values } : { ...statement, values };
   const pool = db instanceof pg.Pool ? db : undefined;
-  const budgetMs = statementBudgetMs(pool ? poolLimitMs(pool) : 0);
+  const pooled = pool ? pooledLimits.has(pool) : pooledClients.has(db as pg.PoolClient);
+  // A name would stand for the text on one server connection, and the next
+  // statement may run on another, which has it under no name (26000) or, from
+  // another client, already has it (42P05).
+  const text = typeof statement === 'string' ? statement : statement.text;
+  const config = typeof statement === 'string' || pooled ? { text, values } : { ...statement, values };
+  const limitMs = pool ? poolLimitMs(pool) : 0;
+  const budgetMs = statementBudgetMs(limitMs);
   if (pool && budgetMs !== undefined) return queryBefore<R>(pool, config);
+  // With no session limit on the server, the pool's own is a cancel timer.
+  if (pool && pooled && limitMs > 0) return queryBefore<R>(pool, config, limitMs);
   try {
     return await db.query<R>(config);
   } catch (err) {
@@ -113,13 +141,17 @@ export async function query<R extends pg.QueryResultRow>(
  * destroyed rather than reused, since a cancel that arrives late would hit
  * whatever statement runs on it next.
  */
-async function queryBefore<R extends pg.QueryResultRow>(pool: pg.Pool, config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+async function queryBefore<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  config: pg.QueryConfig,
+  limitMs?: number,
+): Promise<pg.QueryResult<R>> {
   const client = await connect(pool);
   let cancelled: Error | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
     // Waiting for a free connection may have used up the budget.
-    const budgetMs = statementBudgetMs(0);
+    const budgetMs = statementBudgetMs(limitMs ?? 0) ?? limitMs;
     if (budgetMs !== undefined) {
       timer = setTimeout(() => {
         cancelled = new Error('statement cancelled at the call deadline');
@@ -159,6 +191,9 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     client.release();
     throw err;
   }
+  // Through a transaction pooler the session carries no limit, so the
+  // transaction sets the pool's own.
+  if (budgetMs === undefined && pooledLimits.has(pool) && limitMs > 0) budgetMs = limitMs;
   let broken: Error | undefined;
   try {
     await query(client, budgetMs === undefined ? 'BEGIN' : `BEGIN; SET LOCAL statement_timeout = ${budgetMs}`);
