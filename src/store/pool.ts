@@ -134,7 +134,8 @@ export async function query<R extends pg.QueryResultRow>(
 }
 
 /**
- * A pool statement cancelled when the call's deadline comes. `SET
+ * A pool statement cancelled when the call's deadline comes, or, through a
+ * transaction pooler, when `limitMs` (the pool's statement limit) passes. `SET
  * statement_timeout` would cost a round trip before every read, and cannot
  * share one with a statement that has parameters; a CancelRequest costs
  * nothing unless the deadline is reached. A connection that was sent one is
