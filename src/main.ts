@@ -142,6 +142,7 @@ export async function startRoomgate(
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
       webhooks: new WebhookManager(new PgWebhookStore(pool), roomStore, guard, encryptor, clock, config.limits, {
         allowHttp: config.webhooks.allowHttp,
+        maxEndpointsPerEnvironment: config.webhooks.maxEndpointsPerEnvironment,
       }),
       watchEvents: watchEvents({
         authenticator,

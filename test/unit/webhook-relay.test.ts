@@ -26,7 +26,7 @@ async function setup(send: WebhookSender) {
   const store = new MemoryWebhookStore(outbox);
   const queue = new MemoryWebhookDeliveryQueue(outbox);
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
-  await store.insert(endpointInput(ENDPOINT, encryptor.encrypt(Buffer.from(secret), ENDPOINT)));
+  await store.insert(endpointInput(ENDPOINT, encryptor.encrypt(Buffer.from(secret), ENDPOINT)), 20);
   const relay = new WebhookRelay(
     {
       queue,
