@@ -13,8 +13,8 @@ export const MAX_WEBHOOK_ENDPOINTS_SETTING = 'ROOMGATE_MAX_WEBHOOK_ENDPOINTS_PER
 /**
  * Endpoints an environment may register by default. Every event fans out to
  * one delivery per matching endpoint, so this bounds what one event costs the
- * relay: 20 (Stripe allows 16 per account) covers a service, its staging
- * copy, a few per-room receivers and a log sink, while one leaked sandbox
+ * relay: 20 covers a service, its staging copy, a few per-room receivers and
+ * a log sink (other providers cap accounts at 10 to 40), while one sandbox
  * token can no longer turn 20 events into 40,000 deliveries.
  */
 export const DEFAULT_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT = 20;
