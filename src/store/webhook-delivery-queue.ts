@@ -17,10 +17,13 @@ interface ClaimRow extends EventRow {
 // One statement, so the row locks last only as long as the claim itself.
 // - busy: attempts in flight per endpoint, from the leases of every relay.
 // - candidates: per enabled endpoint, its oldest due deliveries, up to what
-//   the endpoint may still have in flight. NOT EXISTS keeps each (endpoint,
-//   room) in order: a delivery waits while an earlier event of its room is
-//   pending for that endpoint, leased or not. endpoint_turn numbers them
-//   1, 2, ... within the endpoint.
+//   the endpoint may still have in flight (endpoint_turn <= $3 - busy).
+//   Only the head of each (endpoint, room) qualifies, which keeps them in
+//   order: a delivery waits while an earlier event of its room is pending for
+//   that endpoint, leased or not. The head test is "room_seq <= the smallest
+//   pending room_seq" (equal, in effect) rather than NOT EXISTS or "=": the
+//   planner turns NOT EXISTS into a join over all the endpoint's rows, and
+//   guesses "=" so selective that it reads them all before the LIMIT.
 // - ranked: within each environment, every endpoint's first turn comes
 //   before any endpoint's second, so 2,000 endpoints of one token each get a
 //   turn instead of the oldest backlog filling the claim; environment_turn
@@ -42,7 +45,7 @@ WITH busy AS (
   WHERE state = 'pending' AND lease_until IS NOT NULL AND lease_until > now()
   GROUP BY endpoint_id
 ), candidates AS (
-  SELECT c.event_id, c.endpoint_id, w.environment, c.next_attempt_at,
+  SELECT c.event_id, c.endpoint_id, w.environment, c.next_attempt_at, COALESCE(b.n, 0) AS busy,
     row_number() OVER (PARTITION BY w.id ORDER BY c.next_attempt_at, c.event_id) AS endpoint_turn
   FROM webhook_endpoints w
   LEFT JOIN busy b ON b.endpoint_id = w.id
@@ -50,17 +53,21 @@ WITH busy AS (
     SELECT d.event_id, d.endpoint_id, d.next_attempt_at
     FROM webhook_deliveries d
     WHERE d.endpoint_id = w.id AND d.state = 'pending' AND d.next_attempt_at <= now()
-      AND NOT EXISTS (
-        SELECT 1 FROM webhook_deliveries p
-        WHERE p.endpoint_id = d.endpoint_id AND p.room_id = d.room_id AND p.state = 'pending' AND p.room_seq < d.room_seq)
-    ORDER BY d.next_attempt_at, d.event_id
-    LIMIT GREATEST($3::integer - COALESCE(b.n, 0), 0)
+      AND d.room_seq <= (
+        SELECT min(p.room_seq) FROM webhook_deliveries p
+        WHERE p.endpoint_id = d.endpoint_id AND p.room_id = d.room_id AND p.state = 'pending')
+    -- endpoint_id first, though it is fixed here: only the index on
+    -- (endpoint_id, next_attempt_at) yields this order, which keeps the
+    -- planner from walking the global due index once per endpoint.
+    ORDER BY d.endpoint_id, d.next_attempt_at
+    LIMIT $3
   ) c
-  WHERE w.enabled
+  WHERE w.enabled AND COALESCE(b.n, 0) < $3
 ), ranked AS (
   SELECT event_id, endpoint_id, environment, next_attempt_at,
     row_number() OVER (PARTITION BY environment ORDER BY endpoint_turn, next_attempt_at, event_id) AS environment_turn
   FROM candidates
+  WHERE endpoint_turn <= $3 - busy
 ), due AS (
   SELECT d.event_id, d.endpoint_id
   FROM ranked r JOIN webhook_deliveries d ON d.event_id = r.event_id AND d.endpoint_id = r.endpoint_id
