@@ -14,26 +14,32 @@ import { describe, expect, it } from 'vitest';
 const SCRIPT = fileURLToPath(new URL('../support/relay-timeout-gc.mjs', import.meta.url));
 
 describe('webhook attempt timeout under garbage collection', () => {
-  it('ends an attempt to a TCP tarpit as a timeout within its budget, and counts it as timeout', () => {
-    const timeoutMs = 500;
-    const child = spawnSync(process.execPath, ['--expose-gc', SCRIPT, String(timeoutMs)], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
-    expect(child.stderr).toBe('');
-    expect(child.status).toBe(0);
-    const result = JSON.parse(child.stdout.trim()) as {
-      elapsedMs: number;
-      recorded: { kind: string; error: string } | null;
-      tarpitConnections: number;
-      metric: Record<string, number>;
-    };
-    // The request did reach the tarpit: the wait was for an answer, not a connection.
-    expect(result.tarpitConnections).toBe(1);
-    expect(result.recorded).toMatchObject({ kind: 'retry', error: `timed out after ${timeoutMs} ms` });
-    // The budget, plus the relay's first poll and a margin for a loaded machine.
-    expect(result.elapsedMs).toBeGreaterThanOrEqual(timeoutMs);
-    expect(result.elapsedMs).toBeLessThan(timeoutMs + 1_500);
-    expect(result.metric).toEqual({ timeout: 1, network_error: 0, relay_stopped: 0 });
-  });
+  // http: the real sender, with its own connect, header and socket timers.
+  // signal-only: a sender that ends only when the attempt's signal aborts, so
+  // this case fails if the relay's own deadline can be collected.
+  it.each(['http', 'signal-only'])(
+    'ends an attempt to a TCP tarpit as a timeout within its budget, and counts it as timeout (%s sender)',
+    (mode) => {
+      const timeoutMs = 500;
+      const child = spawnSync(process.execPath, ['--expose-gc', SCRIPT, String(timeoutMs), mode], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(child.stderr).toBe('');
+      expect(child.status).toBe(0);
+      const result = JSON.parse(child.stdout.trim()) as {
+        elapsedMs: number;
+        recorded: { kind: string; error: string } | null;
+        tarpitConnections: number;
+        metric: Record<string, number>;
+      };
+      // The request did reach the tarpit: the wait was for an answer, not a connection.
+      expect(result.tarpitConnections).toBe(1);
+      expect(result.recorded).toMatchObject({ kind: 'retry', error: `timed out after ${timeoutMs} ms` });
+      // The budget, plus the relay's first poll and a margin for a loaded machine.
+      expect(result.elapsedMs).toBeGreaterThanOrEqual(timeoutMs);
+      expect(result.elapsedMs).toBeLessThan(timeoutMs + 1_500);
+      expect(result.metric).toEqual({ timeout: 1, network_error: 0, relay_stopped: 0 });
+    },
+  );
 });

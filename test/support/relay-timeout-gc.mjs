@@ -1,12 +1,17 @@
 // Run by test/integration/webhook-timeout-gc.test.ts as
-//   node --expose-gc test/support/relay-timeout-gc.mjs <timeoutMs>
+//   node --expose-gc test/support/relay-timeout-gc.mjs <timeoutMs> [http|signal-only]
 // against the built relay in dist/. It sends one delivery to a TCP tarpit while
 // forcing garbage collection every few milliseconds, and prints one JSON line:
 // how long the attempt took, how it was recorded, and what
 // roomgate_webhook_attempts_total counted. A child process, not a Vitest
 // worker, so that gc() is real and nothing else in the process (Vitest's own
 // timers and handles) keeps the attempt's signals reachable by accident.
+// With `http` (the default) the relay sends with postWebhook, which has
+// timers of its own; with `signal-only` it sends with a sender that connects
+// to the tarpit and ends only when the attempt's signal aborts, so the relay's
+// own deadline is all that can end it.
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { pino } from 'pino';
 import { systemClock } from '../../dist/src/domain/clock.js';
 import { KeyEncryptor } from '../../dist/src/domain/key-encryption.js';
@@ -17,6 +22,7 @@ import { startTarpit } from './tarpit.mjs';
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with --expose-gc');
 const timeoutMs = Number(process.argv[2] ?? 500);
+const mode = process.argv[3] ?? 'http';
 // The script gives up on its own after this long, so a relay that never times
 // out shows up as "recorded: null" rather than a hung test.
 const giveUpMs = timeoutMs * 10 + 2_000;
@@ -56,6 +62,16 @@ const queue = {
     onRecorded();
   },
 };
+/** Connects to the tarpit and waits for the signal alone; the socket goes when it aborts. */
+const signalOnly = (request) =>
+  new Promise((_resolve, reject) => {
+    const socket = net.connect(Number(request.url.port), request.addresses[0]);
+    socket.on('error', () => undefined);
+    request.signal.addEventListener('abort', () => {
+      socket.destroy();
+      reject(request.signal.reason);
+    });
+  });
 const metrics = new RoomgateMetrics({ totalCount: 0, idleCount: 0, waitingCount: 0 });
 const relay = new WebhookRelay(
   {
@@ -66,6 +82,7 @@ const relay = new WebhookRelay(
     logger: pino({ level: 'silent' }),
     body: () => Buffer.from('{}'),
     observer: metrics,
+    ...(mode === 'signal-only' && { send: signalOnly }),
   },
   { concurrency: 1, timeoutMs, retryHorizonSeconds: 3600, idlePollMs: 50 },
 );
