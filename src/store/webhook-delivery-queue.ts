@@ -35,9 +35,10 @@ interface ClaimRow extends EventRow {
 //   no longer due, and if this relay dies it becomes due again by itself.
 //   The lease is truncated to milliseconds so it survives the trip through a
 //   JS Date and can fence the result (see record).
-// Two relays claiming at the same instant can each see an endpoint idle, so
-// the per-endpoint bound can be exceeded by one claim per concurrent relay;
-// it is a bound on harm, not an exact count.
+// Relays claiming at the same instant cannot see each other's uncommitted
+// leases, so each may take an endpoint's full bound: the worst case is the
+// bound times the relays claiming at once. It is a bound on harm, not an
+// exact count.
 const CLAIM = `
 WITH busy AS (
   SELECT endpoint_id, count(*)::integer AS n

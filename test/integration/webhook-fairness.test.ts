@@ -136,6 +136,37 @@ describe('webhook fairness', () => {
     }
   }, 30_000);
 
+  it('counts a dead endpoint\'s attempts over two relays on one database', async () => {
+    const second = new WebhookRelay(
+      {
+        queue: new PgWebhookDeliveryQueue(t.db.pool),
+        guard: new UrlGuard(async () => ['127.0.0.1'], { allowPrivateNetworks: true }),
+        encryptor: new KeyEncryptor(t.config.keyEncryptionKey!),
+        clock: systemClock,
+        logger: pino({ level: 'silent' }),
+        body: webhookBody,
+      },
+      { concurrency: CONCURRENCY, timeoutMs: TIMEOUT_MS, retryHorizonSeconds: 3600, idlePollMs: 20 },
+    );
+    second.start();
+    const before = tarpit.accepted();
+    const dead = await endpoint(tarpit.url('/dead-shared'), sandbox);
+    try {
+      // Ten rooms: without the bound each relay would send one per slot it gives the sandbox (6 each).
+      for (let i = 0; i < 10; i += 1) await createRoom(sandbox);
+      await new Promise((r) => setTimeout(r, 1_000));
+      const held = tarpit.accepted() - before;
+      // 2, or at worst 2 per relay if both claimed at the same instant.
+      expect(held).toBeGreaterThanOrEqual(2);
+      expect(held).toBeLessThanOrEqual(4);
+    } finally {
+      await second.stop(0);
+      await deleteEndpoint(dead, sandbox);
+      await relay.stop(0);
+      relay.start();
+    }
+  }, 30_000);
+
   it(`refuses endpoints beyond ${QUOTA} per environment with RESOURCE_EXHAUSTED, also when created at once`, async () => {
     const { endpoints: existing } = await t.client.events.listWebhookEndpoints({ pageSize: 100 }, { token: production });
     const attempts = await Promise.allSettled(
