@@ -7,6 +7,8 @@ import { PRIVATE_NETWORKS_HINT, type UrlGuard } from '../domain/url-guard.js';
 import { webhookSignatureHeaders } from '../domain/webhook-signature.js';
 import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../domain/ports/index.js';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from '../domain/backoff.js';
+import { attemptDeadline } from './attempt-deadline.js';
+import { DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT, environmentShare } from './fair-share.js';
 import { parseRetryAfter } from './retry-after.js';
 import { postWebhook, WebhookTimeoutError, type WebhookResponse, type WebhookSender } from './http-post.js';
 import type { WebhookAttemptResult, WebhookRelayObserver } from '../domain/webhook-relay-observer.js';
@@ -26,26 +28,8 @@ export interface WebhookRelayOptions {
   leaseMarginMs?: number;
   /** Source of jitter, in [0, 1). */
   random?: () => number;
-  /** Attempts in flight per endpoint, over all relays on the database. Default {@link DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT}. */
+  /** Attempts in flight per endpoint, over all relays on the database. Default 2 ({@link DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT}). */
   maxInFlightPerEndpoint?: number;
-}
-
-/**
- * Attempts one endpoint may have in flight by default. Two, not one: an
- * endpoint serving many rooms still gets some parallelism (each room's events
- * go one at a time anyway), while a dead endpoint ties up two slots at most.
- */
-export const DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT = 2;
-
-/**
- * The slots of a relay any one environment may fill: all but a quarter
- * (rounded up) of them, which stay for the other environments. An environment
- * alone still gets most of the relay; one whose endpoints all hang (8 sandbox
- * tarpits) leaves the rest free for production. With one slot there is
- * nothing to share.
- */
-export function environmentShare(concurrency: number): number {
-  return concurrency <= 1 ? concurrency : concurrency - Math.ceil(concurrency / 4);
 }
 
 /** What a relay works with. */
@@ -216,39 +200,12 @@ export class WebhookRelay {
       secrets.push(encryptor.decrypt(claim.previousSecretEncrypted, claim.endpointId).toString('utf8'));
     }
     const url = new URL(claim.url);
-    const deadline = this.deadline();
+    const deadline = attemptDeadline(this.stopping.signal, this.options.timeoutMs);
     try {
       return await this.send(claim, url, secrets, deadline.signal);
     } finally {
       deadline.release();
     }
-  }
-
-  /**
-   * The attempt's signal: it aborts when the budget runs out or the relay
-   * stops. It is built from a timer this attempt holds and a listener on the
-   * stop signal, never from AbortSignal.any with AbortSignal.timeout: on Node
-   * 20 the timeout signal can be garbage-collected before it fires
-   * (nodejs/node#57736), and the attempt then waits as long as the receiver
-   * keeps the socket open.
-   */
-  private deadline(): { signal: AbortSignal; release: () => void } {
-    const controller = new AbortController();
-    const stopping = this.stopping.signal;
-    const onStop = () => controller.abort(stopping.reason);
-    if (stopping.aborted) onStop();
-    else stopping.addEventListener('abort', onStop, { once: true });
-    const timer = setTimeout(
-      () => controller.abort(new DOMException(`timed out after ${this.options.timeoutMs} ms`, 'TimeoutError')),
-      this.options.timeoutMs,
-    );
-    return {
-      signal: controller.signal,
-      release: () => {
-        clearTimeout(timer);
-        stopping.removeEventListener('abort', onStop);
-      },
-    };
   }
 
   private async send(claim: ClaimedDelivery, url: URL, secrets: string[], signal: AbortSignal): Promise<Attempt> {

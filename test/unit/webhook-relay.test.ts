@@ -10,7 +10,8 @@ import type { EventPayload } from '../../src/domain/events.js';
 import { KeyEncryptor } from '../../src/domain/key-encryption.js';
 import { UrlGuard } from '../../src/domain/url-guard.js';
 import type { WebhookResponse, WebhookSender } from '../../src/relay/http-post.js';
-import { environmentShare, WebhookRelay } from '../../src/relay/webhook-relay.js';
+import { environmentShare } from '../../src/relay/fair-share.js';
+import { WebhookRelay } from '../../src/relay/webhook-relay.js';
 import { endpointInput, MemoryOutbox, MemoryWebhookDeliveryQueue, MemoryWebhookStore } from '../support/fakes/index.js';
 
 const ENDPOINT = 'b1b2c3d4-0000-4000-8000-000000000001';
