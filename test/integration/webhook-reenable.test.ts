@@ -1,6 +1,6 @@
 // What an endpoint gets of the events raised while it was disabled (after a
-// 410 Gone), once it is enabled again. As with Stripe and Svix (the Standard
-// Webhooks vendor), enabling does not replay them by itself: a receiver that
+// 410 Gone), once it is enabled again. As with Svix (the Standard Webhooks
+// vendor) and Stripe, enabling does not replay them by itself: a receiver that
 // answered 410 asked to stop, and a silent replay of hours of events into a
 // receiver just brought back would surprise it. The documented catch-up
 // (docs/events-and-webhooks.md, "An endpoint disabled and enabled again") is
