@@ -98,6 +98,7 @@ export async function startRoomgate(
           concurrency: config.webhooks.concurrency,
           timeoutMs: config.webhooks.timeoutMs,
           retryHorizonSeconds: config.webhooks.retryHorizonSeconds,
+          maxInFlightPerEndpoint: config.webhooks.maxInFlightPerEndpoint,
         },
       );
       listener.on(NOTIFY_CHANNELS.events, () => relay.wake());
