@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_LIMITS, type Limits } from './domain/limits.js';
+import { DEFAULT_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT } from './domain/webhook-validation.js';
+import { DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT } from './relay/fair-share.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -41,6 +43,8 @@ const schema = z.object({
   ROOMGATE_WEBHOOK_RETRY_HORIZON_SECONDS: int(1, 30 * 86_400).default(86_400),
   ROOMGATE_WEBHOOK_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
   ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
+  ROOMGATE_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT: int(1, 100_000).default(DEFAULT_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT),
+  ROOMGATE_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: int(1, 256).default(DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT),
   ROOMGATE_PURGE_INTERVAL_MS: int(100, 3_600_000).default(5_000),
   ROOMGATE_IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 365).default(24),
   ROOMGATE_WATCH_MAX_BACKLOG: int(10, 1_000_000).default(1_000),
@@ -145,6 +149,10 @@ export interface WebhookConfig {
   allowHttp: boolean;
   /** Allow URLs that resolve to loopback, private, link-local or metadata addresses. */
   allowPrivateNetworks: boolean;
+  /** Endpoints one environment may register. */
+  maxEndpointsPerEnvironment: number;
+  /** Attempts one endpoint may have in flight, over all relays. */
+  maxInFlightPerEndpoint: number;
 }
 
 /** Thrown for invalid configuration, with one line per problem. */
@@ -219,6 +227,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
       retryHorizonSeconds: c.ROOMGATE_WEBHOOK_RETRY_HORIZON_SECONDS,
       allowHttp: c.ROOMGATE_WEBHOOK_ALLOW_HTTP === 'true',
       allowPrivateNetworks: c.ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true',
+      maxEndpointsPerEnvironment: c.ROOMGATE_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT,
+      maxInFlightPerEndpoint: c.ROOMGATE_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT,
     },
     purgeIntervalMs: c.ROOMGATE_PURGE_INTERVAL_MS,
     idempotencyKeyTtlSeconds: c.ROOMGATE_IDEMPOTENCY_KEY_TTL_HOURS * 3600,

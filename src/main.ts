@@ -98,6 +98,7 @@ export async function startRoomgate(
           concurrency: config.webhooks.concurrency,
           timeoutMs: config.webhooks.timeoutMs,
           retryHorizonSeconds: config.webhooks.retryHorizonSeconds,
+          maxInFlightPerEndpoint: config.webhooks.maxInFlightPerEndpoint,
         },
       );
       listener.on(NOTIFY_CHANNELS.events, () => relay.wake());
@@ -142,6 +143,7 @@ export async function startRoomgate(
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
       webhooks: new WebhookManager(new PgWebhookStore(pool), roomStore, guard, encryptor, clock, config.limits, {
         allowHttp: config.webhooks.allowHttp,
+        maxEndpointsPerEnvironment: config.webhooks.maxEndpointsPerEnvironment,
       }),
       watchEvents: watchEvents({
         authenticator,

@@ -44,6 +44,8 @@ export interface UpdateWebhookEndpointInput {
 export interface WebhookManagerOptions {
   /** Accept http:// URLs besides https://. */
   allowHttp: boolean;
+  /** Endpoints one environment may have; more are refused with ERR_WEBHOOK_ENDPOINT_QUOTA_EXCEEDED. */
+  maxEndpointsPerEnvironment: number;
 }
 
 const endpointNotFound = () => new DomainError('ERR_WEBHOOK_ENDPOINT_NOT_FOUND', 'webhook endpoint not found');
@@ -81,7 +83,7 @@ export class WebhookManager {
       roomId,
       description,
       secretEncrypted: this.seal(secret, id),
-    });
+    }, this.options.maxEndpointsPerEnvironment);
     return { endpoint: this.current(endpoint), secret };
   }
 

@@ -1,4 +1,4 @@
-import { invalidArgument } from './errors.js';
+import { DomainError, invalidArgument } from './errors.js';
 import { EVENT_TYPES, type EventType } from './events.js';
 
 /**
@@ -6,6 +6,27 @@ import { EVENT_TYPES, type EventType } from './events.js';
  * the refusal so that a developer with a local receiver knows what to set.
  */
 export const ALLOW_HTTP_SETTING = 'ROOMGATE_WEBHOOK_ALLOW_HTTP';
+
+/** The setting (src/config.ts) that bounds each environment's webhook endpoints, named in the refusal. */
+export const MAX_WEBHOOK_ENDPOINTS_SETTING = 'ROOMGATE_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT';
+
+/**
+ * Endpoints an environment may register by default. Every event fans out to
+ * one delivery per matching endpoint, so this bounds what one event costs the
+ * relay: 20 covers a service, its staging copy, a few per-room receivers and
+ * a log sink (other providers cap accounts at 10 to 40), while one sandbox
+ * token can no longer turn 20 events into 40,000 deliveries.
+ */
+export const DEFAULT_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT = 20;
+
+/** The refusal of an endpoint beyond the environment's quota (RESOURCE_EXHAUSTED). */
+export function endpointQuotaExceeded(quota: number): DomainError {
+  return new DomainError(
+    'ERR_WEBHOOK_ENDPOINT_QUOTA_EXCEEDED',
+    `the environment already has ${quota} webhook endpoints, its limit (${MAX_WEBHOOK_ENDPOINTS_SETTING}); delete endpoints first`,
+    { metadata: { limit: String(quota), setting: MAX_WEBHOOK_ENDPOINTS_SETTING } },
+  );
+}
 
 /** Longest accepted endpoint URL. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;

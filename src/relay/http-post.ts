@@ -10,6 +10,19 @@ export interface WebhookRequest {
   headers: Record<string, string>;
   body: Buffer;
   signal: AbortSignal;
+  /**
+   * Budget for connecting, for the response headers, and for any silence on
+   * the socket. The sender enforces it with its own timers, so a request ends
+   * even if `signal` never fires.
+   */
+  timeoutMs: number;
+}
+
+/** A request that ran out of its budget before the response headers. */
+export class WebhookTimeoutError extends Error {
+  override readonly name = 'WebhookTimeoutError';
+  /** Like the socket errors' codes, for the relay's log line. */
+  readonly code = 'ETIMEDOUT';
 }
 
 /** What came back: only what the relay decides on. */
@@ -33,6 +46,7 @@ const MAX_RESPONSE_BYTES = 4096;
  */
 export const postWebhook: WebhookSender = (request) =>
   new Promise((resolve, reject) => {
+    const { timeoutMs } = request;
     const vetted = request.addresses.map((address) => ({ address, family: isIP(address) === 6 ? 6 : 4 }));
     const lookup: LookupFunction = (_host, options, callback) => {
       // With autoSelectFamily (Node's default since 20) the caller asks for
@@ -49,8 +63,12 @@ export const postWebhook: WebhookSender = (request) =>
         lookup,
         agent: false,
         signal: request.signal,
+        // Socket inactivity, from before the connection is made: also bounds
+        // a receiver that sends headers and then stalls the body.
+        timeout: timeoutMs,
       },
       (res) => {
+        clearTimeout(headersTimer);
         resolve({ statusCode: res.statusCode ?? 0, retryAfter: headerValue(res.headers['retry-after']) });
         let received = 0;
         res.on('data', (chunk: Buffer) => {
@@ -60,7 +78,30 @@ export const postWebhook: WebhookSender = (request) =>
         res.on('error', () => undefined);
       },
     );
-    req.on('error', reject);
+    // These timers are this request's own and are referenced by it until it
+    // settles. The caller's signal alone is not enough: on Node 20 a signal
+    // made with AbortSignal.any([..., AbortSignal.timeout(ms)]) can be
+    // garbage-collected before it fires (nodejs/node#57736), and a receiver
+    // that accepts the connection and never answers would hold the request
+    // until the peer resets it.
+    const fail = (what: string) => req.destroy(new WebhookTimeoutError(`${what} within ${timeoutMs} ms`));
+    const headersTimer = setTimeout(() => fail('no response headers'), timeoutMs);
+    let connectTimer: NodeJS.Timeout | undefined;
+    req.on('socket', (socket) => {
+      if (!socket.connecting) return;
+      connectTimer = setTimeout(() => fail('could not connect'), timeoutMs);
+      socket.once(request.url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+    });
+    req.on('timeout', () => fail('the socket was silent'));
+    req.on('error', (err) => {
+      clearTimeout(headersTimer);
+      clearTimeout(connectTimer);
+      reject(err);
+    });
+    req.on('close', () => {
+      clearTimeout(headersTimer);
+      clearTimeout(connectTimer);
+    });
     req.end(request.body);
   });
 

@@ -1,13 +1,16 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { RoomEvent } from '../domain/events.js';
+import { ENVIRONMENTS, type Environment } from '../domain/principal.js';
 import type { KeyEncryptor } from '../domain/key-encryption.js';
 import { PRIVATE_NETWORKS_HINT, type UrlGuard } from '../domain/url-guard.js';
 import { webhookSignatureHeaders } from '../domain/webhook-signature.js';
 import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../domain/ports/index.js';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from '../domain/backoff.js';
+import { attemptDeadline } from './attempt-deadline.js';
+import { DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT, environmentShare } from './fair-share.js';
 import { parseRetryAfter } from './retry-after.js';
-import { postWebhook, type WebhookResponse, type WebhookSender } from './http-post.js';
+import { postWebhook, WebhookTimeoutError, type WebhookResponse, type WebhookSender } from './http-post.js';
 import type { WebhookAttemptResult, WebhookRelayObserver } from '../domain/webhook-relay-observer.js';
 
 /** Settings of a {@link WebhookRelay}. */
@@ -25,6 +28,8 @@ export interface WebhookRelayOptions {
   leaseMarginMs?: number;
   /** Source of jitter, in [0, 1). */
   random?: () => number;
+  /** Attempts in flight per endpoint, over all relays on the database. Default 2 ({@link DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT}). */
+  maxInFlightPerEndpoint?: number;
 }
 
 /** What a relay works with. */
@@ -61,6 +66,8 @@ export class WebhookRelay {
   private polling: Promise<void> | undefined;
   private pollAgain = false;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Sends in flight per environment, for the fair share (see environmentShare). */
+  private readonly inFlightByEnvironment = new Map<Environment, number>();
   private stopping = new AbortController();
 
   constructor(
@@ -108,13 +115,20 @@ export class WebhookRelay {
 
   private async poll(): Promise<void> {
     const free = this.options.concurrency - this.inFlight.size;
+    const perEnvironment = this.environmentLimits(free);
+    const wanted = Object.values(perEnvironment).reduce((a, b) => a + b, 0);
     let claimed = 0;
-    if (free > 0) {
+    if (free > 0 && wanted > 0) {
       try {
         const leaseMs = this.options.timeoutMs + (this.options.leaseMarginMs ?? 5_000);
-        const claims = await this.deps.queue.claimDue(free, leaseMs);
+        const claims = await this.deps.queue.claimDue({
+          limit: free,
+          leaseMs,
+          perEndpoint: this.options.maxInFlightPerEndpoint ?? DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT,
+          perEnvironment,
+        });
         claimed = claims.length;
-        for (const claim of claims) this.track(this.deliver(claim));
+        for (const claim of claims) this.track(claim.event.environment, this.deliver(claim));
       } catch (err) {
         this.deps.logger.warn({ err }, 'webhook relay could not claim deliveries');
       }
@@ -122,15 +136,27 @@ export class WebhookRelay {
     if (!this.running) return;
     // A full batch means more may be due; a finished send also wakes the relay
     // (see track), which lets the next event of the same room go at once.
-    const again = this.pollAgain || (claimed === free && claimed > 0);
+    const again = this.pollAgain || (claimed === Math.min(free, wanted) && claimed > 0);
     this.pollAgain = false;
     this.schedule(again ? 0 : (this.options.idlePollMs ?? 250));
   }
 
-  private track(send: Promise<void>): void {
+  /** What each environment may claim now: its share, less what it has in flight, within the free slots. */
+  private environmentLimits(free: number): Record<Environment, number> {
+    const share = environmentShare(this.options.concurrency);
+    const limits = {} as Record<Environment, number>;
+    for (const env of ENVIRONMENTS) {
+      limits[env] = Math.max(0, Math.min(free, share - (this.inFlightByEnvironment.get(env) ?? 0)));
+    }
+    return limits;
+  }
+
+  private track(environment: Environment, send: Promise<void>): void {
     this.inFlight.add(send);
+    this.inFlightByEnvironment.set(environment, (this.inFlightByEnvironment.get(environment) ?? 0) + 1);
     void send.finally(() => {
       this.inFlight.delete(send);
+      this.inFlightByEnvironment.set(environment, (this.inFlightByEnvironment.get(environment) ?? 1) - 1);
       this.wake();
     });
   }
@@ -168,13 +194,22 @@ export class WebhookRelay {
   }
 
   private async attempt(claim: ClaimedDelivery): Promise<Attempt> {
-    const { clock, encryptor, guard } = this.deps;
+    const { clock, encryptor } = this.deps;
     const secrets = [encryptor.decrypt(claim.secretEncrypted, claim.endpointId).toString('utf8')];
     if (claim.previousSecretEncrypted && claim.previousSecretExpiresAt && claim.previousSecretExpiresAt > clock.now()) {
       secrets.push(encryptor.decrypt(claim.previousSecretEncrypted, claim.endpointId).toString('utf8'));
     }
     const url = new URL(claim.url);
-    const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.options.timeoutMs)]);
+    const deadline = attemptDeadline(this.stopping.signal, this.options.timeoutMs);
+    try {
+      return await this.send(claim, url, secrets, deadline.signal);
+    } finally {
+      deadline.release();
+    }
+  }
+
+  private async send(claim: ClaimedDelivery, url: URL, secrets: string[], signal: AbortSignal): Promise<Attempt> {
+    const { clock, guard } = this.deps;
     // DNS can change after the endpoint was vetted, so every attempt is vetted again.
     const vetted = await abortable(guard.vet(url.hostname), signal);
     if (vetted === undefined) return this.aborted(claim);
@@ -192,9 +227,11 @@ export class WebhookRelay {
     };
     let response: WebhookResponse;
     try {
-      response = await (this.deps.send ?? postWebhook)({ url, addresses: vetted.addresses, headers, body, signal });
+      const request = { url, addresses: vetted.addresses, headers, body, signal, timeoutMs: this.options.timeoutMs };
+      response = await (this.deps.send ?? postWebhook)(request);
     } catch (err) {
       if (signal.aborted) return this.aborted(claim);
+      if (err instanceof WebhookTimeoutError) return this.aborted(claim);
       return { result: 'network_error', outcome: this.retry(claim, 0, describeError(err)) };
     }
     return this.classify(claim, response);

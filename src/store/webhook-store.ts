@@ -3,6 +3,7 @@ import type { EventType } from '../domain/events.js';
 import type { Environment } from '../domain/principal.js';
 import type { DeliveryState, WebhookDeliveryRecord, WebhookEndpointRecord } from '../domain/webhook-records.js';
 import type { NewWebhookEndpoint, WebhookEndpointPatch, WebhookEndpointStore } from '../domain/ports/index.js';
+import { endpointQuotaExceeded } from '../domain/webhook-validation.js';
 import { query, withTransaction } from './pool.js';
 
 interface EndpointRow {
@@ -82,14 +83,26 @@ const ENDPOINT_DISABLED = 'endpoint disabled';
 export class PgWebhookStore implements WebhookEndpointStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async insert(e: NewWebhookEndpoint): Promise<WebhookEndpointRecord> {
-    const { rows } = await query<EndpointRow>(
-      this.pool,
-      `INSERT INTO webhook_endpoints (id, environment, url, event_types, room_id, description, secret_encrypted)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${ENDPOINT_COLUMNS}`,
-      [e.id, e.environment, e.url, e.eventTypes, e.roomId, e.description, e.secretEncrypted],
-    );
-    return toEndpoint(rows[0] as EndpointRow);
+  async insert(e: NewWebhookEndpoint, quota: number): Promise<WebhookEndpointRecord> {
+    return withTransaction(this.pool, async (client) => {
+      // A conditional increment, as for rooms: concurrent creates queue on the
+      // environment's counter row, so the quota holds without counting rows.
+      const counted = await query(
+        client,
+        `INSERT INTO environment_usage AS u (environment, webhook_endpoint_count) VALUES ($1, 1)
+         ON CONFLICT (environment) DO UPDATE SET webhook_endpoint_count = u.webhook_endpoint_count + 1
+         WHERE u.webhook_endpoint_count < $2`,
+        [e.environment, quota],
+      );
+      if (counted.rowCount !== 1) throw endpointQuotaExceeded(quota);
+      const { rows } = await query<EndpointRow>(
+        client,
+        `INSERT INTO webhook_endpoints (id, environment, url, event_types, room_id, description, secret_encrypted)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${ENDPOINT_COLUMNS}`,
+        [e.id, e.environment, e.url, e.eventTypes, e.roomId, e.description, e.secretEncrypted],
+      );
+      return toEndpoint(rows[0] as EndpointRow);
+    });
   }
 
   async get(environment: Environment, id: string): Promise<WebhookEndpointRecord | undefined> {
@@ -132,11 +145,19 @@ export class PgWebhookStore implements WebhookEndpointStore {
   }
 
   async delete(environment: Environment, id: string): Promise<boolean> {
-    const { rowCount } = await query(this.pool, 'DELETE FROM webhook_endpoints WHERE id = $1 AND environment = $2', [
-      id,
-      environment,
-    ]);
-    return rowCount === 1;
+    return withTransaction(this.pool, async (client) => {
+      const { rowCount } = await query(client, 'DELETE FROM webhook_endpoints WHERE id = $1 AND environment = $2', [
+        id,
+        environment,
+      ]);
+      if (rowCount !== 1) return false;
+      await query(
+        client,
+        'UPDATE environment_usage SET webhook_endpoint_count = webhook_endpoint_count - 1 WHERE environment = $1',
+        [environment],
+      );
+      return true;
+    });
   }
 
   async rotateSecret(
@@ -186,7 +207,7 @@ export class PgWebhookStore implements WebhookEndpointStore {
          FOR KEY SHARE OF w
          ON CONFLICT (event_id, endpoint_id) DO UPDATE SET
            state = 'pending', attempts = 0, next_attempt_at = now(), created_at = now(),
-           last_attempt_at = NULL, last_status_code = 0, last_error = ''
+           last_attempt_at = NULL, last_status_code = 0, last_error = '', lease_until = NULL
          RETURNING d.*
        )
        SELECT ${DELIVERY_COLUMNS} FROM d JOIN events e ON e.id = d.event_id`,

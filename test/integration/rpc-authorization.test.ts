@@ -198,6 +198,8 @@ beforeAll(async () => {
     ROOMGATE_WEBHOOK_ALLOW_HTTP: 'true',
     ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     ROOMGATE_RELAY_ENABLED: 'false',
+    // Each case that needs an endpoint makes a new one and keeps it.
+    ROOMGATE_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT: '1000',
   });
   client = new grpc.Client(t.address, grpc.credentials.createInsecure());
   admin = await t.managementToken('sandbox');

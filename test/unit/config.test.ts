@@ -68,4 +68,12 @@ describe('config', () => {
     expect(loadConfig({ [ALLOW_HTTP_SETTING]: 'true' }).webhooks).toMatchObject({ allowHttp: true, allowPrivateNetworks: false });
     expect(loadConfig({ [ALLOW_PRIVATE_NETWORKS_SETTING]: 'true' }).webhooks).toMatchObject({ allowHttp: false, allowPrivateNetworks: true });
   });
+
+  it('reads the webhook fairness settings: endpoint quota 20 and 2 attempts per endpoint by default, at least 1 each', () => {
+    expect(loadConfig({}).webhooks).toMatchObject({ maxEndpointsPerEnvironment: 20, maxInFlightPerEndpoint: 2 });
+    const set = { ROOMGATE_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT: '50', ROOMGATE_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: '4' };
+    expect(loadConfig(set).webhooks).toMatchObject({ maxEndpointsPerEnvironment: 50, maxInFlightPerEndpoint: 4 });
+    expect(() => loadConfig({ ROOMGATE_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT: '0' })).toThrow(/ROOMGATE_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT/);
+    expect(() => loadConfig({ ROOMGATE_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: '0' })).toThrow(/ROOMGATE_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT/);
+  });
 });

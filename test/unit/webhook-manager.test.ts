@@ -14,7 +14,7 @@ import { MemoryOutbox, MemoryWebhookStore } from '../support/fakes/index.js';
 const ROOM = '3f2b8c1e-7a4d-4e3b-9f6a-1c2d3e4f5a6b';
 const admin: Principal = { kind: 'management', environment: 'sandbox', tokenId: 't', scopes: ['admin'] };
 
-function setup({ allowHttp = false } = {}) {
+function setup({ allowHttp = false, maxEndpointsPerEnvironment = 20 } = {}) {
   const dns: Record<string, string[]> = {
     'hooks.example.com': ['93.184.215.14'],
     'localhost.example.com': ['127.0.0.1'],
@@ -29,6 +29,7 @@ function setup({ allowHttp = false } = {}) {
   const rooms = { get: async (_env: string, id: string) => (id === ROOM ? ({ id } as RoomRecord) : undefined) };
   const manager = new WebhookManager(store, rooms, guard, encryptor, clock, DEFAULT_LIMITS, {
     allowHttp,
+    maxEndpointsPerEnvironment,
   });
   return { store, manager, encryptor, clock };
 }
@@ -119,6 +120,24 @@ describe('WebhookManager.create', () => {
     const { manager } = setup({ allowHttp: true });
     const { endpoint } = await manager.create(admin, input({ url: 'http://hooks.example.com:8080/in' }));
     expect(endpoint.url).toBe('http://hooks.example.com:8080/in');
+  });
+
+  it('refuses endpoints beyond maxEndpointsPerEnvironment with ERR_WEBHOOK_ENDPOINT_QUOTA_EXCEEDED, per environment, until one is deleted', async () => {
+    const { manager } = setup({ maxEndpointsPerEnvironment: 2 });
+    const production: Principal = { ...admin, environment: 'production' };
+    const first = await manager.create(admin, input());
+    await manager.create(admin, input());
+    const refused = await manager.create(admin, input()).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DomainError);
+    expect(refused).toMatchObject({
+      code: 'ERR_WEBHOOK_ENDPOINT_QUOTA_EXCEEDED',
+      message: expect.stringContaining('2 webhook endpoints'),
+      metadata: { limit: '2', setting: 'ROOMGATE_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT' },
+    });
+    // The other environment counts apart.
+    await expect(manager.create(production, input())).resolves.toBeDefined();
+    await manager.delete(admin, first.endpoint.id);
+    await expect(manager.create(admin, input())).resolves.toBeDefined();
   });
 
   it('needs the rooms scope and a management token', async () => {

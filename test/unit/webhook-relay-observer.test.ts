@@ -32,7 +32,7 @@ async function observe(c: Case): Promise<{ results: WebhookAttemptResult[]; lags
   // The event is written 7.5 s before the attempt, to one endpoint holding the sealed secret.
   const clock = new ManualClock(new Date(NOW.getTime() - 7_500));
   const queue = new MemoryWebhookDeliveryQueue(new MemoryOutbox(clock));
-  await new MemoryWebhookStore(queue.outbox).insert(endpointInput(ENDPOINT, seal(encryptor)));
+  await new MemoryWebhookStore(queue.outbox).insert(endpointInput(ENDPOINT, seal(encryptor)), 20);
   const payload: EventPayload = { type: 'peer_token_revoked', peerId: 'p', identity: 'i', cause: 'peer_deleted', generation: 1 };
   queue.outbox.append({ environment: 'sandbox', roomId: ROOM, payload });
   clock.advance(7.5);

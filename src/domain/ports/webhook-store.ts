@@ -22,7 +22,12 @@ export interface WebhookEndpointPatch {
 
 /** Endpoints and their delivery log; every method filters by environment. */
 export interface WebhookEndpointStore {
-  insert(endpoint: NewWebhookEndpoint): Promise<WebhookEndpointRecord>;
+  /**
+   * Inserts the endpoint, unless its environment already has `quota`
+   * endpoints: then throws ERR_WEBHOOK_ENDPOINT_QUOTA_EXCEEDED. The check
+   * holds under concurrent inserts.
+   */
+  insert(endpoint: NewWebhookEndpoint, quota: number): Promise<WebhookEndpointRecord>;
   get(environment: Environment, id: string): Promise<WebhookEndpointRecord | undefined>;
   /** Endpoints after `afterSeq` in insertion order, at most `limit`. */
   list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<WebhookEndpointRecord[]>;

@@ -2,13 +2,15 @@
 // there for how tests are isolated). It follows
 // src/store/webhook-delivery-queue.ts: a claim first gives up pending
 // deliveries of disabled endpoints, then takes due deliveries of enabled
-// endpoints, oldest due first, skipping any whose room has an earlier event
-// still pending for the same endpoint, and leases each by moving
+// endpoints, skipping any whose room has an earlier event still pending for
+// the same endpoint; it bounds each endpoint's leased deliveries and takes
+// endpoints' and environments' turns as the SQL does; and leases each by moving
 // next_attempt_at to the lease's end (truncated to milliseconds). A result is
 // recorded only while that lease still fences the row; a retry past the
 // horizon fails the delivery, and 410 Gone disables the endpoint whatever the
 // fence says. Every record call is logged in `records`, applied or not.
-import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../../../src/domain/ports/index.js';
+import type { ClaimedDelivery, ClaimLimits, DeliveryOutcome, WebhookDeliveryQueue } from '../../../src/domain/ports/index.js';
+import type { Environment } from '../../../src/domain/principal.js';
 import { compareSeq } from './memory-room-store.js';
 import { deliveryKey, ENDPOINT_DISABLED, MemoryOutbox, toRoomEvent, type DeliveryRow, type EventRow } from './memory-outbox.js';
 
@@ -26,21 +28,54 @@ export class MemoryWebhookDeliveryQueue implements WebhookDeliveryQueue {
 
   constructor(readonly outbox: MemoryOutbox = new MemoryOutbox()) {}
 
-  async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  /** The lease each claimed delivery got, by deliveryKey: the fake's lease_until. */
+  private readonly leases = new Map<string, Date>();
+
+  async claimDue({ limit, leaseMs, perEndpoint, perEnvironment }: ClaimLimits): Promise<ClaimedDelivery[]> {
     const { outbox } = this;
     for (const w of outbox.endpoints.values()) if (!w.enabled) outbox.failPending(w.id, ENDPOINT_DISABLED);
     const now = outbox.clock.now();
     const pending = [...outbox.deliveries.values()].filter((d) => d.state === 'pending');
+    // In flight: still pending under the lease this queue gave it (a record or
+    // a redelivery moves next_attempt_at and so ends it), and not yet lapsed.
+    const leased = (d: DeliveryRow) => {
+      const lease = this.leases.get(deliveryKey(d.eventId, d.endpointId));
+      return lease !== undefined && lease > now && d.nextAttemptAt.getTime() === lease.getTime();
+    };
+    const busy = new Map<string, number>();
+    for (const d of pending.filter(leased)) busy.set(d.endpointId, (busy.get(d.endpointId) ?? 0) + 1);
     const waitsForEarlier = (d: DeliveryRow) =>
       pending.some((p) => p.endpointId === d.endpointId && p.roomId === d.roomId && compareSeq(p.roomSeq, d.roomSeq) < 0);
-    const due = pending
-      .filter((d) => outbox.endpoints.get(d.endpointId)?.enabled && d.nextAttemptAt <= now && !waitsForEarlier(d))
-      .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime())
-      .slice(0, limit);
+    const byDue = (a: DeliveryRow, b: DeliveryRow) =>
+      a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || a.eventId.localeCompare(b.eventId);
+    // Each endpoint's turns, then each environment's turns, as in the SQL.
+    const turns: { d: DeliveryRow; environment: Environment; endpointTurn: number }[] = [];
+    for (const w of outbox.endpoints.values()) {
+      if (!w.enabled) continue;
+      const room = Math.max(0, perEndpoint - (busy.get(w.id) ?? 0));
+      pending
+        .filter((d) => d.endpointId === w.id && d.nextAttemptAt <= now && !waitsForEarlier(d))
+        .sort(byDue)
+        .slice(0, room)
+        .forEach((d, i) => turns.push({ d, environment: w.environment, endpointTurn: i + 1 }));
+    }
+    const ranked: { d: DeliveryRow; environmentTurn: number }[] = [];
+    for (const environment of new Set(turns.map((t) => t.environment))) {
+      turns
+        .filter((t) => t.environment === environment)
+        .sort((a, b) => a.endpointTurn - b.endpointTurn || byDue(a.d, b.d))
+        .slice(0, perEnvironment[environment] ?? 0)
+        .forEach((t, i) => ranked.push({ d: t.d, environmentTurn: i + 1 }));
+    }
+    const due = ranked
+      .sort((a, b) => a.environmentTurn - b.environmentTurn || byDue(a.d, b.d))
+      .slice(0, limit)
+      .map((r) => r.d);
     // Date has millisecond precision already, which is what the real lease is truncated to.
     const leaseUntil = new Date(now.getTime() + leaseMs);
     return due.map((d) => {
       Object.assign(d, { attempts: d.attempts + 1, lastAttemptAt: now, nextAttemptAt: leaseUntil });
+      this.leases.set(deliveryKey(d.eventId, d.endpointId), leaseUntil);
       const w = outbox.endpoints.get(d.endpointId)!;
       const event = outbox.events.find((e) => e.id === d.eventId) as EventRow;
       return {

@@ -18,14 +18,18 @@ import {
   newDelivery,
   type EndpointRow,
 } from './memory-outbox.js';
+import { endpointQuotaExceeded } from '../../../src/domain/webhook-validation.js';
 
 /** {@link WebhookEndpointStore} in memory. */
 export class MemoryWebhookStore implements WebhookEndpointStore {
   constructor(readonly outbox: MemoryOutbox = new MemoryOutbox()) {}
 
-  async insert(e: NewWebhookEndpoint): Promise<WebhookEndpointRecord> {
+  async insert(e: NewWebhookEndpoint, quota: number): Promise<WebhookEndpointRecord> {
     // The primary key: pg's 23505 has no domain code here, so the real store fails with a plain error too.
     if (this.outbox.endpoints.has(e.id)) throw new Error('duplicate key value violates unique constraint on webhook_endpoints');
+    // The real store's counter row; JS runs this check and the insert below without interleaving.
+    const count = [...this.outbox.endpoints.values()].filter((w) => w.environment === e.environment).length;
+    if (count >= quota) throw endpointQuotaExceeded(quota);
     const now = this.outbox.clock.now();
     const row: EndpointRow = {
       id: e.id,
