@@ -124,6 +124,29 @@ describe('event retention', () => {
     expect(await existing('events', old)).toEqual(new Set([pending2]));
   });
 
+  it('leaves no rows behind 200 rooms created and deleted, once their events are past retention', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const { room } = await t.client.rooms.createRoom({}, as(admin));
+      await t.client.rooms.deleteRoom({ roomId: room!.id }, as(admin));
+      ids.push(room!.id);
+    }
+    const count = async () =>
+      Number((await t.db.pool.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE room_id = ANY ($1::uuid[])', [ids])).rows[0]!.n);
+    const before = await count();
+    expect(before).toBeGreaterThanOrEqual(400);
+    await t.db.pool.query(`UPDATE events SET created_at = created_at - interval '2 hours' WHERE room_id = ANY ($1::uuid[])`, [ids]);
+    const purge = new PurgeScheduler(new PgPurgeStore(t.db.pool), NO_CACHE, {
+      intervalMs: 60_000,
+      idempotencyKeyTtlSeconds: 86_400,
+      eventRetentionSeconds: RETENTION_S,
+      onError: () => undefined,
+    });
+    expect(await purge.runOnce()).toMatchObject({ events: before });
+    expect(await count()).toBe(0);
+    console.log(`200 rooms created and deleted: ${before} event rows before the purge, ${await count()} after`);
+  });
+
   it('finds the oldest events through events_created_at_idx', async () => {
     const client = await t.db.pool.connect();
     try {
