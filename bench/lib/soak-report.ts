@@ -139,7 +139,7 @@ ${r.failures.length ? `\nThe run stopped short:\n\n${r.failures.map((line) => `-
 }
 
 const INTRO = `\`npm run soak\` runs one roomgate server on its own Postgres database for 10 minutes at about half the load that
-saturates it, and fails when heap, RSS or open file descriptors keep growing, when calls fail, or when p99 drifts.
+saturates it, and fails when heap, RSS, open file descriptors or the database's rows keep growing, when calls fail, or when p99 drifts.
 \`npm run soak -- --duration 60s --sample 10s\` is the short variant. \`npm run soak -- --help\` lists the options.`;
 
 /** Writes `section` into `file` between the soak markers, making the file or the section when missing. */
