@@ -20,11 +20,15 @@ const ROOM_EXPIRED = `r.peerless_purge_timeout_seconds > 0 AND r.connected_count
 // on the event). The cascade deletes the event's other deliveries. The newest
 // deleted position per environment is recorded with the delete, so a reader
 // sees either both or neither; environments are upserted in one order, so two
-// instances cannot deadlock on event_retention.
+// instances cannot deadlock on event_retention. Only events the stream could
+// already return (txid below xmin, as in READ_AFTER) are deleted, so none goes
+// before a reader could see it, and a watch starting at the head is never
+// behind the mark.
 const PRUNE_EVENTS = `
 WITH victims AS (
   SELECT e.id FROM events e
   WHERE e.created_at < now() - make_interval(secs => $1)
+    AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 'pending')
   ORDER BY e.created_at
   LIMIT $2

@@ -6,6 +6,7 @@
 // The relay is off and the webhook endpoint here is disabled, so no delivery
 // changes state behind the tests' backs.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_CACHE } from '../../src/domain/cache-invalidator.js';
@@ -50,9 +51,24 @@ async function roomEvents(count: number): Promise<string[]> {
   return ids;
 }
 
-/** Moves events' created_at back by `seconds` (past retention when more than RETENTION_S). */
+/**
+ * Moves events' created_at back by `seconds` (past retention when more than
+ * RETENTION_S), then waits until the stream could return every event: the
+ * purge leaves the others alone, and on a Postgres shared with other test
+ * runs, any of their transactions holds back the cluster-wide xmin.
+ */
 async function age(ids: string[], seconds: number): Promise<void> {
   await t.db.pool.query(`UPDATE events SET created_at = created_at - make_interval(secs => $2) WHERE id = ANY ($1::uuid[])`, [ids, seconds]);
+  await readable();
+}
+
+async function readable(timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const check = `SELECT pg_snapshot_xmin(pg_current_snapshot()) > coalesce((SELECT max(txid) FROM events), '0'::xid8) AS ok`;
+  while (!(await t.db.pool.query<{ ok: boolean }>(check)).rows[0]!.ok) {
+    if (Date.now() > deadline) throw new Error('a transaction held the stream back for too long');
+    await sleep(50);
+  }
 }
 
 async function deliver(eventId: string, state: 'pending' | 'delivered' | 'failed'): Promise<void> {
@@ -136,6 +152,7 @@ describe('event retention', () => {
     const before = await count();
     expect(before).toBeGreaterThanOrEqual(400);
     await t.db.pool.query(`UPDATE events SET created_at = created_at - interval '2 hours' WHERE room_id = ANY ($1::uuid[])`, [ids]);
+    await readable();
     const purge = new PurgeScheduler(new PgPurgeStore(t.db.pool), NO_CACHE, {
       intervalMs: 60_000,
       idempotencyKeyTtlSeconds: 86_400,
@@ -145,6 +162,23 @@ describe('event retention', () => {
     expect(await purge.runOnce()).toMatchObject({ events: before });
     expect(await count()).toBe(0);
     console.log(`200 rooms created and deleted: ${before} event rows before the purge, ${await count()} after`);
+  });
+
+  it('leaves an event past retention alone while a transaction that began before it still runs, as the stream cannot return it yet', async () => {
+    const holder = await t.db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_current_xact_id()');
+      const [held] = await roomEvents(1);
+      await t.db.pool.query(`UPDATE events SET created_at = created_at - interval '2 hours' WHERE id = $1`, [held]);
+      const store = new PgPurgeStore(t.db.pool);
+      expect(await store.pruneEvents(RETENTION_S, 100)).toBe(0);
+      await holder.query('COMMIT');
+      await readable();
+      expect(await store.pruneEvents(RETENTION_S, 100)).toBe(1);
+    } finally {
+      holder.release();
+    }
   });
 
   it('finds the oldest events through events_created_at_idx', async () => {

@@ -35,7 +35,7 @@ export class MemoryPurgeStore implements PurgeStore, EventRetentionStore {
     const cutoff = o.clock.now().getTime() - retentionSeconds * 1000;
     const pending = new Set([...o.deliveries.values()].filter((d) => d.state === 'pending').map((d) => d.eventId));
     const victims = o.events
-      .filter((e) => e.createdAt.getTime() < cutoff && !pending.has(e.id))
+      .filter((e) => e.createdAt.getTime() < cutoff && BigInt(e.txid) < o.xmin() && !pending.has(e.id))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
       .slice(0, limit);
     const gone = new Set(victims.map((e) => e.id));
