@@ -1,7 +1,7 @@
 // `npm run soak`: one roomgate server under a steady share of the load that
-// saturates it, for minutes, while its heap, RSS, open fds, p99 and Postgres
-// connections are sampled; it fails when any of them grows without bound
-// (bench/lib/soak-verdict.ts). Issue 7. Exit code 1 when a check fails or the
+// saturates it, for minutes, while its heap, RSS, open fds, p99, Postgres
+// connections and the database's rows and size are sampled; it fails when any
+// of them grows without bound (bench/lib/soak-verdict.ts). Issues 7 and 12. Exit code 1 when a check fails or the
 // run stops short, 2 for bad usage.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import { DatabaseProbe, readServerMemory, type ServerMemory } from './lib/soak-p
 import { soakSection, textReport, writeSoakSection, type SoakResults } from './lib/soak-report.js';
 import { startRig, type Rig, type RigServer } from './lib/soak-rig.js';
 import type { StreamStats } from './lib/soak-streams.js';
-import { judgeSoak, type SoakSample } from './lib/soak-verdict.js';
+import { judgeSoak, UNJUDGED_TABLES, type SoakSample } from './lib/soak-verdict.js';
 
 const DOCS_FILE = 'docs/reliability.md';
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -61,6 +61,7 @@ async function sampleSoak(rig: Rig, server: RigServer, o: SoakOptions, samples: 
         readServerMemory(port),
         db.usage(),
       ]);
+      const judgedTables = (await db.tableUsage()).filter((u) => !(u.table in UNJUDGED_TABLES));
       readings.push(memory);
       const { loop, streams, live } = worker;
       const sample: SoakSample = {
@@ -81,6 +82,9 @@ async function sampleSoak(rig: Rig, server: RigServer, o: SoakOptions, samples: 
         fdsFloor: Math.min(...readings.map((m) => m.openFds)),
         pgConnections: usage.connections,
         dbSizeMb: usage.sizeMb,
+        dbRows: judgedTables.reduce((a, u) => a + u.rows, 0),
+        dbMb: judgedTables.reduce((a, u) => a + u.bytes, 0) / 2 ** 20,
+        eventRows: judgedTables.find((u) => u.table === 'events')?.rows ?? 0,
         streamEvents: streams.events,
         streamFailures: streams.failures,
         liveRooms: live.rooms,
@@ -90,7 +94,8 @@ async function sampleSoak(rig: Rig, server: RigServer, o: SoakOptions, samples: 
       log(
         `  [${i}/${count}] t=${sample.t.toFixed(0)}s ${sample.rps.toFixed(0)} calls/s, p99 ${sample.p99Ms.toFixed(2)} ms, ` +
           `heap ${sample.heapMb.toFixed(1)} MB (floor ${sample.heapFloorMb.toFixed(1)}), RSS ${sample.rssMb.toFixed(1)} MB, ` +
-          `fds ${sample.fds}, pg ${sample.pgConnections}, events ${sample.streamEvents}` +
+          `fds ${sample.fds}, pg ${sample.pgConnections}, events ${sample.streamEvents}, ` +
+          `db ${sample.dbRows} rows (events ${sample.eventRows}) ${sample.dbMb.toFixed(1)} MB` +
           (sample.errors + sample.streamFailures ? `, ${sample.errors + sample.streamFailures} ERRORS (${sample.firstError})` : ''),
       );
     }
@@ -147,6 +152,7 @@ async function runSoak(o: SoakOptions, commandLine: string): Promise<SoakResults
       mix: Object.entries(SOAK_WEIGHTS).map(([call, weight]) => `${call} ${weight} %`).join(', '),
       limits: SOAK_LIMITS,
       serverEnv: o.serverEnv,
+      eventRetentionSeconds: o.eventRetentionSeconds ?? null,
     },
     machine: describeMachine(postgres),
     saturation,

@@ -47,6 +47,7 @@ const schema = z.object({
   ROOMGATE_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: int(1, 256).default(DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT),
   ROOMGATE_PURGE_INTERVAL_MS: int(100, 3_600_000).default(5_000),
   ROOMGATE_IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 365).default(24),
+  ROOMGATE_EVENT_RETENTION_SECONDS: int(1, 10 * 365 * 86_400).default(7 * 86_400),
   ROOMGATE_WATCH_MAX_BACKLOG: int(10, 1_000_000).default(1_000),
   ROOMGATE_GRPC_MAX_MESSAGE_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   ROOMGATE_GRPC_MAX_CONCURRENT_STREAMS: int(1, 1_000_000).default(1_000),
@@ -111,6 +112,8 @@ export interface Config {
   purgeIntervalMs: number;
   /** How long a request_id is remembered. */
   idempotencyKeyTtlSeconds: number;
+  /** How long events (and their delivered or failed webhook deliveries) are kept; WatchEvents cursors older than that are refused. */
+  eventRetentionSeconds: number;
   /** Events a WatchEvents stream may have queued before the consumer is cut off. */
   watchMaxBacklog: number;
   /** host:port of the Prometheus /metrics endpoint; undefined when off. */
@@ -232,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     },
     purgeIntervalMs: c.ROOMGATE_PURGE_INTERVAL_MS,
     idempotencyKeyTtlSeconds: c.ROOMGATE_IDEMPOTENCY_KEY_TTL_HOURS * 3600,
+    eventRetentionSeconds: c.ROOMGATE_EVENT_RETENTION_SECONDS,
     watchMaxBacklog: c.ROOMGATE_WATCH_MAX_BACKLOG,
     metricsAddress: c.ROOMGATE_METRICS_ADDRESS === 'off' ? undefined : c.ROOMGATE_METRICS_ADDRESS,
     grpc: {

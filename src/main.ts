@@ -108,6 +108,7 @@ export async function startRoomgate(
     const purge = new PurgeScheduler(new PgPurgeStore(pool), invalidate, {
       intervalMs: config.purgeIntervalMs,
       idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
+      eventRetentionSeconds: config.eventRetentionSeconds,
       onPurged: (victim) => logger.info({ victim }, 'purged by room timeout'),
       onError: (err) => logger.warn({ err }, 'purge run failed'),
     });
@@ -148,7 +149,9 @@ export async function startRoomgate(
       watchEvents: watchEvents({
         authenticator,
         logger,
-        events: new EventStream(new PgEventStore(pool), eventNotifier),
+        events: new EventStream(new PgEventStore(pool), eventNotifier, {
+          retention: { store: new PgPurgeStore(pool), retentionSeconds: config.eventRetentionSeconds },
+        }),
         maxBacklog: config.watchMaxBacklog,
         stopping: watchStopping.signal,
       }),

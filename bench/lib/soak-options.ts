@@ -16,7 +16,13 @@ export interface SoakOptions {
   streams: number;
   out: string;
   writeDocs: boolean;
+  /**
+   * The server's environment: --server-env, over the event retention and
+   * purge interval that --event-retention sets.
+   */
   serverEnv: Record<string, string>;
+  /** ROOMGATE_EVENT_RETENTION_SECONDS the server runs with; undefined leaves roomgate's default (7 days). */
+  eventRetentionSeconds: number | undefined;
   databaseUrl: string | undefined;
 }
 
@@ -39,7 +45,11 @@ any of them grows without bound (the rule is printed with the results).
   --streams 2                  WatchEvents streams held open
   --out DIR                    where soak-latest.json goes (bench/results)
   --write-docs                 also rewrite the soak section of docs/reliability.md
-  --server-env KEY=VALUE       extra environment for roomgate (repeatable)
+  --event-retention 10s        the server's event retention (ROOMGATE_EVENT_RETENTION_SECONDS,
+                               purged every second), shorter than the warm-up so that the
+                               events table is flat at a steady mix; 'off' keeps roomgate's
+                               default (7 days), under which it grows
+  --server-env KEY=VALUE       extra environment for roomgate (repeatable; wins over the above)
 
 Exit code 0 when every check passes, 1 when one fails, 2 for bad usage.`;
 
@@ -76,6 +86,7 @@ export function parseSoakOptions(argv: string[], env: NodeJS.ProcessEnv): SoakOp
       out: { type: 'string', default: 'bench/results' },
       'write-docs': { type: 'boolean', default: false },
       'server-env': { type: 'string', multiple: true, default: [] },
+      'event-retention': { type: 'string', default: '10s' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -86,6 +97,13 @@ export function parseSoakOptions(argv: string[], env: NodeJS.ProcessEnv): SoakOp
   if (durationMs < 5 * sampleMs) throw new Error('--duration must be at least 5 × --sample: the verdict needs 3 samples after the warm-up');
   const loadFraction = positive('load', values.load, 0.5, false);
   if (loadFraction > 1) throw new Error('--load is a share of the saturating rate, at most 1');
+  const retention = values['event-retention'];
+  const eventRetentionSeconds = retention === 'off' ? undefined : Math.ceil(parseDurationMs('--event-retention', retention) / 1000);
+  if (eventRetentionSeconds !== undefined && eventRetentionSeconds < 1) throw new Error("--event-retention must be at least 1s, or 'off'");
+  // Purged every second, so the events table saws by one second's events rather than five.
+  const retentionEnv: Record<string, string> =
+    eventRetentionSeconds === undefined ? {} : { ROOMGATE_EVENT_RETENTION_SECONDS: String(eventRetentionSeconds), ROOMGATE_PURGE_INTERVAL_MS: '1000' };
+  const serverEnv = { ...retentionEnv, ...parseServerEnv(values['server-env']) };
   const streams = Number(values.streams);
   if (!Number.isInteger(streams) || streams < 0) throw new Error('--streams must be 0 or more');
   return {
@@ -99,7 +117,8 @@ export function parseSoakOptions(argv: string[], env: NodeJS.ProcessEnv): SoakOp
     streams,
     out: values.out,
     writeDocs: values['write-docs'],
-    serverEnv: parseServerEnv(values['server-env']),
+    serverEnv,
+    eventRetentionSeconds: Number(serverEnv.ROOMGATE_EVENT_RETENTION_SECONDS) || undefined,
     databaseUrl: env.DATABASE_URL || undefined,
   };
 }

@@ -89,6 +89,24 @@ export class DatabaseProbe {
     return rows.map((r) => ({ table: r.table, sizeMb: Number(r.bytes) / 2 ** 20, rows: Number(r.rows) }));
   }
 
+  /**
+   * Every user table's exact row count (count(*), not the statistics'
+   * estimate, which lags by up to a minute) and size on disk with its indexes
+   * and TOAST, which includes dead rows that vacuum has not yet freed.
+   */
+  async tableUsage(): Promise<Array<{ table: string; rows: number; bytes: number }>> {
+    const { rows: tables } = await this.client.query<{ schema: string; table: string; bytes: string }>(
+      `SELECT schemaname AS schema, relname AS table, pg_total_relation_size(relid) AS bytes FROM pg_stat_user_tables ORDER BY relname`,
+    );
+    const usage: Array<{ table: string; rows: number; bytes: number }> = [];
+    for (const t of tables) {
+      const name = `${this.client.escapeIdentifier(t.schema)}.${this.client.escapeIdentifier(t.table)}`;
+      const { rows } = await this.client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
+      usage.push({ table: t.table, rows: Number(rows[0]!.n), bytes: Number(t.bytes) });
+    }
+    return usage;
+  }
+
   /** Transactions committed in this database since the statistics were reset, read-only ones included. */
   async transactions(): Promise<number> {
     const { rows } = await this.client.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');

@@ -22,7 +22,7 @@ export interface SoakResults {
   rate: number;
   samples: SoakSample[];
   operations: OperationTotals[];
-  /** The largest tables when the load stopped: what the database keeps, which the verdict does not judge. */
+  /** The largest tables when the load stopped (rows: the statistics' estimate). */
   tables: Array<{ table: string; sizeMb: number; rows: number }>;
   checks: SoakCheck[];
   passed: boolean;
@@ -35,7 +35,7 @@ const f = (n: number, digits = 1) => n.toFixed(digits);
 /** Header and rows of the per-sample table. */
 export function sampleRows(samples: SoakSample[]): string[][] {
   return [
-    ['t s', 'calls', 'rps', 'errors', 'p50 ms', 'p99 ms', 'max ms', 'lag ms', 'heap MB', 'heap floor', 'RSS MB', 'fds', 'pg conns', 'db MB', 'events', 'rooms/peers'],
+    ['t s', 'calls', 'rps', 'errors', 'p50 ms', 'p99 ms', 'max ms', 'lag ms', 'heap MB', 'heap floor', 'RSS MB', 'fds', 'pg conns', 'db MB', 'judged rows', 'judged MB', 'events rows', 'events', 'rooms/peers'],
     ...samples.map((s) => [
       f(s.t, 0),
       String(s.calls),
@@ -51,6 +51,9 @@ export function sampleRows(samples: SoakSample[]): string[][] {
       String(s.fds),
       String(s.pgConnections),
       f(s.dbSizeMb),
+      String(s.dbRows),
+      f(s.dbMb),
+      String(s.eventRows),
       String(s.streamEvents),
       `${s.liveRooms}/${s.livePeers}`,
     ]),
@@ -69,7 +72,7 @@ function operationRows(operations: OperationTotals[]): string[][] {
   ];
 }
 
-/** One line on the database's growth over the soak; not judged, as the rule is about the server process. */
+/** One line on the whole database's growth over the soak; the verdict judges its tables' rows and size (see RULES_TEXT). */
 function databaseLine(r: SoakResults): string {
   const first = r.samples[0];
   const last = r.samples.at(-1);
@@ -77,7 +80,9 @@ function databaseLine(r: SoakResults): string {
   const hours = (last.t - first.t) / 3600;
   const rate = hours > 0 ? `, ${((last.dbSizeMb - first.dbSizeMb) / hours).toFixed(0)} MB/hour` : '';
   const tables = r.tables.map((t) => `${t.table} ${f(t.sizeMb)} MB (${t.rows.toLocaleString('en-US')} rows)`).join(', ');
-  return `Database (not judged): ${f(first.dbSizeMb)} MB at the first sample, ${f(last.dbSizeMb)} MB at the last${rate}. Largest tables at the end: ${tables || 'n/a'}.`;
+  const retention = r.settings.eventRetentionSeconds;
+  const kept = typeof retention === 'number' ? `Event retention ${retention} s, purged every second. ` : 'Event retention: roomgate\'s default. ';
+  return `${kept}Whole database: ${f(first.dbSizeMb)} MB at the first sample, ${f(last.dbSizeMb)} MB at the last${rate}. Largest tables at the end: ${tables || 'n/a'}.`;
 }
 
 /** The whole report as plain text, for stdout. */
@@ -119,7 +124,7 @@ ${minutes < 10 ? `> **A short run** (${f(minutes, 1)} minutes): it proves the so
 
 ${markdownTable(sampleRows(r.samples))}
 
-*heap floor*, like the growth rule, is the lowest heap reading of the interval (the server's /metrics, scraped every few seconds). *lag*: how late the load generator sent a call. *events*: what the WatchEvents streams received.
+*heap floor*, like the growth rule, is the lowest heap reading of the interval (the server's /metrics, scraped every few seconds). *lag*: how late the load generator sent a call. *judged rows*, *judged MB*: the exact rows and the size on disk of the tables the database checks judge; *events rows*: of those, the events table's. *events*: what the WatchEvents streams received.
 
 ${markdownTable(operationRows(r.operations))}
 
@@ -134,7 +139,7 @@ ${r.failures.length ? `\nThe run stopped short:\n\n${r.failures.map((line) => `-
 }
 
 const INTRO = `\`npm run soak\` runs one roomgate server on its own Postgres database for 10 minutes at about half the load that
-saturates it, and fails when heap, RSS or open file descriptors keep growing, when calls fail, or when p99 drifts.
+saturates it, and fails when heap, RSS, open file descriptors or the database's rows keep growing, when calls fail, or when p99 drifts.
 \`npm run soak -- --duration 60s --sample 10s\` is the short variant. \`npm run soak -- --help\` lists the options.`;
 
 /** Writes `section` into `file` between the soak markers, making the file or the section when missing. */

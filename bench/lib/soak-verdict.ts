@@ -28,7 +28,13 @@ export interface SoakSample {
   fdsFloor: number;
   /** Connections to the database (pg_stat_activity), the probe's own left out. */
   pgConnections: number;
+  /** The whole database's size on disk (pg_database_size), judged tables or not. */
   dbSizeMb: number;
+  /** Rows (exact) and size on disk (with indexes, TOAST and not-yet-vacuumed dead rows) of the tables the verdict judges: all but {@link UNJUDGED_TABLES}. */
+  dbRows: number;
+  dbMb: number;
+  /** Rows in events, which retention keeps flat; shown in the table. */
+  eventRows: number;
   /** Events the WatchEvents streams received, and streams that ended on their own. */
   streamEvents: number;
   streamFailures: number;
@@ -54,7 +60,21 @@ export const GROWTH_LIMITS = [
   { key: 'heapFloorMb', name: 'V8 heap used', perHour: 50, margin: 5, unit: 'MB' },
   { key: 'rssFloorMb', name: 'RSS', perHour: 100, margin: 10, unit: 'MB' },
   { key: 'fdsFloor', name: 'open fds', perHour: 20, margin: 3, unit: 'fds' },
+  // At a steady mix the live rooms and peers wander by a hundred or two and
+  // the events table saws by one purge interval's events; a table that keeps
+  // everything grows by the event rate (about 200 rows/s in the 10-minute run
+  // before retention: 111,411 events rows).
+  { key: 'dbRows', name: 'database rows', perHour: 10_000, margin: 1_000, unit: 'rows' },
+  { key: 'dbMb', name: 'database size', perHour: 50, margin: 5, unit: 'MB' },
 ] as const;
+
+/**
+ * Tables the database checks leave out, with why: they are bounded, but by
+ * a time longer than a soak, so they grow through any run.
+ */
+export const UNJUDGED_TABLES: Readonly<Record<string, string>> = {
+  idempotency_keys: 'kept for ROOMGATE_IDEMPOTENCY_KEY_TTL_HOURS (at least 1 hour) and then deleted by the purge',
+};
 
 /**
  * RSS is judged only in runs at least this long (seconds). In the first
@@ -64,6 +84,22 @@ export const GROWTH_LIMITS = [
  * shows, is judged in every run.
  */
 export const RSS_MIN_RUN_S = 300;
+
+/**
+ * The database's size is judged only in runs at least this long (seconds).
+ * Deleted rows hold their space until autovacuum frees it for reuse, and
+ * autovacuum looks at each database once a minute (autovacuum_naptime, 1 min
+ * by default): until its first pass the files grow at the insert rate even
+ * when the row count is flat. Rows are judged in every run.
+ */
+export const DB_SIZE_MIN_RUN_S = 300;
+
+/** Whether the growth limit of `key` is judged in a run that ended at `t` seconds. */
+function judgedAt(key: (typeof GROWTH_LIMITS)[number]['key'], t: number): boolean {
+  if (key === 'rssFloorMb') return t >= RSS_MIN_RUN_S;
+  if (key === 'dbMb') return t >= DB_SIZE_MIN_RUN_S;
+  return true;
+}
 
 /** Failed calls (and streams that ended) allowed, as a share of all calls. */
 export const ERROR_BUDGET = 1e-4;
@@ -78,7 +114,9 @@ export const RULES_TEXT = [
   `Growth: a least-squares line through the lowest reading of each interval after the warm-up, extrapolated to an hour, fails the soak when it climbs faster than the limit ` +
     `and the last sample is above the warm-up's highest by more than the margin: ${GROWTH_LIMITS.map((g) => `${g.name} ${g.perHour} ${g.unit}/hour, margin ${g.margin} ${g.unit}`).join('; ')}. ` +
     'Lowest readings, because the heap is a sawtooth between garbage collections. ' +
-    `RSS is judged only in runs of at least ${RSS_MIN_RUN_S / 60} minutes; shorter runs report it.`,
+    `RSS is judged only in runs of at least ${RSS_MIN_RUN_S / 60} minutes; shorter runs report it. ` +
+    `Database rows (exact counts) and size (with indexes and dead rows) are those of every table but ${Object.entries(UNJUDGED_TABLES).map(([t, why]) => `${t} (${why})`).join(', ')}; ` +
+    `the size is judged only in runs of at least ${DB_SIZE_MIN_RUN_S / 60} minutes, as autovacuum frees deleted rows' space once a minute.`,
   `Errors: failed calls plus WatchEvents streams that ended on their own must stay within ${ERROR_BUDGET * 100} % of the calls, and every stream must deliver events in every interval after the warm-up.`,
   `Latency: the last interval's p99 must not exceed ${P99_FACTOR}× the first post-warm-up interval's p99 by more than ${P99_SLACK_MS} ms.`,
 ];
@@ -117,12 +155,12 @@ export function judgeSoak(samples: SoakSample[], streams: number): SoakCheck[] {
     const perHour = slope(hours, after.map((s) => s[g.key]));
     const warmMax = Math.max(...warm.map((s) => s[g.key]));
     const above = last[g.key] > warmMax + g.margin;
-    const judged = g.key !== 'rssFloorMb' || last.t >= RSS_MIN_RUN_S;
+    const judged = judgedAt(g.key, last.t);
     checks.push({
       check: `${g.name} growth`,
       rule: judged
         ? `≤ ${g.perHour} ${g.unit}/hour, or last ≤ warm-up's ${warmMax.toFixed(1)} + ${g.margin}`
-        : `reported, not judged: the run is shorter than ${RSS_MIN_RUN_S / 60} minutes`,
+        : `reported, not judged: the run is shorter than ${(g.key === 'dbMb' ? DB_SIZE_MIN_RUN_S : RSS_MIN_RUN_S) / 60} minutes`,
       measured: `${perHour >= 0 ? '+' : ''}${perHour.toFixed(1)} ${g.unit}/hour; last ${last[g.key].toFixed(1)}`,
       pass: !judged || !(perHour > g.perHour && above),
     });

@@ -1,9 +1,9 @@
 import { decodeEventCursor, encodeEventCursor, type EventPosition } from './event-cursor.js';
 import type { EventNotifier } from './event-notifier.js';
-import { invalidArgument } from './errors.js';
+import { DomainError, invalidArgument } from './errors.js';
 import type { EventType, RoomEvent } from './events.js';
 import { ensureCan } from './permissions.js';
-import type { EventFilter, EventStreamStore } from './ports/index.js';
+import type { EventFilter, EventRetentionStore, EventStreamStore } from './ports/index.js';
 import type { Environment, Principal } from './principal.js';
 import * as v from './validation.js';
 
@@ -27,12 +27,15 @@ export interface EventStreamOptions {
   batchSize?: number;
   /** How often a caught-up watch reads again without a wake; 1 s by default. */
   pollIntervalMs?: number;
+  /** Event retention: when given, a watch whose position is older than what retention deleted fails with ERR_EVENT_CURSOR_EXPIRED. */
+  retention?: { store: EventRetentionStore; retentionSeconds: number };
 }
 
 /** WatchEvents: authorization, validation, and reading the stream as it grows. */
 export class EventStream {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
+  private readonly retention: EventStreamOptions['retention'];
 
   constructor(
     private readonly store: EventStreamStore,
@@ -41,6 +44,7 @@ export class EventStream {
   ) {
     this.batchSize = options.batchSize ?? 100;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.retention = options.retention;
   }
 
   /**
@@ -54,11 +58,16 @@ export class EventStream {
     ensureCan(principal, 'event:watch');
     const filter = watchFilter(input);
     let after = input.afterCursor === '' ? await this.store.head() : decodeEventCursor(input.afterCursor);
-    yield { events: [], cursor: encodeEventCursor(after.txid, after.position) };
     const { environment } = principal;
+    await this.ensureRetained(environment, after);
+    yield { events: [], cursor: encodeEventCursor(after.txid, after.position) };
     while (!signal.aborted) {
       const seen = this.notifier.version(environment);
       const batch = await this.store.readAfter(environment, after, this.batchSize, filter);
+      // Checked after the read, in a later snapshot: if retention deleted
+      // events after `after` before the read could see them, its mark is
+      // visible now, and the batch is dropped rather than skipping them.
+      await this.ensureRetained(environment, after);
       if (batch.last) {
         after = batch.last;
         yield { events: batch.events, cursor: encodeEventCursor(after.txid, after.position) };
@@ -67,6 +76,34 @@ export class EventStream {
       if (batch.scanned < this.batchSize) await this.notifier.wait(environment, seen, this.pollIntervalMs, signal);
     }
   }
+
+  private async ensureRetained(environment: Environment, after: EventPosition): Promise<void> {
+    if (!this.retention) return;
+    const pruned = await this.retention.store.prunedThrough(environment);
+    if (pruned && comparePositions(after, pruned) < 0) {
+      const kept = describeSeconds(this.retention.retentionSeconds);
+      throw new DomainError(
+        'ERR_EVENT_CURSOR_EXPIRED',
+        `after_cursor: the cursor is older than the event retention (${kept}) and events after it were deleted: ` +
+          'watch again without after_cursor and resync with ListRooms and ListPeers',
+        { field: 'after_cursor', metadata: { retentionSeconds: String(this.retention.retentionSeconds) } },
+      );
+    }
+  }
+}
+
+/** Orders two stream positions as (txid, position). */
+export function comparePositions(a: EventPosition, b: EventPosition): number {
+  const [at, bt, ap, bp] = [BigInt(a.txid), BigInt(b.txid), BigInt(a.position), BigInt(b.position)];
+  if (at !== bt) return at < bt ? -1 : 1;
+  return ap === bp ? 0 : ap < bp ? -1 : 1;
+}
+
+/** "7 days", "12 hours", "90 seconds": the largest whole unit. */
+function describeSeconds(seconds: number): string {
+  const unit = seconds % 86_400 === 0 ? ['day', 86_400] as const : seconds % 3600 === 0 ? ['hour', 3600] as const : ['second', 1] as const;
+  const n = seconds / unit[1];
+  return `${n} ${unit[0]}${n === 1 ? '' : 's'}`;
 }
 
 function watchFilter(input: WatchEventsInput): EventFilter {

@@ -9,13 +9,18 @@ export interface PurgeSchedulerOptions {
   maxPerRun?: number;
   /** How long a request_id is remembered; older keys are deleted by the runs. */
   idempotencyKeyTtlSeconds: number;
+  /** How long events are kept; older ones are deleted by the runs, unless a pending webhook delivery still needs them. */
+  eventRetentionSeconds: number;
   /** Told of each deletion. Must not throw. */
   onPurged?: (victim: PurgeVictim) => void;
   /** Told of a failed run; the next run tries again. Must not throw. */
   onError: (err: unknown) => void;
 }
 
-/** Runs the room timeouts (Fishjam's peerlessPurgeTimeout and peerDisconnectedTimeout) on a timer. */
+/**
+ * Runs the room timeouts (Fishjam's peerlessPurgeTimeout and peerDisconnectedTimeout),
+ * request_id expiry and event retention on a timer.
+ */
 export class PurgeScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
@@ -29,6 +34,7 @@ export class PurgeScheduler {
   ) {
     this.maxPerRun = options.maxPerRun ?? 100;
     if (!(options.intervalMs > 0)) throw new RangeError(`intervalMs must be positive, got ${options.intervalMs}`);
+    if (!(options.eventRetentionSeconds > 0)) throw new RangeError(`eventRetentionSeconds must be positive, got ${options.eventRetentionSeconds}`);
   }
 
   /** Starts the timer; the first run comes after one interval. */
@@ -46,19 +52,29 @@ export class PurgeScheduler {
     await this.running;
   }
 
-  /** One run: deletes expired peers, then expired rooms, then expired request_id keys; returns how many of each. */
-  async runOnce(): Promise<{ peers: number; rooms: number; idempotencyKeys: number }> {
+  /**
+   * One run: deletes expired peers, then expired rooms, then expired
+   * request_id keys, then events past retention; returns how many of each.
+   */
+  async runOnce(): Promise<{ peers: number; rooms: number; idempotencyKeys: number; events: number }> {
     const peers = await this.drain(() => this.store.purgeDisconnectedPeer());
     const rooms = await this.drain(() => this.store.purgePeerlessRoom());
-    let idempotencyKeys = 0;
-    // At most ten batches per run: a backlog drains over a few runs without one long delete.
+    const idempotencyKeys = await this.batches((n) => this.store.expireIdempotencyKeys(this.options.idempotencyKeyTtlSeconds, n));
+    const events = await this.batches((n) => this.store.pruneEvents(this.options.eventRetentionSeconds, n));
+    return { peers, rooms, idempotencyKeys, events };
+  }
+
+  // At most ten batches per run: a backlog drains over a few runs without one
+  // long delete holding locks or bloating one transaction.
+  private async batches(deleteBatch: (limit: number) => Promise<number>): Promise<number> {
     const batchSize = this.maxPerRun * 10;
+    let total = 0;
     for (let batch = 0; batch < 10 && !this.stopped; batch++) {
-      const deleted = await this.store.expireIdempotencyKeys(this.options.idempotencyKeyTtlSeconds, batchSize);
-      idempotencyKeys += deleted;
+      const deleted = await deleteBatch(batchSize);
+      total += deleted;
       if (deleted < batchSize) break;
     }
-    return { peers, rooms, idempotencyKeys };
+    return total;
   }
 
   private async drain(purgeOne: () => Promise<PurgeVictim | undefined>): Promise<number> {

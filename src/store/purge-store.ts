@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Environment } from '../domain/principal.js';
-import type { PurgeStore, PurgeVictim } from '../domain/ports/index.js';
+import type { EventPosition } from '../domain/event-cursor.js';
+import type { EventRetentionStore, PurgeStore, PurgeVictim } from '../domain/ports/index.js';
 import { deletePeerIn } from './peer-deletes.js';
 import { query, withTransaction } from './pool.js';
 import { deleteRoomIn } from './room-store.js';
@@ -12,13 +13,48 @@ const PEER_EXPIRED = `p.status = 'disconnected' AND r.peer_disconnected_timeout_
 const ROOM_EXPIRED = `r.peerless_purge_timeout_seconds > 0 AND r.connected_count = 0
   AND r.peerless_since + make_interval(secs => r.peerless_purge_timeout_seconds) <= now()`;
 
+// One batch of event retention, in one statement. events_created_at_idx finds
+// the oldest rows; the pending check is a probe of webhook_deliveries' primary
+// key (event_id, endpoint_id). SKIP LOCKED lets instances prune at once, and
+// skips an event whose delivery a redelivery is inserting (it holds KEY SHARE
+// on the event). The cascade deletes the event's other deliveries. The newest
+// deleted position per environment is recorded with the delete, so a reader
+// sees either both or neither; environments are upserted in one order, so two
+// instances cannot deadlock on event_retention. Only events the stream could
+// already return (txid below xmin, as in READ_AFTER) are deleted, so none goes
+// before a reader could see it, and a watch starting at the head is never
+// behind the mark.
+const PRUNE_EVENTS = `
+WITH victims AS (
+  SELECT e.id FROM events e
+  WHERE e.created_at < now() - make_interval(secs => $1)
+    AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
+    AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 'pending')
+  ORDER BY e.created_at
+  LIMIT $2
+  FOR UPDATE OF e SKIP LOCKED
+), deleted AS (
+  DELETE FROM events e USING victims v WHERE e.id = v.id
+  RETURNING e.environment, e.txid, e.position
+), newest AS (
+  SELECT DISTINCT ON (environment) environment, txid, position FROM deleted
+  ORDER BY environment, txid DESC, position DESC
+), marked AS (
+  INSERT INTO event_retention AS r (environment, pruned_txid, pruned_position)
+  SELECT environment, txid, position FROM newest ORDER BY environment
+  ON CONFLICT (environment) DO UPDATE
+    SET pruned_txid = EXCLUDED.pruned_txid, pruned_position = EXCLUDED.pruned_position, pruned_at = now()
+    WHERE (r.pruned_txid, r.pruned_position) < (EXCLUDED.pruned_txid, EXCLUDED.pruned_position)
+)
+SELECT count(*)::int AS deleted FROM deleted`;
+
 /**
- * {@link PurgeStore} on Postgres. A victim is claimed by locking its room row
+ * {@link PurgeStore} and {@link EventRetentionStore} on Postgres. A victim is claimed by locking its room row
  * with SKIP LOCKED, so instances running at once take different victims and
  * never queue behind each other; the delete is the stores' own, in the same
  * transaction, so it emits the same events as DeletePeer and DeleteRoom.
  */
-export class PgPurgeStore implements PurgeStore {
+export class PgPurgeStore implements PurgeStore, EventRetentionStore {
   constructor(private readonly pool: pg.Pool) {}
 
   purgeDisconnectedPeer(): Promise<PurgeVictim | undefined> {
@@ -66,6 +102,20 @@ export class PgPurgeStore implements PurgeStore {
       [maxAgeSeconds, limit],
     );
     return rowCount ?? 0;
+  }
+
+  async pruneEvents(retentionSeconds: number, limit: number): Promise<number> {
+    const { rows } = await query<{ deleted: number }>(this.pool, PRUNE_EVENTS, [retentionSeconds, limit]);
+    return rows[0]?.deleted ?? 0;
+  }
+
+  async prunedThrough(environment: Environment): Promise<EventPosition | null> {
+    const { rows } = await query<EventPosition>(
+      this.pool,
+      'SELECT pruned_txid::text AS txid, pruned_position::text AS position FROM event_retention WHERE environment = $1',
+      [environment],
+    );
+    return rows[0] ?? null;
   }
 
   purgePeerlessRoom(): Promise<PurgeVictim | undefined> {

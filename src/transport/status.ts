@@ -24,6 +24,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, status> = {
   ERR_ROOM_QUOTA_EXCEEDED: status.RESOURCE_EXHAUSTED,
   ERR_WEBHOOK_ENDPOINT_QUOTA_EXCEEDED: status.RESOURCE_EXHAUSTED,
   ERR_WATCH_TOO_SLOW: status.RESOURCE_EXHAUSTED,
+  // As etcd answers a watch on a compacted revision: the position is outside the kept range.
+  ERR_EVENT_CURSOR_EXPIRED: status.OUT_OF_RANGE,
   ERR_SHUTTING_DOWN: status.UNAVAILABLE,
   ERR_UNAUTHENTICATED: status.UNAUTHENTICATED,
   ERR_PERMISSION_DENIED: status.PERMISSION_DENIED,

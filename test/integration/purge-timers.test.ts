@@ -38,6 +38,7 @@ function scheduler(intervalMs = 100) {
   const purge = new PurgeScheduler(new PgPurgeStore(t.db.pool), invalidate, {
     intervalMs,
     idempotencyKeyTtlSeconds: 24 * 3600,
+    eventRetentionSeconds: 7 * 86_400,
     onPurged: (v) => purged.push(v),
     onError: (err) => errors.push(err),
   });

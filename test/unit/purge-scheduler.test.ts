@@ -13,6 +13,7 @@ function scheduler(d: Domain, options: { maxPerRun?: number; store?: PurgeStore 
     intervalMs: 60_000,
     maxPerRun: options.maxPerRun,
     idempotencyKeyTtlSeconds: KEY_TTL,
+    eventRetentionSeconds: 7 * 86_400,
     onPurged: (v) => purged.push(v),
     onError: (e) => errors.push(e),
   });
@@ -123,6 +124,7 @@ describe('PurgeScheduler over the in-memory stores', () => {
       purgeDisconnectedPeer: () => Promise.reject(failure),
       purgePeerlessRoom: () => d.purgeStore.purgePeerlessRoom(),
       expireIdempotencyKeys: (age, limit) => d.purgeStore.expireIdempotencyKeys(age, limit),
+      pruneEvents: (age, limit) => d.purgeStore.pruneEvents(age, limit),
     };
     await expect(scheduler(d, { store }).s.runOnce()).rejects.toBe(failure);
     expect(d.invalidate.calls).toEqual(['all']);

@@ -1,3 +1,4 @@
+import type { EventPosition } from '../event-cursor.js';
 import type { Environment } from '../principal.js';
 
 /** A peer or room deleted by its room's timeout. */
@@ -20,4 +21,22 @@ export interface PurgeStore {
   purgePeerlessRoom(): Promise<PurgeVictim | undefined>;
   /** Deletes up to `limit` request_id keys older than `maxAgeSeconds`; returns how many. */
   expireIdempotencyKeys(maxAgeSeconds: number, limit: number): Promise<number>;
+  /**
+   * Deletes up to `limit` events older than `retentionSeconds`, oldest first,
+   * with their delivered and failed webhook deliveries; an event with a
+   * pending delivery is kept. Records the newest position deleted per
+   * environment (see {@link EventRetentionStore}) in the same transaction.
+   * Returns how many events were deleted.
+   */
+  pruneEvents(retentionSeconds: number, limit: number): Promise<number>;
+}
+
+/** What a reader of the event stream needs to know about retention. */
+export interface EventRetentionStore {
+  /**
+   * The newest stream position that retention has deleted in `environment`;
+   * null when none was. A reader whose position is below it may have missed
+   * events; one at or above it has missed none.
+   */
+  prunedThrough(environment: Environment): Promise<EventPosition | null>;
 }
