@@ -33,6 +33,18 @@ export class ManagementTokenManager {
   /** Creates a token in the caller's environment (admin only). */
   async create(principal: Principal, input: CreateManagementTokenInput): Promise<{ token: string; record: ManagementTokenRecord }> {
     ensureCan(principal, 'management-token:manage');
+    if (principal.kind !== 'management') throw new Error('unreachable: ensureCan admits management tokens only');
+    // A token may not hand out more than it holds. Scopes are covered by
+    // ensureCan: only admin tokens create tokens, and admin implies every
+    // scope. Time is not: an admin token about to expire (or in a
+    // revocation's grace period) could mint one that never expires.
+    const endsAt = principal.endsAt ?? null;
+    if (endsAt && (input.expiresAt === null || input.expiresAt.getTime() > endsAt.getTime())) {
+      throw new DomainError(
+        'ERR_PERMISSION_DENIED',
+        `expire_time: the calling token stops working at ${endsAt.toISOString()}; a token it creates must expire no later (set expire_time)`,
+      );
+    }
     return this.mint(principal.environment, input);
   }
 
