@@ -8,7 +8,7 @@ import { decodePageToken, toPage, type Page } from './pagination.js';
 import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { RoomStore } from './ports/index.js';
-import { ALLOW_PRIVATE_NETWORKS_SETTING, PRIVATE_NETWORKS_HINT, type UrlGuard } from './url-guard.js';
+import { notAnAllowedDestination, type UrlGuard } from './url-guard.js';
 import * as v from './validation.js';
 import { generateWebhookSecret } from './webhook-signature.js';
 import type { WebhookDeliveryRecord, WebhookEndpointRecord } from './webhook-records.js';
@@ -179,15 +179,7 @@ export class WebhookManager {
   }
 
   private async ensureSafe(url: URL): Promise<void> {
-    const vetted = await this.guard.vet(url.hostname);
-    if (vetted.ok) return;
-    if (vetted.reason === 'unresolvable') throw invalidArgument('url', `host ${url.hostname} does not resolve (${vetted.detail})`);
-    // The address itself is not echoed: it would let callers map internal DNS.
-    throw new DomainError(
-      'ERR_UNSAFE_WEBHOOK_URL',
-      `url: ${url.hostname} resolves to a ${vetted.kind} address; webhooks may only reach public addresses (${PRIVATE_NETWORKS_HINT})`,
-      { field: 'url', metadata: { addressClass: vetted.kind, setting: ALLOW_PRIVATE_NETWORKS_SETTING } },
-    );
+    if (!(await this.guard.vet(url.hostname)).ok) throw notAnAllowedDestination();
   }
 
   /** The record as of now: a grace period that has ended is no longer reported. */
