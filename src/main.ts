@@ -5,6 +5,7 @@ import { Authenticator } from './domain/authenticator.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { EventStream } from './domain/event-stream.js';
 import { KeyEncryptor } from './domain/key-encryption.js';
+import { PageTokens } from './domain/pagination.js';
 import { LastUsedTracker } from './domain/last-used-tracker.js';
 import { ManagementTokenManager } from './domain/management-token-manager.js';
 import { PeerManager } from './domain/peer-manager.js';
@@ -125,7 +126,8 @@ export async function startRoomgate(
       clockToleranceSeconds: config.clockToleranceSeconds,
     });
     const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits);
-    const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate);
+    const pages = new PageTokens(database.keyEncryptionKey);
+    const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate, pages);
     const authenticator = new Authenticator(managementTokenCache, tokens, lastUsed, clock, config.limits);
     const roomStore = new PgRoomStore(pool);
     // Open WatchEvents streams end (with a cursor to resume from) before the
@@ -135,14 +137,14 @@ export async function startRoomgate(
       logger,
       metrics,
       authenticator,
-      rooms: new RoomManager(roomStore, config.limits, invalidate),
-      peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, peerLiveness),
+      rooms: new RoomManager(roomStore, config.limits, invalidate, pages),
+      peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
       webhooks: new WebhookManager(new PgWebhookStore(pool), roomStore, guard, encryptor, clock, config.limits, {
         allowHttp: config.webhooks.allowHttp,
-      }),
+      }, pages),
       watchEvents: watchEvents({
         authenticator,
         logger,

@@ -3,7 +3,7 @@ import type { Clock } from './clock.js';
 import { DomainError, invalidArgument } from './errors.js';
 import type { Limits } from './limits.js';
 import { mintManagementToken } from './management-token.js';
-import { decodePageToken, toPage, type Page } from './pagination.js';
+import type { Page, PageTokens } from './pagination.js';
 import { ensureCan } from './permissions.js';
 import { SCOPES, type Environment, type Principal, type Scope } from './principal.js';
 import type { ManagementTokenRecord } from './records.js';
@@ -28,6 +28,7 @@ export class ManagementTokenManager {
     private readonly clock: Clock,
     private readonly limits: Limits,
     private readonly invalidate: CacheInvalidator,
+    private readonly pages: PageTokens,
   ) {}
 
   /** Creates a token in the caller's environment (admin only). */
@@ -86,7 +87,8 @@ export class ManagementTokenManager {
   /** Lists an environment's tokens with no caller (the CLI). */
   async listIn(environment: Environment, pageSize: number, pageToken: string): Promise<Page<ManagementTokenRecord>> {
     const size = v.pageSize(pageSize, this.limits);
-    return toPage(await this.store.list(environment, decodePageToken(pageToken), size + 1), size);
+    const scope = { environment, list: 'management-tokens' } as const;
+    return this.pages.page(scope, await this.store.list(environment, this.pages.decode(scope, pageToken), size + 1), size);
   }
 
   /** Revokes a token now, or after `graceSeconds` (a "roll": both work while the new one is deployed). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError, invalidArgument, throwIt } from './errors.js';
 import { idempotencyKey } from './idempotency.js';
 import type { Limits } from './limits.js';
-import { decodePageToken, toPage, type Page } from './pagination.js';
+import type { Page, PageTokens } from './pagination.js';
 import { maxPeerTokenBytes, tokenSubject, type IssuedPeerToken, type PeerTokens, type PeerTokenSubject } from './peer-token.js';
 import { ensureCan } from './permissions.js';
 import { NO_PERMISSIONS, type PeerPermissions, type Principal } from './principal.js';
@@ -34,6 +34,7 @@ export class PeerManager {
     private readonly tokens: PeerTokens,
     private readonly limits: Limits,
     private readonly invalidate: CacheInvalidator,
+    private readonly pages: PageTokens,
     private readonly liveness: PeerLivenessRecorder = NO_LIVENESS_RECORDER,
   ) {}
 
@@ -123,9 +124,10 @@ export class PeerManager {
     v.requireId('room_id', roomId);
     ensureCan(principal, 'peer:list', { roomId });
     const size = v.pageSize(pageSize, this.limits);
-    const rows = await this.peers.list(principal.environment, roomId, decodePageToken(pageToken), size + 1);
+    const scope = { environment: principal.environment, list: 'peers', within: roomId } as const;
+    const rows = await this.peers.list(principal.environment, roomId, this.pages.decode(scope, pageToken), size + 1);
     if (!rows) throw new DomainError('ERR_ROOM_NOT_FOUND', 'room not found');
-    return toPage(rows, size);
+    return this.pages.page(scope, rows, size);
   }
 
   /** Removes a peer; its tokens stop verifying because the peer is gone. */

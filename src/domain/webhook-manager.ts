@@ -4,7 +4,7 @@ import { DomainError, invalidArgument, throwIt } from './errors.js';
 import type { EventType } from './events.js';
 import type { KeyEncryptor } from './key-encryption.js';
 import type { Limits } from './limits.js';
-import { decodePageToken, toPage, type Page } from './pagination.js';
+import type { Page, PageTokens } from './pagination.js';
 import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { RoomStore } from './ports/index.js';
@@ -58,6 +58,7 @@ export class WebhookManager {
     private readonly clock: Clock,
     private readonly limits: Limits,
     private readonly options: WebhookManagerOptions,
+    private readonly pages: PageTokens,
   ) {}
 
   /** Registers an endpoint; the secret is returned here and never again. */
@@ -95,8 +96,9 @@ export class WebhookManager {
   async list(principal: Principal, pageSize: number, pageToken: string): Promise<Page<WebhookEndpointRecord>> {
     ensureCan(principal, 'webhook:manage');
     const size = v.pageSize(pageSize, this.limits);
-    const rows = await this.endpoints.list(principal.environment, decodePageToken(pageToken), size + 1);
-    return toPage(rows.map((r) => this.current(r)), size);
+    const scope = { environment: principal.environment, list: 'webhook-endpoints' } as const;
+    const rows = await this.endpoints.list(principal.environment, this.pages.decode(scope, pageToken), size + 1);
+    return this.pages.page(scope, rows.map((r) => this.current(r)), size);
   }
 
   /** Changes URL, description, enabled state or filter. */

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import { DEFAULT_LIMITS as L } from '../../src/domain/limits.js';
-import { decodePageToken, encodePageToken, toPage } from '../../src/domain/pagination.js';
 import * as v from '../../src/domain/validation.js';
 
 const invalid = (fn: () => unknown, pattern: RegExp) => {
@@ -68,21 +67,5 @@ describe('identities and names', () => {
     for (const ok of ['👨\u200D👩\u200D👧', '👍🏽', '🏳️\u200D🌈', 'Zoë', 'محمد', 'שלום', '山田太郎', 'user-123']) {
       expect(v.text('identity', ok, L)).toBe(ok);
     }
-  });
-});
-
-describe('page tokens', () => {
-  it('round-trip and reject anything else', () => {
-    expect(decodePageToken(encodePageToken('12345'))).toBe('12345');
-    expect(decodePageToken('')).toBeUndefined();
-    invalid(() => decodePageToken('garbage!'), /^page_token:/);
-    invalid(() => decodePageToken(Buffer.from('v1.abc').toString('base64url')), /^page_token:/);
-    invalid(() => decodePageToken(Buffer.from('12').toString('base64url')), /^page_token:/);
-  });
-
-  it('give a next token only when more rows exist', () => {
-    const rows = [{ seq: '1' }, { seq: '2' }, { seq: '3' }];
-    expect(toPage(rows, 2)).toEqual({ items: rows.slice(0, 2), nextPageToken: encodePageToken('2') });
-    expect(toPage(rows, 3)).toEqual({ items: rows, nextPageToken: '' });
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { KeyEncryptor } from '../../src/domain/key-encryption.js';
+import { PageTokens } from '../../src/domain/pagination.js';
 import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
 import type { EventPayload } from '../../src/domain/events.js';
 import type { Principal } from '../../src/domain/principal.js';
@@ -29,7 +30,7 @@ function setup({ allowHttp = false } = {}) {
   const rooms = { get: async (_env: string, id: string) => (id === ROOM ? ({ id } as RoomRecord) : undefined) };
   const manager = new WebhookManager(store, rooms, guard, encryptor, clock, DEFAULT_LIMITS, {
     allowHttp,
-  });
+  }, new PageTokens(randomBytes(32)));
   return { store, manager, encryptor, clock };
 }
 

@@ -1,0 +1,73 @@
+// Page tokens over real gRPC and Postgres (issue 12, section 3). rooms.seq is
+// one sequence for both environments, and page tokens used to be its value in
+// base64url: the gap between two sandbox tokens was the number of production
+// rooms created in between. Sealed tokens say nothing of it, are bound to the
+// environment and the list, and work on every instance sharing the key.
+// One database per file, shared by two instances (test/support/roomgate.ts).
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
+
+let t: TestRoomgate;
+let other: TestRoomgate;
+let sandbox: string;
+let production: string;
+
+beforeAll(async () => {
+  t = await startTestRoomgate();
+  other = await startTestRoomgate({}, { sharing: t });
+  sandbox = await t.managementToken('sandbox');
+  production = await t.managementToken('production');
+});
+afterAll(async () => {
+  await other?.close();
+  await t?.close();
+});
+
+const createRoom = async (token: string) => (await t.client.rooms.createRoom({}, { token })).room!.id;
+const seqOf = async (id: string) => (await t.db.pool.query<{ seq: string }>('SELECT seq FROM rooms WHERE id = $1', [id])).rows[0]!.seq;
+
+describe('page tokens', () => {
+  it('of two sandbox pages say nothing of the production rooms created between them', async () => {
+    const first = await createRoom(sandbox);
+    for (let i = 0; i < 37; i++) await createRoom(production);
+    const second = await createRoom(sandbox);
+    await createRoom(sandbox);
+
+    const page1 = await t.client.rooms.listRooms({ pageSize: 1 }, { token: sandbox });
+    const page2 = await t.client.rooms.listRooms({ pageSize: 1, pageToken: page1.nextPageToken }, { token: sandbox });
+    expect([page1.rooms[0]!.id, page2.rooms[0]!.id]).toEqual([first, second]);
+    // The sequence values behind them are 38 apart; the tokens carry neither.
+    expect(BigInt(await seqOf(second)) - BigInt(await seqOf(first))).toBe(38n);
+    for (const [token, id] of [[page1.nextPageToken, first], [page2.nextPageToken, second]] as const) {
+      expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      const seq = await seqOf(id);
+      expect(token).not.toContain(seq);
+      expect(Buffer.from(token, 'base64url').toString('latin1')).not.toContain(seq);
+      expect(token).not.toContain(Buffer.from(`v1.${seq}`).toString('base64url').slice(0, 4));
+    }
+    // Another instance on the same database and key-encryption key takes them.
+    const resumed = await other.client.rooms.listRooms({ pageSize: 1, pageToken: page1.nextPageToken }, { token: sandbox });
+    expect(resumed.rooms[0]!.id).toBe(second);
+  });
+
+  it("refuse a production token in sandbox, and one list's token in another", async () => {
+    await createRoom(production);
+    await createRoom(production);
+    const live = (await t.client.rooms.listRooms({ pageSize: 1 }, { token: production })).nextPageToken;
+    expect(live).not.toBe('');
+    await expectStatus(t.client.rooms.listRooms({ pageToken: live }, { token: sandbox }), status.INVALID_ARGUMENT, /^page_token: is not a token returned by this list call$/);
+    await expectStatus(t.client.tokens.listManagementTokens({ pageToken: live }, { token: production }), status.INVALID_ARGUMENT, /^page_token:/);
+    await expectStatus(t.client.events.listWebhookEndpoints({ pageToken: live }, { token: production }), status.INVALID_ARGUMENT, /^page_token:/);
+    const roomId = await createRoom(production);
+    await expectStatus(t.client.peers.listPeers({ roomId, pageToken: live }, { token: production }), status.INVALID_ARGUMENT, /^page_token:/);
+  });
+
+  it("bind a peers token to its room", async () => {
+    const [a, b] = [await createRoom(sandbox), await createRoom(sandbox)];
+    for (const roomId of [a, a, b]) await t.client.peers.createPeer({ roomId }, { token: sandbox });
+    const page = await t.client.peers.listPeers({ roomId: a, pageSize: 1 }, { token: sandbox });
+    expect((await t.client.peers.listPeers({ roomId: a, pageToken: page.nextPageToken }, { token: sandbox })).peers).toHaveLength(1);
+    await expectStatus(t.client.peers.listPeers({ roomId: b, pageToken: page.nextPageToken }, { token: sandbox }), status.INVALID_ARGUMENT, /^page_token:/);
+  });
+});
