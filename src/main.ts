@@ -3,11 +3,12 @@ import { buildCoherentCaches } from './coherent-caches.js';
 import type { Config } from './config.js';
 import { Authenticator } from './domain/authenticator.js';
 import { systemClock, type Clock } from './domain/clock.js';
+import { EventCursors } from './domain/event-cursor.js';
 import { EventStream } from './domain/event-stream.js';
 import { KeyEncryptor } from './domain/key-encryption.js';
-import { PageTokens } from './domain/pagination.js';
 import { LastUsedTracker } from './domain/last-used-tracker.js';
 import { ManagementTokenManager } from './domain/management-token-manager.js';
+import { PageTokens } from './domain/pagination.js';
 import { PeerManager } from './domain/peer-manager.js';
 import { PeerTokens } from './domain/peer-token.js';
 import { PurgeScheduler } from './domain/purge-scheduler.js';
@@ -148,7 +149,7 @@ export async function startRoomgate(
       watchEvents: watchEvents({
         authenticator,
         logger,
-        events: new EventStream(new PgEventStore(pool), eventNotifier),
+        events: new EventStream(new PgEventStore(pool), eventNotifier, new EventCursors(database.keyEncryptionKey)),
         maxBacklog: config.watchMaxBacklog,
         stopping: watchStopping.signal,
       }),

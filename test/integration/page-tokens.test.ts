@@ -4,9 +4,11 @@
 // rooms created in between. Sealed tokens say nothing of it, are bound to the
 // environment and the list, and work on every instance sharing the key.
 // One database per file, shared by two instances (test/support/roomgate.ts).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
+import { Watch } from '../support/watch.js';
 
 let t: TestRoomgate;
 let other: TestRoomgate;
@@ -41,10 +43,10 @@ describe('page tokens', () => {
     expect(BigInt(await seqOf(second)) - BigInt(await seqOf(first))).toBe(38n);
     for (const [token, id] of [[page1.nextPageToken, first], [page2.nextPageToken, second]] as const) {
       expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      // Before, the token was base64url("v1." + seq).
       const seq = await seqOf(id);
-      expect(token).not.toContain(seq);
-      expect(Buffer.from(token, 'base64url').toString('latin1')).not.toContain(seq);
-      expect(token).not.toContain(Buffer.from(`v1.${seq}`).toString('base64url').slice(0, 4));
+      expect(Buffer.from(token, 'base64url').toString('latin1')).not.toContain(`v1.${seq}`);
+      expect(token).not.toBe(Buffer.from(`v1.${seq}`).toString('base64url'));
     }
     // Another instance on the same database and key-encryption key takes them.
     const resumed = await other.client.rooms.listRooms({ pageSize: 1, pageToken: page1.nextPageToken }, { token: sandbox });
@@ -69,5 +71,40 @@ describe('page tokens', () => {
     const page = await t.client.peers.listPeers({ roomId: a, pageSize: 1 }, { token: sandbox });
     expect((await t.client.peers.listPeers({ roomId: a, pageToken: page.nextPageToken }, { token: sandbox })).peers).toHaveLength(1);
     await expectStatus(t.client.peers.listPeers({ roomId: b, pageToken: page.nextPageToken }, { token: sandbox }), status.INVALID_ARGUMENT, /^page_token:/);
+  });
+});
+
+describe('event cursors', () => {
+  it("of two sandbox events say nothing of production's writes between them, and are refused in production", async () => {
+    const watch = new Watch(t.client.eventStream, {}, sandbox);
+    await watch.subscribed;
+    const first = await createRoom(sandbox);
+    for (let i = 0; i < 20; i++) await createRoom(production);
+    const second = await createRoom(sandbox);
+    // Events of earlier tests may still arrive first: pick out these two rooms' creations.
+    const created = (roomId: string) => watch.events.find((e) => e.roomId === roomId);
+    for (let waited = 0; !(created(first) && created(second)) && waited < 10_000; waited += 20) await sleep(20);
+    const [a, b] = [created(first), created(second)];
+    watch.cancel();
+    expect(a && b).toBeTruthy();
+    const positions = await t.db.pool.query<{ txid: string; position: string }>(
+      'SELECT txid::text AS txid, position::text AS position FROM events WHERE id = ANY($1) ORDER BY position',
+      [[a!.id, b!.id]],
+    );
+    // Twenty production events sit between them in the shared sequence.
+    expect(BigInt(positions.rows[1]!.position) - BigInt(positions.rows[0]!.position)).toBe(21n);
+    for (const [event, row] of [[a!, positions.rows[0]!], [b!, positions.rows[1]!]] as const) {
+      expect(event.cursor).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      // Before, the cursor was base64url("ev1." + txid + "." + position).
+      expect(Buffer.from(event.cursor, 'base64url').toString('latin1')).not.toContain(`.${row.position}`);
+      expect(event.cursor).not.toBe(Buffer.from(`ev1.${row.txid}.${row.position}`).toString('base64url'));
+    }
+    // The other instance resumes from it; production refuses it.
+    const resumed = new Watch(other.client.eventStream, { afterCursor: a!.cursor, roomId: second }, sandbox);
+    expect((await resumed.received(1))[0]!.id).toBe(b!.id);
+    resumed.cancel();
+    const refused = await new Watch(t.client.eventStream, { afterCursor: a!.cursor }, production).ended();
+    expect(refused.code).toBe(status.INVALID_ARGUMENT);
+    expect(refused.details).toMatch(/^after_cursor: is not a cursor returned by this service/);
   });
 });
