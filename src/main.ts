@@ -83,6 +83,7 @@ export async function startRoomgate(
       logger,
     });
     const guard = new UrlGuard(systemResolver, { allowPrivateNetworks: config.webhooks.allowPrivateNetworks });
+    const cursors = new EventCursors(database.keyEncryptionKey);
     const deliveryQueue = new PgWebhookDeliveryQueue(pool);
     const metrics = new RoomgateMetrics(pool, deliveryQueue);
     if (config.webhooks.relayEnabled) {
@@ -94,7 +95,9 @@ export async function startRoomgate(
           clock,
           logger: logger.child({ component: 'webhook-relay' }),
           observer: metrics,
-          body: webhookBody,
+          // The delivery queue reads the plain stream position; receivers get
+          // the sealed cursor, the same one WatchEvents gives for the event.
+          body: (event) => webhookBody({ ...event, cursor: cursors.sealPlain(event.environment, event.cursor) }),
         },
         {
           concurrency: config.webhooks.concurrency,
@@ -149,7 +152,7 @@ export async function startRoomgate(
       watchEvents: watchEvents({
         authenticator,
         logger,
-        events: new EventStream(new PgEventStore(pool), eventNotifier, new EventCursors(database.keyEncryptionKey)),
+        events: new EventStream(new PgEventStore(pool), eventNotifier, cursors),
         maxBacklog: config.watchMaxBacklog,
         stopping: watchStopping.signal,
       }),

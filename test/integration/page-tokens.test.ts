@@ -9,6 +9,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { Watch } from '../support/watch.js';
+import { startWebhookReceiver } from '../support/webhook-receiver.js';
 
 let t: TestRoomgate;
 let other: TestRoomgate;
@@ -106,5 +107,34 @@ describe('event cursors', () => {
     const refused = await new Watch(t.client.eventStream, { afterCursor: a!.cursor }, production).ended();
     expect(refused.code).toBe(status.INVALID_ARGUMENT);
     expect(refused.details).toMatch(/^after_cursor: is not a cursor returned by this service/);
+  });
+});
+
+describe('webhook bodies', () => {
+  it('carry the sealed cursor WatchEvents gives, not the plain position', async () => {
+    // Its own server, with the relay running and loopback receivers allowed.
+    const hooks = await startTestRoomgate({ ROOMGATE_WEBHOOK_ALLOW_HTTP: 'true', ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
+    const receiver = await startWebhookReceiver();
+    try {
+      const token = await hooks.managementToken('sandbox');
+      await hooks.client.events.createWebhookEndpoint({ url: receiver.url('/in') }, { token });
+      const roomId = (await hooks.client.rooms.createRoom({}, { token })).room!.id;
+      for (let waited = 0; receiver.received('/in').length === 0 && waited < 10_000; waited += 20) await sleep(20);
+      const body = JSON.parse(receiver.received('/in')[0]!.body) as { id: string; cursor: string };
+      const { rows } = await hooks.db.pool.query<{ txid: string; position: string }>(
+        'SELECT txid::text AS txid, position::text AS position FROM events WHERE id = $1',
+        [body.id],
+      );
+      expect(body.cursor).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(body.cursor).not.toBe(Buffer.from(`ev1.${rows[0]!.txid}.${rows[0]!.position}`).toString('base64url'));
+      // It is a cursor WatchEvents takes: the next event of the room follows it.
+      const watch = new Watch(hooks.client.eventStream, { afterCursor: body.cursor, roomId }, token);
+      await hooks.client.rooms.updateRoom({ roomId, metadata: '{"n":1}' }, { token });
+      expect((await watch.received(1))[0]!.sequence).toBe('2');
+      watch.cancel();
+    } finally {
+      await receiver.close();
+      await hooks.close();
+    }
   });
 });
