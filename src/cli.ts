@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { deliverBootstrapToken } from './cli/bootstrap-token.js';
 import { healthCommand } from './cli/health-command.js';
 import { keysCommand } from './cli/key-commands.js';
 import { cliLogger, UsageError } from './cli/output.js';
@@ -21,20 +22,6 @@ Usage:
   roomgate help                  show this help
 
 Configuration comes from the environment; see docs/configuration.md.`;
-
-function banner(token: string): string {
-  const line = '='.repeat(78);
-  return [
-    line,
-    ' roomgate created a sandbox management token (scope: admin) on this first start.',
-    ' It is shown ONCE and stored only as a hash. Keep it secret; use it as',
-    '   authorization: Bearer <token>',
-    '',
-    ` ${token}`,
-    line,
-    '',
-  ].join('\n');
-}
 
 async function serve(config: Config): Promise<number> {
   const log = pino({ level: config.logLevel, base: { service: 'roomgate' } });
@@ -79,7 +66,16 @@ async function serve(config: Config): Promise<number> {
     throw err;
   }
   if (roomgate && !stopping.signal.aborted) {
-    if (roomgate.bootstrapToken) process.stdout.write(banner(roomgate.bootstrapToken));
+    if (roomgate.bootstrapToken) {
+      // Never on stdout: that is the JSON log stream, and logs are shipped.
+      try {
+        const file = await deliverBootstrapToken(roomgate.bootstrapToken, config.dataDir, process.stderr);
+        log.info({ file }, 'created a sandbox admin token on this first start; it is in this file (mode 0600)');
+      } catch (err) {
+        // The server works without it; another token is one command away.
+        log.error({ err }, 'could not write the bootstrap token file; make a token with `roomgate token create`');
+      }
+    }
     log.info(
       {
         address: config.grpcAddress,

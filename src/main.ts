@@ -3,10 +3,12 @@ import { buildCoherentCaches } from './coherent-caches.js';
 import type { Config } from './config.js';
 import { Authenticator } from './domain/authenticator.js';
 import { systemClock, type Clock } from './domain/clock.js';
+import { EventCursors } from './domain/event-cursor.js';
 import { EventStream } from './domain/event-stream.js';
 import { KeyEncryptor } from './domain/key-encryption.js';
 import { LastUsedTracker } from './domain/last-used-tracker.js';
 import { ManagementTokenManager } from './domain/management-token-manager.js';
+import { PageTokens } from './domain/pagination.js';
 import { PeerManager } from './domain/peer-manager.js';
 import { PeerTokens } from './domain/peer-token.js';
 import { PurgeScheduler } from './domain/purge-scheduler.js';
@@ -81,6 +83,7 @@ export async function startRoomgate(
       logger,
     });
     const guard = new UrlGuard(systemResolver, { allowPrivateNetworks: config.webhooks.allowPrivateNetworks });
+    const cursors = new EventCursors(database.keyEncryptionKey);
     const deliveryQueue = new PgWebhookDeliveryQueue(pool);
     const metrics = new RoomgateMetrics(pool, deliveryQueue);
     if (config.webhooks.relayEnabled) {
@@ -92,7 +95,9 @@ export async function startRoomgate(
           clock,
           logger: logger.child({ component: 'webhook-relay' }),
           observer: metrics,
-          body: webhookBody,
+          // The delivery queue reads the plain stream position; receivers get
+          // the sealed cursor, the same one WatchEvents gives for the event.
+          body: (event) => webhookBody({ ...event, cursor: cursors.sealPlain(event.environment, event.cursor) }),
         },
         {
           concurrency: config.webhooks.concurrency,
@@ -127,7 +132,8 @@ export async function startRoomgate(
       clockToleranceSeconds: config.clockToleranceSeconds,
     });
     const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits);
-    const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate);
+    const pages = new PageTokens(database.keyEncryptionKey);
+    const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate, pages);
     const authenticator = new Authenticator(managementTokenCache, tokens, lastUsed, clock, config.limits);
     const roomStore = new PgRoomStore(pool);
     // Open WatchEvents streams end (with a cursor to resume from) before the
@@ -137,19 +143,19 @@ export async function startRoomgate(
       logger,
       metrics,
       authenticator,
-      rooms: new RoomManager(roomStore, config.limits, invalidate),
-      peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, peerLiveness),
+      rooms: new RoomManager(roomStore, config.limits, invalidate, pages),
+      peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
       webhooks: new WebhookManager(new PgWebhookStore(pool), roomStore, guard, encryptor, clock, config.limits, {
         allowHttp: config.webhooks.allowHttp,
         maxEndpointsPerEnvironment: config.webhooks.maxEndpointsPerEnvironment,
-      }),
+      }, pages),
       watchEvents: watchEvents({
         authenticator,
         logger,
-        events: new EventStream(new PgEventStore(pool), eventNotifier, {
+        events: new EventStream(new PgEventStore(pool), eventNotifier, cursors, {
           retention: { store: new PgPurgeStore(pool), retentionSeconds: config.eventRetentionSeconds },
         }),
         maxBacklog: config.watchMaxBacklog,

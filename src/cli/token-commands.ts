@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../domain/clock.js';
 import { NO_CACHE } from '../domain/cache-invalidator.js';
 import { DomainError } from '../domain/errors.js';
 import { ManagementTokenManager } from '../domain/management-token-manager.js';
+import { PageTokens } from '../domain/pagination.js';
 import { ENVIRONMENTS, SCOPES, type Environment, type Scope } from '../domain/principal.js';
 import type { ManagementTokenRecord } from '../domain/records.js';
 import { loadConfig } from '../config.js';
@@ -82,7 +84,10 @@ export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const config = loadConfig(env, { needKeys: false });
   const database = await openDatabase(config, cliLogger(config));
   try {
-    const manager = new ManagementTokenManager(new PgManagementTokenStore(database.pool), systemClock, config.limits, NO_CACHE);
+    // `token list` pages within this process only, so its page tokens need no
+    // key shared with the servers (the CLI may run without the KEK).
+    const pages = new PageTokens(randomBytes(32));
+    const manager = new ManagementTokenManager(new PgManagementTokenStore(database.pool), systemClock, config.limits, NO_CACHE, pages);
     if (sub === 'create') {
       const expiresAt = expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000);
       const { token } = await manager.mint(environment!, { name: values.name ?? '', scopes, expiresAt });

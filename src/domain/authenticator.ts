@@ -55,7 +55,8 @@ export class Authenticator {
       throw unauthenticated(REJECTED);
     }
     this.usage.touch(record.id, now);
-    return { kind: 'management', environment, tokenId: record.id, scopes: record.scopes };
+    const endsAt = [record.expiresAt, record.revokedAt].filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0];
+    return { kind: 'management', environment, tokenId: record.id, scopes: record.scopes, endsAt: endsAt ?? null };
   }
 
   private async peer(token: string): Promise<Principal> {

@@ -1,4 +1,4 @@
-import { decodeEventCursor, encodeEventCursor, type EventPosition } from './event-cursor.js';
+import type { EventCursors, EventPosition } from './event-cursor.js';
 import type { EventNotifier } from './event-notifier.js';
 import { DomainError, invalidArgument } from './errors.js';
 import type { EventType, RoomEvent } from './events.js';
@@ -40,6 +40,7 @@ export class EventStream {
   constructor(
     private readonly store: EventStreamStore,
     private readonly notifier: EventNotifier,
+    private readonly cursors: EventCursors,
     options: EventStreamOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 100;
@@ -57,10 +58,10 @@ export class EventStream {
   async *watch(principal: Principal, input: WatchEventsInput, signal: AbortSignal): AsyncGenerator<WatchProgress> {
     ensureCan(principal, 'event:watch');
     const filter = watchFilter(input);
-    let after = input.afterCursor === '' ? await this.store.head() : decodeEventCursor(input.afterCursor);
     const { environment } = principal;
+    let after = input.afterCursor === '' ? await this.store.head() : this.cursors.open(environment, input.afterCursor);
     await this.ensureRetained(environment, after);
-    yield { events: [], cursor: encodeEventCursor(after.txid, after.position) };
+    yield { events: [], cursor: this.cursors.seal(environment, after) };
     while (!signal.aborted) {
       const seen = this.notifier.version(environment);
       const batch = await this.store.readAfter(environment, after, this.batchSize, filter);
@@ -70,7 +71,9 @@ export class EventStream {
       await this.ensureRetained(environment, after);
       if (batch.last) {
         after = batch.last;
-        yield { events: batch.events, cursor: encodeEventCursor(after.txid, after.position) };
+        // Positions are global counters: only sealed ones leave the process.
+        const events = batch.events.map((e) => ({ ...e, cursor: this.cursors.sealPlain(environment, e.cursor) }));
+        yield { events, cursor: this.cursors.seal(environment, after) };
       }
       // A full batch means more rows are already readable.
       if (batch.scanned < this.batchSize) await this.notifier.wait(environment, seen, this.pollIntervalMs, signal);

@@ -3,7 +3,7 @@ import type { Clock } from './clock.js';
 import { DomainError, invalidArgument } from './errors.js';
 import type { Limits } from './limits.js';
 import { mintManagementToken } from './management-token.js';
-import { decodePageToken, toPage, type Page } from './pagination.js';
+import type { Page, PageTokens } from './pagination.js';
 import { ensureCan } from './permissions.js';
 import { SCOPES, type Environment, type Principal, type Scope } from './principal.js';
 import type { ManagementTokenRecord } from './records.js';
@@ -28,11 +28,24 @@ export class ManagementTokenManager {
     private readonly clock: Clock,
     private readonly limits: Limits,
     private readonly invalidate: CacheInvalidator,
+    private readonly pages: PageTokens,
   ) {}
 
   /** Creates a token in the caller's environment (admin only). */
   async create(principal: Principal, input: CreateManagementTokenInput): Promise<{ token: string; record: ManagementTokenRecord }> {
     ensureCan(principal, 'management-token:manage');
+    if (principal.kind !== 'management') throw new Error('unreachable: ensureCan admits management tokens only');
+    // A token may not hand out more than it holds. Scopes are covered by
+    // ensureCan: only admin tokens create tokens, and admin implies every
+    // scope. Time is not: an admin token about to expire (or in a
+    // revocation's grace period) could mint one that never expires.
+    const endsAt = principal.endsAt ?? null;
+    if (endsAt && (input.expiresAt === null || input.expiresAt.getTime() > endsAt.getTime())) {
+      throw new DomainError(
+        'ERR_PERMISSION_DENIED',
+        `expire_time: the calling token stops working at ${endsAt.toISOString()}; a token it creates must expire no later (set expire_time)`,
+      );
+    }
     return this.mint(principal.environment, input);
   }
 
@@ -74,7 +87,8 @@ export class ManagementTokenManager {
   /** Lists an environment's tokens with no caller (the CLI). */
   async listIn(environment: Environment, pageSize: number, pageToken: string): Promise<Page<ManagementTokenRecord>> {
     const size = v.pageSize(pageSize, this.limits);
-    return toPage(await this.store.list(environment, decodePageToken(pageToken), size + 1), size);
+    const scope = { environment, list: 'management-tokens' } as const;
+    return this.pages.page(scope, await this.store.list(environment, this.pages.decode(scope, pageToken), size + 1), size);
   }
 
   /** Revokes a token now, or after `graceSeconds` (a "roll": both work while the new one is deployed). */

@@ -1,25 +1,16 @@
 import { invalidArgument } from './errors.js';
+import type { Environment } from './principal.js';
+import { Sealer } from './sealed-token.js';
 
-// Page tokens are opaque to callers but carry only the last row's insertion
-// sequence: keyset pagination on (seq) never repeats or skips an existing row
-// when new rows arrive between pages.
-const PREFIX = 'v1.';
+/** The list calls that hand out page tokens; a token of one is refused by another. */
+export type PageList = 'rooms' | 'peers' | 'management-tokens' | 'webhook-endpoints';
 
-/** Encodes the position after the last returned row. */
-export function encodePageToken(lastSeq: string): string {
-  return Buffer.from(PREFIX + lastSeq, 'utf8').toString('base64url');
-}
-
-/** Decodes a page token; empty means the first page. */
-export function decodePageToken(token: string): string | undefined {
-  if (token === '') return undefined;
-  const decoded = /^[A-Za-z0-9_-]{1,64}$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
-  const seq = decoded.startsWith(PREFIX) ? decoded.slice(PREFIX.length) : '';
-  // Within Postgres bigint, or the query itself would fail.
-  if (!/^[0-9]{1,19}$/.test(seq) || BigInt(seq) > 9_223_372_036_854_775_807n) {
-    throw invalidArgument('page_token', 'is not a token returned by this list call');
-  }
-  return seq;
+/** What a page token is bound to: the caller's environment, the list, and for peers the room. */
+export interface PageScope {
+  environment: Environment;
+  list: PageList;
+  /** The room whose peers are listed; empty for lists that are not within a room. */
+  within?: string;
 }
 
 /** A page of results and the token for the next one ('' at the end). */
@@ -28,9 +19,53 @@ export interface Page<T> {
   nextPageToken: string;
 }
 
-/** Builds a page from rows fetched with limit+1, so the last page has no token. */
-export function toPage<T extends { seq: string }>(rows: T[], size: number): Page<T> {
-  const items = rows.slice(0, size);
-  const last = items[items.length - 1];
-  return { items, nextPageToken: rows.length > size && last ? encodePageToken(last.seq) : '' };
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+const SEQ_BYTES = 8;
+
+/**
+ * Page tokens: the last row's insertion sequence, sealed ({@link Sealer}).
+ * Keyset pagination on (seq) never repeats or skips a row when rows arrive
+ * between pages, but seq is one counter per table across both environments,
+ * so a readable token told a sandbox caller how many production rooms had
+ * been created between two of its pages. A sealed token looks random, and one
+ * made for another environment, list or room, or altered, does not open.
+ * Every instance shares the key-encryption key, so any instance takes them.
+ */
+export class PageTokens {
+  private readonly sealer: Sealer;
+
+  /** `keyEncryptionKey` is ROOMGATE_KEY_ENCRYPTION_KEY's 32 bytes; the page keys are derived from it. */
+  constructor(keyEncryptionKey: Buffer) {
+    this.sealer = new Sealer(keyEncryptionKey, 'page-tokens/v1');
+  }
+
+  /** Seals the position after the last returned row. */
+  encode(scope: PageScope, lastSeq: string): string {
+    const plain = Buffer.alloc(SEQ_BYTES);
+    plain.writeBigUInt64BE(BigInt(lastSeq));
+    return this.sealer.seal(context(scope), plain);
+  }
+
+  /**
+   * Opens a page token; empty means the first page. Anything this service did
+   * not seal for exactly this scope is INVALID_ARGUMENT.
+   */
+  decode(scope: PageScope, token: string): string | undefined {
+    if (token === '') return undefined;
+    const seq = this.sealer.open(context(scope), token, SEQ_BYTES)?.readBigUInt64BE();
+    // Within Postgres bigint, or the query itself would fail.
+    if (seq === undefined || seq > MAX_BIGINT) throw invalidArgument('page_token', 'is not a token returned by this list call');
+    return seq.toString();
+  }
+
+  /** Builds a page from rows fetched with limit+1, so the last page has no token. */
+  page<T extends { seq: string }>(scope: PageScope, rows: T[], size: number): Page<T> {
+    const items = rows.slice(0, size);
+    const last = items[items.length - 1];
+    return { items, nextPageToken: rows.length > size && last ? this.encode(scope, last.seq) : '' };
+  }
+}
+
+function context(scope: PageScope): string {
+  return `page/${scope.environment}/${scope.list}/${scope.within ?? ''}`;
 }

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { DomainError, invalidArgument, throwIt } from './errors.js';
 import { idempotencyKey } from './idempotency.js';
 import type { Limits } from './limits.js';
-import { decodePageToken, toPage, type Page } from './pagination.js';
-import { tokenSubject, type IssuedPeerToken, type PeerTokens } from './peer-token.js';
+import type { Page, PageTokens } from './pagination.js';
+import { maxPeerTokenBytes, tokenSubject, type IssuedPeerToken, type PeerTokens, type PeerTokenSubject } from './peer-token.js';
 import { ensureCan } from './permissions.js';
 import { NO_PERMISSIONS, type PeerPermissions, type Principal } from './principal.js';
-import type { PeerRecord } from './records.js';
+import type { PeerRecord, TokenStamp } from './records.js';
 import { thenInvalidate, type CacheInvalidator } from './cache-invalidator.js';
 import { NO_LIVENESS_RECORDER, type PeerLivenessRecorder, type PeerStore } from './ports/index.js';
 import * as v from './validation.js';
@@ -34,6 +34,7 @@ export class PeerManager {
     private readonly tokens: PeerTokens,
     private readonly limits: Limits,
     private readonly invalidate: CacheInvalidator,
+    private readonly pages: PageTokens,
     private readonly liveness: PeerLivenessRecorder = NO_LIVENESS_RECORDER,
   ) {}
 
@@ -59,6 +60,7 @@ export class PeerManager {
       permissions,
       stamp: this.tokens.stamp(ttl),
     };
+    this.ensureTokensFit(newPeer);
     // Its token is about to be verified: remember that the peer is live, as a
     // liveness lookup would, under the same invalidation rules.
     const { peer, stamp, replayed } = await this.liveness.record(
@@ -78,6 +80,37 @@ export class PeerManager {
     return { peer, token, expiresAt: new Date(signed.expiresAt * 1000) };
   }
 
+  /**
+   * Refuses a peer whose tokens would not fit in a bearer header: such a
+   * token verifies but can never authenticate a call, not even its own
+   * refresh. The claims are JSON-escaped (a quote or backslash in metadata
+   * takes two bytes) and then base64url-encoded (4/3), so the bound is on the
+   * encoded token, not on the fields. It is checked for the worst later token
+   * of this peer: the largest generation and all permissions false (the
+   * longest spelling); identity, name and metadata never change.
+   */
+  private ensureTokensFit(peer: Pick<PeerRecord, 'id' | 'roomId' | 'environment' | 'identity' | 'name' | 'metadata'> & { stamp: TokenStamp }): void {
+    const worst: PeerTokenSubject = {
+      environment: peer.environment,
+      roomId: peer.roomId,
+      peerId: peer.id,
+      identity: peer.identity,
+      name: peer.name,
+      metadata: peer.metadata,
+      permissions: NO_PERMISSIONS,
+      generation: Number.MAX_SAFE_INTEGER,
+    };
+    const bytes = this.tokens.encodedLength(worst, peer.stamp);
+    const max = maxPeerTokenBytes(this.limits);
+    if (bytes > max) {
+      throw invalidArgument(
+        'metadata',
+        `the peer token would be ${bytes} bytes, over the ${max} bytes a bearer token may have (the ${this.limits.maxAuthorizationBytes}-byte authorization limit); ` +
+          'shorten metadata, identity or name (inside the token each quote or backslash takes two bytes, and base64url adds a third)',
+      );
+    }
+  }
+
   /** Returns one peer. */
   async get(principal: Principal, roomId: string, peerId: string): Promise<PeerRecord> {
     v.requireId('room_id', roomId);
@@ -91,9 +124,10 @@ export class PeerManager {
     v.requireId('room_id', roomId);
     ensureCan(principal, 'peer:list', { roomId });
     const size = v.pageSize(pageSize, this.limits);
-    const rows = await this.peers.list(principal.environment, roomId, decodePageToken(pageToken), size + 1);
+    const scope = { environment: principal.environment, list: 'peers', within: roomId } as const;
+    const rows = await this.peers.list(principal.environment, roomId, this.pages.decode(scope, pageToken), size + 1);
     if (!rows) throw new DomainError('ERR_ROOM_NOT_FOUND', 'room not found');
-    return toPage(rows, size);
+    return this.pages.page(scope, rows, size);
   }
 
   /** Removes a peer; its tokens stop verifying because the peer is gone. */

@@ -1,6 +1,7 @@
 import { KeyObject, randomUUID, sign } from 'node:crypto';
 import { errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTHeaderParameters } from 'jose';
 import type { Clock } from './clock.js';
+import type { Limits } from './limits.js';
 import type { Environment, PeerPermissions } from './principal.js';
 import { ENVIRONMENTS } from './principal.js';
 import type { PeerRecord, TokenStamp } from './records.js';
@@ -25,6 +26,15 @@ export interface PeerTokenSubject {
   permissions: PeerPermissions;
   /** The peer's permission generation when the token was issued (claim `gen`). */
   generation: number;
+}
+
+/**
+ * The longest peer token that can still be sent as `authorization: Bearer
+ * <token>` within `maxAuthorizationBytes`. Every token roomgate issues fits,
+ * so every token it issues can be used and refreshed.
+ */
+export function maxPeerTokenBytes(limits: Pick<Limits, 'maxAuthorizationBytes'>): number {
+  return limits.maxAuthorizationBytes - 'Bearer '.length;
 }
 
 /** A peer token and when it expires. */
@@ -83,6 +93,8 @@ class UnknownKeyError extends Error {}
 
 const PERMISSION_KEYS = ['canPublish', 'canSubscribe', 'canUpdateMetadata', 'canUpdateRoom', 'canRemoveParticipants'] as const;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** A 64-byte Ed25519 signature in unpadded base64url. */
+const ED25519_SIGNATURE_CHARS = 86;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Signs and verifies peer tokens: EdDSA JWTs with `kid` and a peer-specific `typ`. */
@@ -117,7 +129,23 @@ export class PeerTokens {
     // bytes jose's SignJWT produced (header and claims in this order), without
     // its generic pipeline and its hop through WebCrypto: this is on every
     // CreatePeer. Verification stays with jose.
-    const payload = {
+    const payload = this.payload(subject, stamp);
+    const input = `${this.encodedHeader(kid)}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+    return `${input}.${sign(null, Buffer.from(input), this.keyObject(key)).toString('base64url')}`;
+  }
+
+  /**
+   * The length in characters (= bytes: base64url is ASCII) of the token that
+   * {@link sign} would make of `subject` and `stamp`, without signing it.
+   */
+  encodedLength(subject: PeerTokenSubject, stamp: TokenStamp): number {
+    const payloadBytes = Buffer.byteLength(JSON.stringify(this.payload(subject, stamp)), 'utf8');
+    const kid = this.keys.privateKey(stamp.kid) ? stamp.kid : this.keys.current().kid;
+    return this.encodedHeader(kid).length + 1 + Math.ceil((payloadBytes * 4) / 3) + 1 + ED25519_SIGNATURE_CHARS;
+  }
+
+  private payload(subject: PeerTokenSubject, stamp: TokenStamp) {
+    return {
       room: subject.roomId,
       identity: subject.identity,
       name: subject.name,
@@ -132,8 +160,6 @@ export class PeerTokens {
       exp: stamp.expiresAt,
       jti: stamp.jti,
     };
-    const input = `${this.encodedHeader(kid)}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-    return `${input}.${sign(null, Buffer.from(input), this.keyObject(key)).toString('base64url')}`;
   }
 
   private encodedHeader(kid: string): string {
@@ -163,7 +189,7 @@ export class PeerTokens {
     // One spelling per token: jose's base64url decoder tolerates padding and
     // whitespace, and the signature segment is not itself signed, so without
     // this check one token would have many accepted forms.
-    if (!COMPACT_JWS.test(token)) return { valid: false, reason: 'MALFORMED' };
+    if (!COMPACT_JWS.test(token) || !token.split('.').every(isCanonicalBase64url)) return { valid: false, reason: 'MALFORMED' };
     let payload: JWTPayload;
     let header: JWTHeaderParameters;
     try {
@@ -189,6 +215,17 @@ export class PeerTokens {
     const claims = toClaims(payload, header, this.options.issuer);
     return claims ? { valid: true, claims } : { valid: false, reason: 'MALFORMED' };
   }
+}
+
+/**
+ * Whether `segment` is the one base64url spelling of its bytes. The last
+ * character of a segment whose length is not a multiple of 4 carries 2 or 4
+ * unused bits that decoders ignore, so without this check a token had up to
+ * 16 accepted spellings (and a length of 1 mod 4 decodes to nothing at all).
+ * Re-encoding what Node decodes yields the canonical spelling.
+ */
+export function isCanonicalBase64url(segment: string): boolean {
+  return Buffer.from(segment, 'base64url').toString('base64url') === segment;
 }
 
 function reasonFor(err: unknown): TokenInvalidReason {

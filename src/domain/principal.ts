@@ -34,6 +34,12 @@ export interface ManagementPrincipal {
   environment: Environment;
   tokenId: string;
   scopes: readonly Scope[];
+  /**
+   * When the caller's token stops working (its expiry, or a revocation in a
+   * grace period, whichever is first); null if never. Tokens it creates may
+   * not outlive it. Absent only in principals built by tests.
+   */
+  endsAt?: Date | null;
 }
 
 /** A client authenticated with a peer token: one peer in one room. */

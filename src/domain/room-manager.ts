@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError, throwIt } from './errors.js';
 import { idempotencyKey } from './idempotency.js';
 import type { Limits } from './limits.js';
-import { decodePageToken, toPage, type Page } from './pagination.js';
+import type { Page, PageTokens } from './pagination.js';
 import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { RoomRecord } from './records.js';
@@ -37,6 +37,7 @@ export class RoomManager {
     private readonly rooms: RoomStore,
     private readonly limits: Limits,
     private readonly invalidate: CacheInvalidator,
+    private readonly pages: PageTokens,
   ) {}
 
   /** Creates a room; a repeated request_id returns the room it first created. */
@@ -81,8 +82,9 @@ export class RoomManager {
   async list(principal: Principal, pageSize: number, pageToken: string): Promise<Page<RoomRecord>> {
     ensureCan(principal, 'room:list');
     const size = v.pageSize(pageSize, this.limits);
-    const after = decodePageToken(pageToken);
-    return toPage(await this.rooms.list(principal.environment, after, size + 1), size);
+    const scope = { environment: principal.environment, list: 'rooms' } as const;
+    const after = this.pages.decode(scope, pageToken);
+    return this.pages.page(scope, await this.rooms.list(principal.environment, after, size + 1), size);
   }
 
   /** Changes metadata and/or max_peers. */

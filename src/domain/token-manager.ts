@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js';
 import { DomainError, invalidArgument } from './errors.js';
 import type { Limits } from './limits.js';
-import { tokenSubject, type IssuedPeerToken, type PeerTokenClaims, type PeerTokens, type TokenInvalidReason } from './peer-token.js';
+import { maxPeerTokenBytes, tokenSubject, type IssuedPeerToken, type PeerTokenClaims, type PeerTokens, type TokenInvalidReason } from './peer-token.js';
 import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { PeerRecord } from './records.js';
@@ -114,6 +114,17 @@ export class TokenManager {
       );
     }
     const capped = { ...stamp, expiresAt: Math.min(stamp.expiresAt, sessionEnd) };
-    return { token: await this.tokens.sign(tokenSubject(peer), capped), expiresAt: new Date(capped.expiresAt * 1000) };
+    const token = await this.tokens.sign(tokenSubject(peer), capped);
+    // CreatePeer refuses claims that make a token too long for a bearer
+    // header; a peer created before that check may still have them, and a
+    // token it could not use would only fail later, less clearly.
+    const max = maxPeerTokenBytes(this.limits);
+    if (token.length > max) {
+      throw invalidArgument(
+        'peer_id',
+        `this peer's token would be ${token.length} bytes, over the ${max} bytes a bearer token may have; create a new peer with shorter metadata, identity or name`,
+      );
+    }
+    return { token, expiresAt: new Date(capped.expiresAt * 1000) };
   }
 }

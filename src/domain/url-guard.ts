@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { DomainError } from './errors.js';
 
 /**
  * The setting (src/config.ts) that lets webhooks reach loopback, private and
@@ -10,6 +11,23 @@ export const ALLOW_PRIVATE_NETWORKS_SETTING = 'ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NE
 /** How a refusal by the guard ends: the setting that allows the address, and that it is for local development. */
 export const PRIVATE_NETWORKS_HINT = `${ALLOW_PRIVATE_NETWORKS_SETTING}=true allows non-public addresses for local development`;
 
+/**
+ * What a caller is told when the guard refuses a webhook URL, whatever the
+ * reason. One text for every refusal: telling "does not resolve" apart from
+ * "resolves to a loopback address", or naming the address class, let a caller
+ * probe the server's DNS and network (which internal names exist and where
+ * they point). The reason is in the server's logs only.
+ */
+export const NOT_AN_ALLOWED_DESTINATION = `not an allowed destination: webhooks may only reach host names that resolve to public addresses (${PRIVATE_NETWORKS_HINT})`;
+
+/** The error for a webhook URL the guard refused: {@link NOT_AN_ALLOWED_DESTINATION}, about `url`. */
+export function notAnAllowedDestination(): DomainError {
+  return new DomainError('ERR_UNSAFE_WEBHOOK_URL', `url: ${NOT_AN_ALLOWED_DESTINATION}`, {
+    field: 'url',
+    metadata: { setting: ALLOW_PRIVATE_NETWORKS_SETTING },
+  });
+}
+
 /** Resolves a host name to its IPv4 and IPv6 addresses. */
 export type Resolver = (host: string) => Promise<string[]>;
 
@@ -17,7 +35,7 @@ export type Resolver = (host: string) => Promise<string[]>;
 export const systemResolver: Resolver = async (host) =>
   (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
-/** Why an address may not be reached from a webhook. */
+/** Why an address may not be reached from a webhook; for the server's logs only, never sent to callers. */
 export type AddressClass =
   | 'unspecified'
   | 'loopback'
@@ -26,7 +44,93 @@ export type AddressClass =
   | 'shared (CGNAT)'
   | 'metadata'
   | 'multicast'
+  | 'documentation'
+  | 'benchmarking'
+  | 'translation'
   | 'reserved';
+
+/** A row of an IANA special-purpose address registry, as the registry gives it. */
+export interface SpecialPurposeBlock {
+  /** The address block, e.g. `192.0.2.0/24`. */
+  cidr: string;
+  /** The registry's name of the block. */
+  name: string;
+  /** The registry's "Globally Reachable" column: true, false, or N/A (also for a blank cell). */
+  globallyReachable: boolean | 'N/A';
+  /** How the guard classes it when it refuses it. */
+  kind: AddressClass;
+}
+
+/**
+ * The IANA IPv4 Special-Purpose Address Registry
+ * (https://www.iana.org/assignments/iana-ipv4-special-registry), row by row.
+ * Every address in a row whose Globally Reachable is not true is refused. The
+ * few rows marked true that sit inside such a row (192.0.0.9 and .10, anycast
+ * service addresses) are refused with it: a webhook has no business there.
+ */
+export const IPV4_SPECIAL_PURPOSE: readonly SpecialPurposeBlock[] = [
+  { cidr: '0.0.0.0/8', name: '"This network"', globallyReachable: false, kind: 'unspecified' },
+  { cidr: '0.0.0.0/32', name: '"This host on this network"', globallyReachable: false, kind: 'unspecified' },
+  { cidr: '10.0.0.0/8', name: 'Private-Use', globallyReachable: false, kind: 'private' },
+  { cidr: '100.64.0.0/10', name: 'Shared Address Space', globallyReachable: false, kind: 'shared (CGNAT)' },
+  { cidr: '127.0.0.0/8', name: 'Loopback', globallyReachable: false, kind: 'loopback' },
+  { cidr: '169.254.0.0/16', name: 'Link Local', globallyReachable: false, kind: 'link-local' },
+  { cidr: '172.16.0.0/12', name: 'Private-Use', globallyReachable: false, kind: 'private' },
+  { cidr: '192.0.0.0/24', name: 'IETF Protocol Assignments', globallyReachable: false, kind: 'reserved' },
+  { cidr: '192.0.0.0/29', name: 'IPv4 Service Continuity Prefix', globallyReachable: false, kind: 'reserved' },
+  { cidr: '192.0.0.8/32', name: 'IPv4 dummy address', globallyReachable: false, kind: 'reserved' },
+  { cidr: '192.0.0.9/32', name: 'Port Control Protocol Anycast', globallyReachable: true, kind: 'reserved' },
+  { cidr: '192.0.0.10/32', name: 'Traversal Using Relays around NAT Anycast', globallyReachable: true, kind: 'reserved' },
+  { cidr: '192.0.0.170/32', name: 'NAT64/DNS64 Discovery', globallyReachable: false, kind: 'reserved' },
+  { cidr: '192.0.0.171/32', name: 'NAT64/DNS64 Discovery', globallyReachable: false, kind: 'reserved' },
+  { cidr: '192.0.2.0/24', name: 'Documentation (TEST-NET-1)', globallyReachable: false, kind: 'documentation' },
+  { cidr: '192.31.196.0/24', name: 'AS112-v4', globallyReachable: true, kind: 'reserved' },
+  { cidr: '192.52.193.0/24', name: 'AMT', globallyReachable: true, kind: 'reserved' },
+  { cidr: '192.88.99.0/24', name: 'Deprecated (6to4 Relay Anycast)', globallyReachable: 'N/A', kind: 'reserved' },
+  { cidr: '192.168.0.0/16', name: 'Private-Use', globallyReachable: false, kind: 'private' },
+  { cidr: '192.175.48.0/24', name: 'Direct Delegation AS112 Service', globallyReachable: true, kind: 'reserved' },
+  { cidr: '198.18.0.0/15', name: 'Benchmarking', globallyReachable: false, kind: 'benchmarking' },
+  { cidr: '198.51.100.0/24', name: 'Documentation (TEST-NET-2)', globallyReachable: false, kind: 'documentation' },
+  { cidr: '203.0.113.0/24', name: 'Documentation (TEST-NET-3)', globallyReachable: false, kind: 'documentation' },
+  { cidr: '240.0.0.0/4', name: 'Reserved', globallyReachable: false, kind: 'reserved' },
+  { cidr: '255.255.255.255/32', name: 'Limited Broadcast', globallyReachable: false, kind: 'reserved' },
+];
+
+/**
+ * The IANA IPv6 Special-Purpose Address Registry
+ * (https://www.iana.org/assignments/iana-ipv6-special-registry), row by row,
+ * refused on the same rule. All of 2001::/23 is refused, though some of its
+ * sub-blocks are marked true (anycast services, AMT, AS112, ORCHIDv2, DRIP):
+ * none is a place for a webhook, and Teredo (2001::/32) tunnels to IPv4.
+ * 64:ff9b::/96 (NAT64) is decided by the IPv4 address it carries.
+ */
+export const IPV6_SPECIAL_PURPOSE: readonly SpecialPurposeBlock[] = [
+  { cidr: '::1/128', name: 'Loopback Address', globallyReachable: false, kind: 'loopback' },
+  { cidr: '::/128', name: 'Unspecified Address', globallyReachable: false, kind: 'unspecified' },
+  { cidr: '::ffff:0:0/96', name: 'IPv4-mapped Address', globallyReachable: false, kind: 'translation' },
+  { cidr: '64:ff9b::/96', name: 'IPv4-IPv6 Translat.', globallyReachable: true, kind: 'translation' },
+  { cidr: '64:ff9b:1::/48', name: 'IPv4-IPv6 Translat.', globallyReachable: false, kind: 'translation' },
+  { cidr: '100::/64', name: 'Discard-Only Address Block', globallyReachable: false, kind: 'reserved' },
+  { cidr: '100:0:0:1::/64', name: 'Dummy IPv6 Prefix', globallyReachable: false, kind: 'reserved' },
+  { cidr: '2001::/23', name: 'IETF Protocol Assignments', globallyReachable: false, kind: 'reserved' },
+  { cidr: '2001::/32', name: 'TEREDO', globallyReachable: 'N/A', kind: 'translation' },
+  { cidr: '2001:1::1/128', name: 'Port Control Protocol Anycast', globallyReachable: true, kind: 'reserved' },
+  { cidr: '2001:1::2/128', name: 'Traversal Using Relays around NAT Anycast', globallyReachable: true, kind: 'reserved' },
+  { cidr: '2001:1::3/128', name: 'DNS-SD Service Registration Protocol Anycast', globallyReachable: true, kind: 'reserved' },
+  { cidr: '2001:2::/48', name: 'Benchmarking', globallyReachable: false, kind: 'benchmarking' },
+  { cidr: '2001:3::/32', name: 'AMT', globallyReachable: true, kind: 'reserved' },
+  { cidr: '2001:4:112::/48', name: 'AS112-v6', globallyReachable: true, kind: 'reserved' },
+  { cidr: '2001:10::/28', name: 'Deprecated (previously ORCHID)', globallyReachable: 'N/A', kind: 'reserved' },
+  { cidr: '2001:20::/28', name: 'ORCHIDv2', globallyReachable: true, kind: 'reserved' },
+  { cidr: '2001:30::/28', name: 'Drone Remote ID Protocol Entity Tags (DETs) Prefix', globallyReachable: true, kind: 'reserved' },
+  { cidr: '2001:db8::/32', name: 'Documentation', globallyReachable: false, kind: 'documentation' },
+  { cidr: '2002::/16', name: '6to4', globallyReachable: 'N/A', kind: 'translation' },
+  { cidr: '2620:4f:8000::/48', name: 'Direct Delegation AS112 Service', globallyReachable: true, kind: 'reserved' },
+  { cidr: '3fff::/20', name: 'Documentation', globallyReachable: false, kind: 'documentation' },
+  { cidr: '5f00::/16', name: 'Segment Routing (SRv6) SIDs', globallyReachable: false, kind: 'reserved' },
+  { cidr: 'fc00::/7', name: 'Unique-Local', globallyReachable: false, kind: 'private' },
+  { cidr: 'fe80::/10', name: 'Link-Local Unicast', globallyReachable: false, kind: 'link-local' },
+];
 
 interface Range {
   base: bigint;
@@ -34,65 +138,71 @@ interface Range {
   kind: AddressClass;
 }
 
-const V4_MAPPED = 0xffff_0000_0000n;
-
-function v4(cidr: string, kind: AddressClass): Range {
+function range(cidr: string, kind: AddressClass, width: 32 | 128): Range {
   const [ip, bits] = cidr.split('/') as [string, string];
-  return { base: parseV4(ip) as bigint, bits: 96 + Number(bits), kind };
+  const base = width === 32 ? parseV4(ip) : parseV6(ip);
+  if (base === undefined) throw new Error(`bad range ${cidr}`);
+  return { base, bits: Number(bits), kind };
 }
 
-function v6(cidr: string, kind: AddressClass): Range {
-  const [ip, bits] = cidr.split('/') as [string, string];
-  return { base: parseV6(ip) as bigint, bits: Number(bits), kind };
+function find(ranges: readonly Range[], addr: bigint, width: 32 | 128): Range | undefined {
+  return ranges.find((r) => addr >> BigInt(width - r.bits) === r.base >> BigInt(width - r.bits));
 }
 
-// IPv4 ranges are kept in their IPv4-mapped IPv6 form (::ffff:a.b.c.d), so one
-// table covers both families. The most specific entry comes first.
-const BLOCKED: readonly Range[] = [
-  v4('169.254.169.254/32', 'metadata'),
-  v6('fd00:ec2::254/128', 'metadata'),
-  v4('0.0.0.0/8', 'unspecified'),
-  v4('127.0.0.0/8', 'loopback'),
-  v4('10.0.0.0/8', 'private'),
-  v4('172.16.0.0/12', 'private'),
-  v4('192.168.0.0/16', 'private'),
-  v4('169.254.0.0/16', 'link-local'),
-  v4('100.64.0.0/10', 'shared (CGNAT)'),
-  v4('192.0.0.0/24', 'reserved'),
-  v4('198.18.0.0/15', 'reserved'),
-  v4('224.0.0.0/4', 'multicast'),
-  v4('240.0.0.0/4', 'reserved'),
-  v6('::/128', 'unspecified'),
-  v6('::1/128', 'loopback'),
-  v6('fc00::/7', 'private'),
-  v6('fec0::/10', 'private'),
-  v6('fe80::/10', 'link-local'),
-  v6('ff00::/8', 'multicast'),
-  v6('100::/64', 'reserved'),
+// Refused beyond the registries: cloud metadata addresses (named apart in the
+// logs), multicast (its own registry), and the deprecated site-local block.
+// Metadata comes first so it wins over the link-local or unique-local row.
+const V4_REFUSED: readonly Range[] = [
+  range('169.254.169.254/32', 'metadata', 32),
+  range('224.0.0.0/4', 'multicast', 32),
+  ...IPV4_SPECIAL_PURPOSE.filter((b) => b.globallyReachable !== true).map((b) => range(b.cidr, b.kind, 32)),
 ];
+const V6_REFUSED: readonly Range[] = [
+  range('fd00:ec2::254/128', 'metadata', 128),
+  range('ff00::/8', 'multicast', 128),
+  range('fec0::/10', 'private', 128),
+  ...IPV6_SPECIAL_PURPOSE.filter((b) => b.globallyReachable !== true).map((b) => range(b.cidr, b.kind, 128)),
+];
+const NAT64 = range('64:ff9b::/96', 'translation', 128);
+// 2000::/3 is all IANA allocates as global unicast: everything outside it is
+// reserved or special (IPv4-compatible ::/96, SIIT ::ffff:0:0:0/96, 100::/64,
+// 5f00::/16, ULA, link-local, multicast, and whatever is assigned later).
+const GLOBAL_UNICAST = range('2000::/3', 'reserved', 128);
 
-// IPv6 forms that carry an IPv4 address a packet may end up at: IPv4-compatible
-// (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::).
-function embeddedV4(addr: bigint): bigint | undefined {
-  if (addr >> 32n === 0n && addr > 1n) return V4_MAPPED | addr;
-  if (addr >> 32n === 0x0064_ff9b_0000_0000_0000_0000n) return V4_MAPPED | (addr & 0xffff_ffffn);
-  if (addr >> 112n === 0x2002n) return V4_MAPPED | ((addr >> 80n) & 0xffff_ffffn);
+function classifyV4(addr: bigint): AddressClass | undefined {
+  return find(V4_REFUSED, addr, 32)?.kind;
+}
+
+function classifyV6(addr: bigint): AddressClass | undefined {
+  // A NAT64 address reaches the IPv4 address it embeds (RFC 6052).
+  if (find([NAT64], addr, 128)) return classifyV4(addr & 0xffff_ffffn);
+  const hit = find(V6_REFUSED, addr, 128);
+  if (hit) {
+    // Name the embedded IPv4 address's class where there is one, for the logs.
+    if (addr >> 32n === 0xffffn) return classifyV4(addr & 0xffff_ffffn) ?? hit.kind;
+    if (addr >> 112n === 0x2002n) return classifyV4((addr >> 80n) & 0xffff_ffffn) ?? hit.kind;
+    return hit.kind;
+  }
+  if (!find([GLOBAL_UNICAST], addr, 128)) {
+    // IPv4-compatible (::a.b.c.d, deprecated) still reaches IPv4 on some stacks.
+    if (addr >> 32n === 0n) return classifyV4(addr) ?? 'reserved';
+    return 'reserved';
+  }
   return undefined;
 }
 
 function parseV4(ip: string): bigint | undefined {
   const parts = ip.split('.');
   if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
-  return V4_MAPPED | parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n);
+  return parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n);
 }
 
 function parseV6(ip: string): bigint | undefined {
   let text = ip.replace(/%.*$/, '');
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (dotted) {
-    const four = parseV4(dotted[1] as string);
-    if (four === undefined) return undefined;
-    const low = four & 0xffff_ffffn;
+    const low = parseV4(dotted[1] as string);
+    if (low === undefined) return undefined;
     text = `${text.slice(0, dotted.index)}${(low >> 16n).toString(16)}:${(low & 0xffffn).toString(16)}`;
   }
   const halves = text.split('::');
@@ -107,25 +217,18 @@ function parseV6(ip: string): bigint | undefined {
   return all.reduce((acc, g) => (acc << 16n) | BigInt(`0x${g}`), 0n);
 }
 
-/** Parses an IPv4 or IPv6 address (brackets and zone ids allowed) to 128 bits, IPv4 as IPv4-mapped. */
-function parseAddress(ip: string): bigint | undefined {
-  const bare = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
-  return isIP(bare.replace(/%.*$/, '')) === 4 ? parseV4(bare) : parseV6(bare);
-}
-
 /**
- * The class of a non-public address, or undefined for an address webhooks may
- * reach. Unparseable input counts as reserved, so it is refused.
+ * The class of an address webhooks may not reach, or undefined for one they
+ * may. Unparseable input counts as reserved, so it is refused.
  */
 export function classifyAddress(ip: string): AddressClass | undefined {
-  const addr = parseAddress(ip);
-  if (addr === undefined) return 'reserved';
-  const candidates = [addr, embeddedV4(addr)].filter((a): a is bigint => a !== undefined);
-  for (const a of candidates) {
-    const hit = BLOCKED.find((r) => a >> BigInt(128 - r.bits) === r.base >> BigInt(128 - r.bits));
-    if (hit) return hit.kind;
+  const bare = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  if (isIP(bare.replace(/%.*$/, '')) === 4) {
+    const v4 = parseV4(bare);
+    return v4 === undefined ? 'reserved' : classifyV4(v4);
   }
-  return undefined;
+  const v6 = parseV6(bare);
+  return v6 === undefined ? 'reserved' : classifyV6(v6);
 }
 
 /** The outcome of vetting a host: the addresses to connect to, or why none may be used. */

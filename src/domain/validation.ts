@@ -7,6 +7,15 @@ const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 // C0/C1 control characters and lone surrogates have no place in names.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Characters that change how a name reads without being seen: format
+// characters (Cf: bidi overrides and isolates such as U+202E, zero-width
+// space/non-joiner, word joiner, BOM, soft hyphen, tag characters), line and
+// paragraph separators, and the blank Hangul fillers. An identity with U+202E
+// displays reversed in a console or log, so "alice\u202Egpj.exe" poses as
+// someone else. The zero-width joiner is the one exception, and only between
+// two emoji, where it builds a sequence such as a family emoji.
+const EMOJI_JOINER = /(?<=\p{Extended_Pictographic}[\u{FE0F}\u{1F3FB}-\u{1F3FF}]?)\u200D(?=\p{Extended_Pictographic})/gu;
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0]/u;
 
 /** Checks a resource id is a canonical lowercase UUID; returns it. */
 export function requireId(field: string, value: string): string {
@@ -46,6 +55,14 @@ export function text(field: string, value: string, limits: Limits, { required = 
   }
   if (CONTROL.test(value) || !value.isWellFormed()) {
     throw invalidArgument(field, 'must not contain control characters or invalid Unicode');
+  }
+  const invisible = INVISIBLE.exec(value.replace(EMOJI_JOINER, ''));
+  if (invisible) {
+    const codePoint = `U+${(invisible[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`;
+    throw invalidArgument(
+      field,
+      `must not contain invisible or bidirectional formatting characters (found ${codePoint}); a zero-width joiner is allowed only between emoji`,
+    );
   }
   return value;
 }

@@ -4,11 +4,11 @@ import { DomainError, invalidArgument, throwIt } from './errors.js';
 import type { EventType } from './events.js';
 import type { KeyEncryptor } from './key-encryption.js';
 import type { Limits } from './limits.js';
-import { decodePageToken, toPage, type Page } from './pagination.js';
+import type { Page, PageTokens } from './pagination.js';
 import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { RoomStore } from './ports/index.js';
-import { ALLOW_PRIVATE_NETWORKS_SETTING, PRIVATE_NETWORKS_HINT, type UrlGuard } from './url-guard.js';
+import { notAnAllowedDestination, type UrlGuard } from './url-guard.js';
 import * as v from './validation.js';
 import { generateWebhookSecret } from './webhook-signature.js';
 import type { WebhookDeliveryRecord, WebhookEndpointRecord } from './webhook-records.js';
@@ -60,6 +60,7 @@ export class WebhookManager {
     private readonly clock: Clock,
     private readonly limits: Limits,
     private readonly options: WebhookManagerOptions,
+    private readonly pages: PageTokens,
   ) {}
 
   /** Registers an endpoint; the secret is returned here and never again. */
@@ -97,8 +98,9 @@ export class WebhookManager {
   async list(principal: Principal, pageSize: number, pageToken: string): Promise<Page<WebhookEndpointRecord>> {
     ensureCan(principal, 'webhook:manage');
     const size = v.pageSize(pageSize, this.limits);
-    const rows = await this.endpoints.list(principal.environment, decodePageToken(pageToken), size + 1);
-    return toPage(rows.map((r) => this.current(r)), size);
+    const scope = { environment: principal.environment, list: 'webhook-endpoints' } as const;
+    const rows = await this.endpoints.list(principal.environment, this.pages.decode(scope, pageToken), size + 1);
+    return this.pages.page(scope, rows.map((r) => this.current(r)), size);
   }
 
   /** Changes URL, description, enabled state or filter. */
@@ -181,15 +183,7 @@ export class WebhookManager {
   }
 
   private async ensureSafe(url: URL): Promise<void> {
-    const vetted = await this.guard.vet(url.hostname);
-    if (vetted.ok) return;
-    if (vetted.reason === 'unresolvable') throw invalidArgument('url', `host ${url.hostname} does not resolve (${vetted.detail})`);
-    // The address itself is not echoed: it would let callers map internal DNS.
-    throw new DomainError(
-      'ERR_UNSAFE_WEBHOOK_URL',
-      `url: ${url.hostname} resolves to a ${vetted.kind} address; webhooks may only reach public addresses (${PRIVATE_NETWORKS_HINT})`,
-      { field: 'url', metadata: { addressClass: vetted.kind, setting: ALLOW_PRIVATE_NETWORKS_SETTING } },
-    );
+    if (!(await this.guard.vet(url.hostname)).ok) throw notAnAllowedDestination();
   }
 
   /** The record as of now: a grace period that has ended is no longer reported. */

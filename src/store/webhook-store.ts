@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { DomainError } from '../domain/errors.js';
 import type { EventType } from '../domain/events.js';
 import type { Environment } from '../domain/principal.js';
 import type { DeliveryState, WebhookDeliveryRecord, WebhookEndpointRecord } from '../domain/webhook-records.js';
@@ -196,24 +197,39 @@ export class PgWebhookStore implements WebhookEndpointStore {
   }
 
   async redeliver(environment: Environment, eventId: string, endpointId: string): Promise<WebhookDeliveryRecord | undefined> {
-    const { rows } = await query<DeliveryRow>(
+    // One row always: wanted is null when the event or endpoint is missing,
+    // false when the endpoint's filter (room_id, event_types) excludes the
+    // event, which then gets no delivery, as at append time (outbox.ts).
+    const { rows } = await query<DeliveryRow & { wanted: boolean | null }>(
       this.pool,
-      `WITH d AS (
-         INSERT INTO webhook_deliveries AS d (event_id, endpoint_id, room_id, room_seq)
-         SELECT e.id, w.id, e.room_id, e.room_seq
+      `WITH target AS (
+         SELECT e.id, w.id AS endpoint_id, e.room_id, e.room_seq,
+                (w.room_id IS NULL OR w.room_id = e.room_id)
+                AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types)) AS wanted
          FROM events e JOIN webhook_endpoints w ON w.environment = e.environment
          WHERE e.id = $1 AND w.id = $2 AND e.environment = $3
          -- An endpoint deleted meanwhile would fail the foreign key.
          FOR KEY SHARE OF w
+       ), d AS (
+         INSERT INTO webhook_deliveries AS d (event_id, endpoint_id, room_id, room_seq)
+         SELECT id, endpoint_id, room_id, room_seq FROM target WHERE wanted
          ON CONFLICT (event_id, endpoint_id) DO UPDATE SET
            state = 'pending', attempts = 0, next_attempt_at = now(), created_at = now(),
            last_attempt_at = NULL, last_status_code = 0, last_error = '', lease_until = NULL
          RETURNING d.*
        )
-       SELECT ${DELIVERY_COLUMNS} FROM d JOIN events e ON e.id = d.event_id`,
+       SELECT (SELECT wanted FROM target) AS wanted, x.*
+       FROM (SELECT 1) one LEFT JOIN (SELECT ${DELIVERY_COLUMNS} FROM d JOIN events e ON e.id = d.event_id) x ON true`,
       [eventId, endpointId, environment],
     );
-    return rows[0] && toDelivery(rows[0]);
+    const row = rows[0];
+    if (row?.wanted === false) {
+      throw new DomainError(
+        'ERR_EVENT_NOT_SUBSCRIBED',
+        "the endpoint's filter (room_id or event_types) excludes this event, so it was never delivered there; widen the filter with UpdateWebhookEndpoint to send such events",
+      );
+    }
+    return row?.wanted ? toDelivery(row) : undefined;
   }
 }
 

@@ -3,7 +3,7 @@
 // DATABASE_URL, and in embedded mode on a data directory of its own.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -152,12 +152,19 @@ describe('roomgate in embedded mode (npm start)', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('prints a sandbox token once on first start, serves with it, and keeps data across restarts', async () => {
+  it('writes a sandbox token once on first start to a 0600 file, never to stdout or a non-terminal stderr, serves with it, and keeps data across restarts', async () => {
     const port = await freePort();
     const env = { ROOMGATE_DATA_DIR: path.join(dir, 'data'), ROOMGATE_GRPC_ADDRESS: `127.0.0.1:${port}` };
     const first = await serve(env);
-    const bootstrap = /^ (rg_sandbox_[0-9A-Za-z]{49})$/m.exec(first.stdout())?.[1];
-    expect(bootstrap).toBeDefined();
+    const file = path.join(dir, 'data', 'bootstrap-token');
+    const bootstrap = (await readFile(file, 'utf8')).trim();
+    expect(bootstrap).toMatch(/^rg_sandbox_[0-9A-Za-z]{49}$/);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    // stdout is the JSON log stream a shipper collects: every line is JSON, and none holds the token.
+    for (const line of first.stdout().split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
+    expect(first.stdout()).not.toContain(bootstrap);
+    expect(first.stdout()).toContain(JSON.stringify(file));
+    expect(first.stderr()).not.toContain(bootstrap);
     const client = createRoomgateClient(`127.0.0.1:${port}`, { token: bootstrap });
     const { room } = await client.rooms.createRoom({ name: 'persisted' });
 

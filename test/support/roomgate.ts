@@ -14,6 +14,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { NO_CACHE } from '../../src/domain/cache-invalidator.js';
 import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
 import { ManagementTokenManager } from '../../src/domain/management-token-manager.js';
+import { PageTokens } from '../../src/domain/pagination.js';
 import { systemClock, type Clock } from '../../src/domain/clock.js';
 import type { Environment, Scope } from '../../src/domain/principal.js';
 import { startRoomgate, type Roomgate } from '../../src/main.js';
@@ -38,7 +39,8 @@ export async function mintTestToken(
   pool: pg.Pool,
   options: { environment?: Environment; scopes?: Scope[]; clock?: Clock } = {},
 ): Promise<string> {
-  const tokens = new ManagementTokenManager(new PgManagementTokenStore(pool), options.clock ?? systemClock, DEFAULT_LIMITS, NO_CACHE);
+  // Only mints: its page tokens are never used.
+  const tokens = new ManagementTokenManager(new PgManagementTokenStore(pool), options.clock ?? systemClock, DEFAULT_LIMITS, NO_CACHE, new PageTokens(randomBytes(32)));
   const minted = await tokens.mint(options.environment ?? 'sandbox', { name: 'test', scopes: options.scopes ?? ['admin'], expiresAt: null });
   return minted.token;
 }

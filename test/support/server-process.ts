@@ -28,7 +28,7 @@ export interface RoomgateProcess {
   port: number;
   /** `127.0.0.1:<port>`, for createRoomgateClient. */
   address: string;
-  /** Everything it wrote to stdout so far (pino JSON lines, and the bootstrap banner). */
+  /** Everything it wrote to stdout so far: pino JSON lines only (the bootstrap token goes to a file). */
   stdout(): string;
   /** Everything it wrote to stderr so far. */
   stderr(): string;

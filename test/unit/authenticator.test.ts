@@ -68,6 +68,7 @@ describe('Authenticator: management tokens', () => {
       environment: 'sandbox',
       tokenId: sandbox.record.id,
       scopes: ['rooms', 'read'],
+      endsAt: null,
     });
     expect(await d.authenticator.authenticate(`Bearer ${production.token}`)).toMatchObject({
       environment: 'production',

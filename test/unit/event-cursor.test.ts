@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
-import { decodeEventCursor, encodeEventCursor } from '../../src/domain/event-cursor.js';
+import { decodeEventCursor, encodeEventCursor, EventCursors } from '../../src/domain/event-cursor.js';
 
 const MAX_XID8 = '18446744073709551615';
 const MAX_BIGINT = '9223372036854775807';
@@ -62,5 +62,37 @@ describe('event cursors', () => {
 
   it('names the field it was given', () => {
     expectRefused('junk!', 'cursor');
+  });
+});
+
+describe('EventCursors (what callers see)', () => {
+  const cursors = new EventCursors(Buffer.alloc(32, 9));
+  const at = { txid: '761', position: '42' };
+
+  it('round-trip within an environment, the same position always giving the same cursor', () => {
+    const sealed = cursors.seal('sandbox', at);
+    expect(sealed).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(cursors.seal('sandbox', at)).toBe(sealed);
+    expect(cursors.open('sandbox', sealed)).toEqual(at);
+    expect(cursors.open('sandbox', cursors.sealPlain('sandbox', encodeEventCursor('761', '42')))).toEqual(at);
+    expect(cursors.open('sandbox', cursors.seal('sandbox', { txid: MAX_XID8, position: MAX_BIGINT }))).toEqual({ txid: MAX_XID8, position: MAX_BIGINT });
+  });
+
+  it("refuse another environment's cursor, another key's, an altered one and the plain form", () => {
+    const refused = (fn: () => unknown) => expect(fn).toThrow(/^after_cursor: is not a cursor returned by this service/);
+    const sealed = cursors.seal('production', at);
+    refused(() => cursors.open('sandbox', sealed));
+    refused(() => new EventCursors(Buffer.alloc(32, 8)).open('production', sealed));
+    refused(() => cursors.open('production', `${sealed.slice(0, 10)}${sealed[10] === 'A' ? 'B' : 'A'}${sealed.slice(11)}`));
+    refused(() => cursors.open('production', encodeEventCursor('761', '42')));
+  });
+
+  it('say nothing of the position: adjacent positions give unrelated cursors', () => {
+    const a = Buffer.from(cursors.seal('sandbox', { txid: '1000', position: '5000' }), 'base64url');
+    const b = Buffer.from(cursors.seal('sandbox', { txid: '1000', position: '5001' }), 'base64url');
+    let differing = 0;
+    for (let i = 0; i < a.length; i++) differing += [...((a[i]! ^ b[i]!) >>> 0).toString(2)].filter((c) => c === '1').length;
+    // 256 bits; a plain or counter encoding changes a handful.
+    expect(differing).toBeGreaterThan(80);
   });
 });

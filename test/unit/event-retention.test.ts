@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
 import { DomainError } from '../../src/domain/errors.js';
+import { EventCursors } from '../../src/domain/event-cursor.js';
 import { EventNotifier } from '../../src/domain/event-notifier.js';
 import { EventStream } from '../../src/domain/event-stream.js';
 import type { EventPayload, RoomEvent } from '../../src/domain/events.js';
@@ -13,6 +14,7 @@ import { deliveryKey } from '../support/fakes/memory-outbox.js';
 
 const ROOM = '00000000-0000-4000-8000-00000000000a';
 const RETENTION_S = 3600;
+const CURSORS = new EventCursors(Buffer.alloc(32, 7));
 
 async function setup() {
   const d = await buildDomain();
@@ -61,14 +63,14 @@ describe('event retention', () => {
 
   it('a watch whose position retention overtakes between two reads fails with ERR_EVENT_CURSOR_EXPIRED instead of skipping', async () => {
     const { clock, outbox, purgeStore, add } = await setup();
-    const stream = new EventStream(new MemoryEventStore(outbox), new EventNotifier(), {
+    const stream = new EventStream(new MemoryEventStore(outbox), new EventNotifier(), CURSORS, {
       batchSize: 1,
       pollIntervalMs: 10,
       retention: { store: purgeStore, retentionSeconds: RETENTION_S },
     });
     const [first] = [add(), add(), add()];
     // Resumes after `first`; the starting check passes, as nothing was deleted yet.
-    const fromStart = stream.watch(manager, { afterCursor: first!.cursor, roomId: '', types: [] }, new AbortController().signal);
+    const fromStart = stream.watch(manager, { afterCursor: CURSORS.sealPlain('sandbox', first!.cursor), roomId: '', types: [] }, new AbortController().signal);
     expect(await fromStart.next()).toMatchObject({ done: false, value: { events: [] } });
     clock.advance(RETENTION_S + 1);
     expect(await purgeStore.pruneEvents(RETENTION_S, 100)).toBe(3);

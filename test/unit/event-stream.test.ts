@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
-import { decodeEventCursor, encodeEventCursor } from '../../src/domain/event-cursor.js';
+import { EventCursors } from '../../src/domain/event-cursor.js';
 import { EventNotifier } from '../../src/domain/event-notifier.js';
 import { EventStream, type WatchProgress } from '../../src/domain/event-stream.js';
 import type { EventPayload, EventType, RoomEvent } from '../../src/domain/events.js';
 import { NO_PERMISSIONS, type Environment, type Principal } from '../../src/domain/principal.js';
 import { MemoryEventStore, MemoryOutbox } from '../support/fakes/index.js';
 
+const CURSORS = new EventCursors(Buffer.alloc(32, 3));
 const ROOM_A = '00000000-0000-4000-8000-00000000000a';
 const ROOM_B = '00000000-0000-4000-8000-00000000000b';
 
@@ -63,7 +64,7 @@ async function take(watch: AsyncGenerator<WatchProgress>, count: number): Promis
 
 describe('EventStream.watch', () => {
   it('refuses peer tokens and management tokens without rooms, read or admin', async () => {
-    const stream = new EventStream(new MemoryEventStore(), new EventNotifier());
+    const stream = new EventStream(new MemoryEventStore(), new EventNotifier(), CURSORS);
     expect((await firstError(stream, peer, input())).code).toBe('ERR_PERMISSION_DENIED');
     expect((await firstError(stream, manager(['verify']), input())).code).toBe('ERR_PERMISSION_DENIED');
     for (const scopes of [['read'], ['rooms'], ['admin']] as const) {
@@ -78,7 +79,7 @@ describe('EventStream.watch', () => {
     ['an unspecified or unknown type', input({ types: ['room_created', undefined] }), /^types: /],
     ['a cursor it did not hand out', input({ afterCursor: 'bm9wZQ' }), /^after_cursor: /],
   ])('refuses %s with INVALID_ARGUMENT', async (_name, watchInput, message) => {
-    const err = await firstError(new EventStream(new MemoryEventStore(), new EventNotifier()), manager(), watchInput);
+    const err = await firstError(new EventStream(new MemoryEventStore(), new EventNotifier(), CURSORS), manager(), watchInput);
     expect(err.code).toBe('ERR_INVALID_ARGUMENT');
     expect(err.message).toMatch(message);
   });
@@ -87,17 +88,17 @@ describe('EventStream.watch', () => {
     const store = new MemoryEventStore();
     const first = add(store.outbox, 'sandbox', ROOM_A, 'room_created');
     const second = add(store.outbox, 'sandbox', ROOM_A, 'room_updated');
-    const stream = new EventStream(store, new EventNotifier(), { pollIntervalMs: 10 });
+    const stream = new EventStream(store, new EventNotifier(), CURSORS, { pollIntervalMs: 10 });
 
     const fromHead = stream.watch(manager(), input(), new AbortController().signal);
     const start = (await fromHead.next()).value as WatchProgress;
     expect(start.events).toEqual([]);
-    expect(decodeEventCursor(start.cursor)).toEqual(await store.head());
+    expect(CURSORS.open('sandbox', start.cursor)).toEqual(await store.head());
     const third = add(store.outbox, 'sandbox', ROOM_A, 'room_deleted');
     expect((await take(fromHead, 1)).ids).toEqual([third.id]);
     await fromHead.return(undefined);
 
-    const resumed = stream.watch(manager(), input({ afterCursor: first.cursor }), new AbortController().signal);
+    const resumed = stream.watch(manager(), input({ afterCursor: CURSORS.sealPlain('sandbox', first.cursor) }), new AbortController().signal);
     expect((await take(resumed, 2)).ids).toEqual([second.id, third.id]);
     await resumed.return(undefined);
   });
@@ -110,22 +111,22 @@ describe('EventStream.watch', () => {
     const created = add(outbox, 'sandbox', ROOM_A, 'peer_created');
     add(outbox, 'sandbox', ROOM_A, 'room_updated');
     const deleted = add(outbox, 'sandbox', ROOM_A, 'peer_deleted');
-    const stream = new EventStream(store, new EventNotifier(), { batchSize: 3, pollIntervalMs: 10 });
+    const stream = new EventStream(store, new EventNotifier(), CURSORS, { batchSize: 3, pollIntervalMs: 10 });
     const watch = stream.watch(
       manager(),
-      input({ afterCursor: encodeEventCursor('0', '0'), roomId: ROOM_A, types: ['peer_created', 'peer_deleted', 'peer_created'] }),
+      input({ afterCursor: CURSORS.seal('sandbox', { txid: '0', position: '0' }), roomId: ROOM_A, types: ['peer_created', 'peer_deleted', 'peer_created'] }),
       new AbortController().signal,
     );
     const got = await take(watch, 2);
     expect(got.ids).toEqual([created.id, deleted.id]);
     // The cursor to resume from is past everything read, matching or not.
-    expect(got.cursor).toBe(deleted.cursor);
+    expect(got.cursor).toBe(CURSORS.sealPlain('sandbox', deleted.cursor));
     await watch.return(undefined);
   });
 
   it('holds back events behind a transaction still running, then sends its events first, skipping none', async () => {
     const store = new MemoryEventStore();
-    const stream = new EventStream(store, new EventNotifier(), { pollIntervalMs: 10 });
+    const stream = new EventStream(store, new EventNotifier(), CURSORS, { pollIntervalMs: 10 });
     const watch = stream.watch(manager(), input(), new AbortController().signal);
     await watch.next();
     const long = store.outbox.begin();
@@ -143,7 +144,7 @@ describe('EventStream.watch', () => {
   it('reads again as soon as its environment is woken, not when another one is', async () => {
     const store = new MemoryEventStore();
     const notifier = new EventNotifier();
-    const stream = new EventStream(store, notifier, { pollIntervalMs: 60_000 });
+    const stream = new EventStream(store, notifier, CURSORS, { pollIntervalMs: 60_000 });
     const watch = stream.watch(manager(), input(), new AbortController().signal);
     await watch.next();
     const next = watch.next();
@@ -160,7 +161,7 @@ describe('EventStream.watch', () => {
 
   it('ends when its signal aborts, even while waiting for events', async () => {
     const stop = new AbortController();
-    const watch = new EventStream(new MemoryEventStore(), new EventNotifier(), { pollIntervalMs: 60_000 }).watch(manager(), input(), stop.signal);
+    const watch = new EventStream(new MemoryEventStore(), new EventNotifier(), CURSORS, { pollIntervalMs: 60_000 }).watch(manager(), input(), stop.signal);
     await watch.next();
     const waiting = watch.next();
     stop.abort();

@@ -6,6 +6,7 @@ import type { CacheInvalidator } from '../../src/domain/cache-invalidator.js';
 import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { ManagementTokenManager } from '../../src/domain/management-token-manager.js';
+import { PageTokens } from '../../src/domain/pagination.js';
 import { PeerManager } from '../../src/domain/peer-manager.js';
 import type { PeerTokens } from '../../src/domain/peer-token.js';
 import type { Principal } from '../../src/domain/principal.js';
@@ -13,6 +14,7 @@ import { RoomManager } from '../../src/domain/room-manager.js';
 import type { ManagementTokenStore, PeerStore, RoomStore } from '../../src/domain/ports/index.js';
 
 const ROOM = '00000000-0000-4000-8000-000000000001';
+const PAGES = new PageTokens(Buffer.alloc(32, 7));
 const PEER = '00000000-0000-4000-8000-0000000000a1';
 const admin: Principal = { kind: 'management', environment: 'sandbox', tokenId: 't', scopes: ['admin'] };
 
@@ -45,16 +47,16 @@ describe('local invalidation', () => {
   it('follows each revoking write on the serving instance', async () => {
     const { calls, invalidate } = recorder();
     const s = stores(calls);
-    await new PeerManager(s.peers, {} as PeerTokens, DEFAULT_LIMITS, invalidate).delete(admin, ROOM, PEER);
-    await new PeerManager(s.peers, {} as PeerTokens, DEFAULT_LIMITS, invalidate).updatePermissions(admin, ROOM, PEER, {
+    await new PeerManager(s.peers, {} as PeerTokens, DEFAULT_LIMITS, invalidate, PAGES).delete(admin, ROOM, PEER);
+    await new PeerManager(s.peers, {} as PeerTokens, DEFAULT_LIMITS, invalidate, PAGES).updatePermissions(admin, ROOM, PEER, {
       canPublish: true,
       canSubscribe: false,
       canUpdateMetadata: false,
       canUpdateRoom: false,
       canRemoveParticipants: false,
     });
-    await new RoomManager(s.rooms, DEFAULT_LIMITS, invalidate).delete(admin, ROOM);
-    await new ManagementTokenManager(s.tokens, new ManualClock(new Date()), DEFAULT_LIMITS, invalidate).revokeIn('sandbox', PEER, 0);
+    await new RoomManager(s.rooms, DEFAULT_LIMITS, invalidate, PAGES).delete(admin, ROOM);
+    await new ManagementTokenManager(s.tokens, new ManualClock(new Date()), DEFAULT_LIMITS, invalidate, PAGES).revokeIn('sandbox', PEER, 0);
     expect(calls).toEqual([
       'write:peer', `peer:${PEER}`,
       'write:perm', `peer:${PEER}`,
@@ -66,8 +68,8 @@ describe('local invalidation', () => {
   it('still invalidates when the write fails, since it may have committed', async () => {
     const { calls, invalidate } = recorder();
     const s = stores(calls, true);
-    await expect(new PeerManager(s.peers, {} as PeerTokens, DEFAULT_LIMITS, invalidate).delete(admin, ROOM, PEER)).rejects.toThrow();
-    await expect(new RoomManager(s.rooms, DEFAULT_LIMITS, invalidate).delete(admin, ROOM)).rejects.toThrow();
+    await expect(new PeerManager(s.peers, {} as PeerTokens, DEFAULT_LIMITS, invalidate, PAGES).delete(admin, ROOM, PEER)).rejects.toThrow();
+    await expect(new RoomManager(s.rooms, DEFAULT_LIMITS, invalidate, PAGES).delete(admin, ROOM)).rejects.toThrow();
     expect(calls).toEqual(['write:peer', `peer:${PEER}`, 'write:room', `room:${ROOM}`]);
   });
 });

@@ -162,6 +162,31 @@ describe('peer tokens', () => {
     });
   });
 
+  it('accept exactly one spelling: altered unused trailing bits of any segment are MALFORMED', async () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // Identities of three lengths: one of them leaves the payload's length not a multiple of 3 bytes.
+    let altered = 0;
+    for (const identity of ['a', 'ab', 'abc']) {
+      const token = await s.tokens.sign({ ...subject, identity }, s.tokens.stamp(600));
+      expect((await s.tokens.check(token)).valid).toBe(true);
+      const segments = token.split('.');
+      for (let i = 0; i < 3; i++) {
+        const segment = segments[i] as string;
+        const bytes = Buffer.from(segment, 'base64url');
+        for (const c of alphabet) {
+          const variant = segment.slice(0, -1) + c;
+          // Only spellings that decode to the very same bytes: the aliases a lenient decoder accepts.
+          if (variant === segment || !Buffer.from(variant, 'base64url').equals(bytes)) continue;
+          const forged = segments.map((x, j) => (j === i ? variant : x)).join('.');
+          expect(await s.tokens.check(forged), `segment ${i}, last character ${c}`).toEqual({ valid: false, reason: 'MALFORMED' });
+          altered++;
+        }
+      }
+    }
+    // A 64-byte Ed25519 signature leaves 4 unused bits: 15 aliases per token, 45 over three tokens, plus the payloads'.
+    expect(altered).toBeGreaterThan(45);
+  });
+
   it('reject garbage', async () => {
     for (const junk of ['', 'a.b.c', 'not a jwt', '..', 'eyJ.eyJ.sig']) {
       expect(await s.tokens.check(junk)).toEqual({ valid: false, reason: 'MALFORMED' });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import { DEFAULT_LIMITS as L } from '../../src/domain/limits.js';
-import { decodePageToken, encodePageToken, toPage } from '../../src/domain/pagination.js';
 import * as v from '../../src/domain/validation.js';
 
 const invalid = (fn: () => unknown, pattern: RegExp) => {
@@ -55,18 +54,18 @@ describe('validation', () => {
   });
 });
 
-describe('page tokens', () => {
-  it('round-trip and reject anything else', () => {
-    expect(decodePageToken(encodePageToken('12345'))).toBe('12345');
-    expect(decodePageToken('')).toBeUndefined();
-    invalid(() => decodePageToken('garbage!'), /^page_token:/);
-    invalid(() => decodePageToken(Buffer.from('v1.abc').toString('base64url')), /^page_token:/);
-    invalid(() => decodePageToken(Buffer.from('12').toString('base64url')), /^page_token:/);
+describe('identities and names', () => {
+  it('refuse bidi overrides, zero-width and other invisible characters, naming the field and the code point', () => {
+    for (const field of ['identity', 'name']) {
+      invalid(() => v.text(field, 'alice\u202Egpj.exe', L), new RegExp(`^${field}: must not contain invisible or bidirectional formatting characters \\(found U\\+202E\\)`));
+    }
+    const refused = ['\u200B', '\u200C', '\u200E', '\u200F', '\u202A', '\u202D', '\u2066', '\u2069', '\u2060', '\uFEFF', '\u00AD', '\u061C', '\u2028', '\u2029', '\u3164', '\u{E0041}', 'a\u200Db'];
+    for (const c of refused) invalid(() => v.text('identity', `user${c}1`, L), /^identity: must not contain invisible/);
   });
 
-  it('give a next token only when more rows exist', () => {
-    const rows = [{ seq: '1' }, { seq: '2' }, { seq: '3' }];
-    expect(toPage(rows, 2)).toEqual({ items: rows.slice(0, 2), nextPageToken: encodePageToken('2') });
-    expect(toPage(rows, 3)).toEqual({ items: rows, nextPageToken: '' });
+  it('keep emoji, including zero-width-joiner sequences, and ordinary scripts', () => {
+    for (const ok of ['👨\u200D👩\u200D👧', '👍🏽', '🏳️\u200D🌈', 'Zoë', 'محمد', 'שלום', '山田太郎', 'user-123']) {
+      expect(v.text('identity', ok, L)).toBe(ok);
+    }
   });
 });

@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { CacheInvalidator } from '../../../src/domain/cache-invalidator.js';
 import { ManualClock } from '../../../src/domain/clock.js';
 import { KeyEncryptor } from '../../../src/domain/key-encryption.js';
+import { PageTokens } from '../../../src/domain/pagination.js';
 import { LastUsedTracker } from '../../../src/domain/last-used-tracker.js';
 import { DEFAULT_LIMITS, type Limits } from '../../../src/domain/limits.js';
 import { Authenticator } from '../../../src/domain/authenticator.js';
@@ -115,6 +116,7 @@ export async function buildDomain(options: { limits?: Partial<Limits> } = {}) {
     onError: (err) => usageWriteErrors.push(err),
   });
   const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, ring, clock, limits);
+  const pages = new PageTokens(randomBytes(32));
   return {
     limits,
     clock,
@@ -129,9 +131,10 @@ export async function buildDomain(options: { limits?: Partial<Limits> } = {}) {
     lastUsed,
     usageWriteErrors,
     tokens,
-    rooms: new RoomManager(roomStore, limits, invalidate),
-    peers: new PeerManager(peerStore, peerTokens, limits, invalidate, peerLiveness),
-    managementTokens: new ManagementTokenManager(managementTokenStore, clock, limits, invalidate),
+    pages,
+    rooms: new RoomManager(roomStore, limits, invalidate, pages),
+    peers: new PeerManager(peerStore, peerTokens, limits, invalidate, pages, peerLiveness),
+    managementTokens: new ManagementTokenManager(managementTokenStore, clock, limits, invalidate, pages),
     authenticator: new Authenticator(managementTokenCache, tokens, lastUsed, clock, limits),
   };
 }
