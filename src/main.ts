@@ -16,6 +16,7 @@ import { rotationTiming, SigningKeyManager } from './domain/signing-key-manager.
 import { SigningKeyRing } from './domain/signing-keys.js';
 import { TokenManager } from './domain/token-manager.js';
 import { systemResolver, UrlGuard } from './domain/url-guard.js';
+import { WatchRegistry } from './domain/watch-registry.js';
 import { WebhookManager } from './domain/webhook-manager.js';
 import { WebhookRelay } from './relay/webhook-relay.js';
 import { openDatabase, type Database } from './store/database.js';
@@ -23,6 +24,7 @@ import { DatabaseProbe } from './store/database-probe.js';
 import { PgEventStore } from './store/event-store.js';
 import { PgManagementTokenStore } from './store/management-token-store.js';
 import { PgPeerStore } from './store/peer-store.js';
+import { createPool } from './store/pool.js';
 import { PgPurgeStore } from './store/purge-store.js';
 import { PgRoomStore } from './store/room-store.js';
 import { PgSigningKeyStore } from './store/signing-key-store.js';
@@ -73,7 +75,7 @@ export async function startRoomgate(
 
     const peerStore = new PgPeerStore(pool);
     const managementTokenStore = new PgManagementTokenStore(pool);
-    const { peerLiveness, managementTokenCache, invalidate, eventNotifier, listener } = buildCoherentCaches({
+    const { peerLiveness, managementTokenCache, invalidate, eventNotifier, listener, onManagementTokenChange } = buildCoherentCaches({
       connectionString: database.connectionString,
       peers: peerStore,
       managementTokens: managementTokenStore,
@@ -128,6 +130,12 @@ export async function startRoomgate(
     const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate);
     const authenticator = new Authenticator(managementTokenCache, tokens, lastUsed, clock, config.limits);
     const roomStore = new PgRoomStore(pool);
+    const watchStreams = new WatchRegistry((authorization) => authenticator.authenticate(authorization), {
+      maxPerToken: config.watchMaxStreams.perToken,
+      maxPerEnvironment: config.watchMaxStreams.perEnvironment,
+    });
+    onManagementTokenChange((tokenId) => watchStreams.tokenChanged(tokenId));
+    stops.push(() => watchStreams.stop());
     // Open WatchEvents streams end (with a cursor to resume from) before the
     // server waits for calls to finish, or they would hold shutdown open.
     const watchStopping = new AbortController();
@@ -147,13 +155,23 @@ export async function startRoomgate(
         authenticator,
         logger,
         events: new EventStream(new PgEventStore(pool), eventNotifier),
+        streams: watchStreams,
         maxBacklog: config.watchMaxBacklog,
         stopping: watchStopping.signal,
       }),
     }, config.grpc);
     const bootstrapToken = database.embedded ? await managementTokenManager.bootstrap() : undefined;
     let closing = false;
-    const probe = new DatabaseProbe(pool, {
+    // The probe has a connection of its own: on the serving pool it would
+    // queue behind the load it is meant to judge, and report a busy
+    // database as down.
+    const probePool = createPool({
+      connectionString: database.connectionString,
+      max: 1,
+      onError: (err) => logger.warn({ err }, 'health probe connection error'),
+    });
+    stops.push(() => probePool.end());
+    const probe = new DatabaseProbe(probePool, {
       intervalMs: 1_000,
       timeoutMs: 1_000,
       onChange: (reachable) => {
@@ -178,6 +196,7 @@ export async function startRoomgate(
       bootstrapToken,
       close: async () => {
         closing = true;
+        server.health.shutdown();
         watchStopping.abort();
         await server.close(config.shutdownGraceSeconds * 1000);
         await stopAll();
