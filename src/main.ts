@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { buildCoherentCaches } from './coherent-caches.js';
 import type { Config } from './config.js';
@@ -139,6 +140,8 @@ export async function startRoomgate(
     // Open WatchEvents streams end (with a cursor to resume from) before the
     // server waits for calls to finish, or they would hold shutdown open.
     const watchStopping = new AbortController();
+    // Every open stream listens on it: thousands of listeners are expected, not a leak.
+    setMaxListeners(0, watchStopping.signal);
     const server = createRoomgateServer({
       logger,
       metrics,
