@@ -18,6 +18,7 @@ export class ServerHealth {
   readonly #implementation: HealthImplementation;
   readonly #names: readonly string[];
   readonly #watches = new Set<WatchCall>();
+  #shutDown = false;
 
   /** Reports `status` for "" and for every name in `services`. */
   constructor(services: readonly string[], status: ServingStatus) {
@@ -47,8 +48,11 @@ export class ServerHealth {
     this.#implementation.addToServer(tracking as unknown as grpc.Server);
   }
 
-  /** Sets every name to `status` and notifies open Watch streams. */
+  /** Sets every name to `status` and notifies open Watch streams; after {@link shutdown}, does nothing. */
   setStatus(status: ServingStatus): void {
+    // The ended Watch calls are still the library's watchers: writing to them
+    // would fail, and replace the status they were ended with.
+    if (this.#shutDown) return;
     for (const name of this.#names) this.#implementation.setStatus(name, status);
   }
 
@@ -59,6 +63,7 @@ export class ServerHealth {
    */
   shutdown(): void {
     this.setStatus('NOT_SERVING');
+    this.#shutDown = true;
     for (const call of this.#watches) {
       // Queued behind the NOT_SERVING just written.
       call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'server shutting down', metadata: new grpc.Metadata() });

@@ -15,6 +15,8 @@ import { statusDetailsOf } from '../support/status-details.js';
 import { Watch } from '../support/watch.js';
 
 let db: TestDatabase;
+// One key for the file: the first server seals the database's signing key with it.
+const keyEncryptionKey = randomBytes(32).toString('base64');
 beforeAll(async () => {
   db = await createTestDatabase();
 });
@@ -24,7 +26,7 @@ describe('graceful shutdown', () => {
   it('drains a call in flight after SIGTERM and exits 0', async () => {
     const server = await serveRoomgate({
       DATABASE_URL: db.connectionString,
-      ROOMGATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ROOMGATE_KEY_ENCRYPTION_KEY: keyEncryptionKey,
       ROOMGATE_SHUTDOWN_GRACE_SECONDS: '20',
     });
     const token = await mintTestToken(db.pool);
@@ -84,7 +86,7 @@ describe('graceful shutdown', () => {
   it('ends open Health.Watch and WatchEvents streams with UNAVAILABLE at SIGTERM and exits well within the grace', async () => {
     const server = await serveRoomgate({
       DATABASE_URL: db.connectionString,
-      ROOMGATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ROOMGATE_KEY_ENCRYPTION_KEY: keyEncryptionKey,
       ROOMGATE_SHUTDOWN_GRACE_SECONDS: '20',
     });
     const token = await mintTestToken(db.pool);
