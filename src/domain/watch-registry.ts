@@ -18,6 +18,18 @@ export interface WatchRegistryOptions {
 /** Resolves a bearer token again, as at the start of a call; throws ERR_UNAUTHENTICATED when it no longer holds. */
 export type Reauthenticate = (authorization: string) => Promise<Principal>;
 
+/** A stream's place in the registry. */
+export interface WatchLease {
+  /** Frees the place; call once the stream ends (more calls do nothing). */
+  release(): void;
+  /**
+   * The check of the stream's token in progress, if any. A stream waits for
+   * it before sending more: after a revocation notice, nothing committed
+   * after the revocation goes out before the check has ended the stream.
+   */
+  checked(): Promise<void> | undefined;
+}
+
 interface OpenStream {
   tokenId: string;
   environment: Environment;
@@ -40,7 +52,7 @@ export class WatchRegistry {
   private readonly perToken = new Map<string, number>();
   private readonly perEnvironment = new Map<Environment, number>();
   private timer: NodeJS.Timeout | undefined;
-  private checking = new Set<string>();
+  private readonly checking = new Map<string, Promise<void>>();
 
   constructor(
     private readonly reauthenticate: Reauthenticate,
@@ -50,11 +62,11 @@ export class WatchRegistry {
   /**
    * Admits a stream of `principal`, who sent `authorization`; `end` is called
    * once with ERR_UNAUTHENTICATED if the credentials stop holding. Returns
-   * the function that releases the stream's place. Throws
-   * ERR_PERMISSION_DENIED if the principal may not watch, and
-   * ERR_WATCH_LIMIT_EXCEEDED naming the cap that is reached.
+   * the stream's {@link WatchLease}. Throws ERR_PERMISSION_DENIED if the
+   * principal may not watch, and ERR_WATCH_LIMIT_EXCEEDED naming the cap
+   * that is reached.
    */
-  open(principal: Principal, authorization: string, end: (err: DomainError) => void): () => void {
+  open(principal: Principal, authorization: string, end: (err: DomainError) => void): WatchLease {
     ensureCan(principal, 'event:watch');
     const { tokenId, environment } = principal;
     const forToken = this.perToken.get(tokenId) ?? 0;
@@ -71,13 +83,16 @@ export class WatchRegistry {
     this.perEnvironment.set(environment, forEnvironment + 1);
     this.startTimer();
     let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.streams.delete(stream);
-      decrement(this.perToken, tokenId);
-      decrement(this.perEnvironment, environment);
-      if (this.streams.size === 0) this.stopTimer();
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.streams.delete(stream);
+        decrement(this.perToken, tokenId);
+        decrement(this.perEnvironment, environment);
+        if (this.streams.size === 0) this.stopTimer();
+      },
+      checked: () => this.checking.get(tokenId),
     };
   }
 
@@ -93,12 +108,20 @@ export class WatchRegistry {
     this.stopTimer();
   }
 
-  private async recheck(tokenId: string): Promise<void> {
+  private recheck(tokenId: string): Promise<void> {
     const first = [...this.streams].find((s) => s.tokenId === tokenId);
-    if (!first || this.checking.has(tokenId)) return;
-    this.checking.add(tokenId);
+    if (!first) return Promise.resolve();
+    let check = this.checking.get(tokenId);
+    if (!check) {
+      check = this.check(tokenId, first.authorization).finally(() => this.checking.delete(tokenId));
+      this.checking.set(tokenId, check);
+    }
+    return check;
+  }
+
+  private async check(tokenId: string, authorization: string): Promise<void> {
     try {
-      await this.reauthenticate(first.authorization);
+      await this.reauthenticate(authorization);
     } catch (err) {
       // Only a definite no ends streams: a database that cannot answer says
       // nothing about the token, and the next check asks again.
@@ -106,8 +129,6 @@ export class WatchRegistry {
         const ended = new DomainError('ERR_UNAUTHENTICATED', "the stream's credentials were revoked or expired");
         for (const s of [...this.streams]) if (s.tokenId === tokenId) s.end(ended);
       }
-    } finally {
-      this.checking.delete(tokenId);
     }
   }
 

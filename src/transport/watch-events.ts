@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Authenticator } from '../domain/authenticator.js';
 import { DomainError } from '../domain/errors.js';
 import type { EventStream } from '../domain/event-stream.js';
-import type { WatchRegistry } from '../domain/watch-registry.js';
+import type { WatchLease, WatchRegistry } from '../domain/watch-registry.js';
 import type { WatchEventsRequest, WatchEventsResponse } from '../gen/roomgate/v1/event_service.js';
 import { fromEventTypes, toWireEvent } from './event-mapper.js';
 import { isInternal, toServiceError } from './status.js';
@@ -51,12 +51,12 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
   let sent = 0;
   let subscribed = false;
   let ending: unknown;
-  let release: (() => void) | undefined;
+  let lease: WatchLease | undefined;
   try {
     const authorization = authorizationOf(call.metadata);
     const principal = await deps.authenticator.authenticate(authorization);
     // A token revoked or expired while the stream is open ends it with UNAUTHENTICATED.
-    release = deps.streams.open(principal, authorization ?? '', (err) => {
+    lease = deps.streams.open(principal, authorization ?? '', (err) => {
       ending ??= err;
       stop.abort();
     });
@@ -66,6 +66,9 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
       // for them knows that every event committed from then on will come.
       if (!subscribed) call.sendMetadata(new Metadata());
       subscribed = true;
+      const checking = progress.events.length > 0 ? lease.checked() : undefined;
+      if (checking) await checking;
+      if (stop.signal.aborted) break;
       for (const event of progress.events) {
         if (backlog.size >= deps.maxBacklog) {
           const drained = await backlog.drainTo(Math.floor(deps.maxBacklog / 2), deps.stallTimeoutMs ?? 5_000, stop.signal);
@@ -83,7 +86,7 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
   } catch (err) {
     ending ??= err;
   } finally {
-    release?.();
+    lease?.release();
     call.off('cancelled', onStop);
     deps.stopping?.removeEventListener('abort', onStop);
   }

@@ -125,8 +125,8 @@ describe('WatchRegistry', () => {
     registry.open(manager('b'), 'b', () => undefined);
     expect(() => registry.open(manager('c'), 'c', () => undefined)).toThrow(/sandbox environment .*ROOMGATE_WATCH_MAX_STREAMS_PER_ENVIRONMENT/);
     expect(() => registry.open(manager('c', 'production'), 'c', () => undefined)).not.toThrow();
-    a1();
-    a1();
+    a1.release();
+    a1.release();
     expect(() => registry.open(manager('c'), 'c', () => undefined)).not.toThrow();
     registry.stop();
   });
@@ -174,6 +174,25 @@ describe('WatchRegistry', () => {
     valid = false;
     await tick(60);
     expect(ended).toBe(true);
+    registry.stop();
+  });
+});
+
+describe('WatchLease.checked', () => {
+  it("is the check in progress for the lease's token, and nothing once it has ended", async () => {
+    let answer!: () => void;
+    const registry = new WatchRegistry(
+      () => new Promise<Principal>((resolve) => (answer = () => resolve(manager()))),
+      { maxPerToken: 10, maxPerEnvironment: 10, recheckIntervalMs: 60_000 },
+    );
+    const lease = registry.open(manager(), 't', () => undefined);
+    expect(lease.checked()).toBeUndefined();
+    registry.tokenChanged('t');
+    const pending = lease.checked();
+    expect(pending).toBeInstanceOf(Promise);
+    answer();
+    await pending;
+    expect(lease.checked()).toBeUndefined();
     registry.stop();
   });
 });
