@@ -20,6 +20,12 @@ export interface CoherentCaches {
   eventNotifier: EventNotifier;
   /** The LISTEN connection; not yet started, so that more handlers can be added first. */
   listener: NotificationListener;
+  /**
+   * Adds a handler told, after the cache has dropped it, that a management
+   * token changed (its id), or that any may have (undefined): open streams
+   * check their credentials again.
+   */
+  onManagementTokenChange(handler: (tokenId?: string) => void): void;
 }
 
 /** What {@link buildCoherentCaches} reads through and reloads. */
@@ -50,13 +56,18 @@ export function buildCoherentCaches(deps: CoherentCachesDeps): CoherentCaches {
   const isLive = () => listener.connected;
   const peerLiveness = new PeerLivenessCache(deps.peers, { maxEntries: 100_000, isLive });
   const managementTokenCache = new ManagementTokenCache(deps.managementTokens, { maxEntries: 10_000, isLive });
+  const tokenChangeHandlers: ((tokenId?: string) => void)[] = [];
   const invalidate: CacheInvalidator = {
     peer: (id) => peerLiveness.invalidatePeer(id),
     room: (id) => peerLiveness.invalidateRoom(id),
-    managementToken: (id) => managementTokenCache.invalidateToken(id),
+    managementToken: (id) => {
+      managementTokenCache.invalidateToken(id);
+      for (const handler of tokenChangeHandlers) handler(id);
+    },
     all: () => {
       peerLiveness.flush();
       managementTokenCache.flush();
+      for (const handler of tokenChangeHandlers) handler();
     },
   };
   const reloadKeys = () =>
@@ -70,5 +81,12 @@ export function buildCoherentCaches(deps: CoherentCachesDeps): CoherentCaches {
     reloadKeys();
     eventNotifier.wake();
   });
-  return { peerLiveness, managementTokenCache, invalidate, eventNotifier, listener };
+  return {
+    peerLiveness,
+    managementTokenCache,
+    invalidate,
+    eventNotifier,
+    listener,
+    onManagementTokenChange: (handler) => void tokenChangeHandlers.push(handler),
+  };
 }

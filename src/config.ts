@@ -49,6 +49,8 @@ const schema = z.object({
   ROOMGATE_IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 365).default(24),
   ROOMGATE_EVENT_RETENTION_SECONDS: int(1, 10 * 365 * 86_400).default(7 * 86_400),
   ROOMGATE_WATCH_MAX_BACKLOG: int(10, 1_000_000).default(1_000),
+  ROOMGATE_WATCH_MAX_STREAMS_PER_TOKEN: int(1, 1_000_000).default(100),
+  ROOMGATE_WATCH_MAX_STREAMS_PER_ENVIRONMENT: int(1, 1_000_000).default(1_000),
   ROOMGATE_GRPC_MAX_MESSAGE_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   ROOMGATE_GRPC_MAX_CONCURRENT_STREAMS: int(1, 1_000_000).default(1_000),
   ROOMGATE_GRPC_KEEPALIVE_TIME_MS: int(1_000, 24 * 3_600_000).default(7_200_000),
@@ -116,6 +118,8 @@ export interface Config {
   eventRetentionSeconds: number;
   /** Events a WatchEvents stream may have queued before the consumer is cut off. */
   watchMaxBacklog: number;
+  /** WatchEvents streams one token, and one environment, may hold open on one instance. */
+  watchMaxStreams: { perToken: number; perEnvironment: number };
   /** host:port of the Prometheus /metrics endpoint; undefined when off. */
   metricsAddress: string | undefined;
   /** grpc-js server options. */
@@ -237,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     idempotencyKeyTtlSeconds: c.ROOMGATE_IDEMPOTENCY_KEY_TTL_HOURS * 3600,
     eventRetentionSeconds: c.ROOMGATE_EVENT_RETENTION_SECONDS,
     watchMaxBacklog: c.ROOMGATE_WATCH_MAX_BACKLOG,
+    watchMaxStreams: { perToken: c.ROOMGATE_WATCH_MAX_STREAMS_PER_TOKEN, perEnvironment: c.ROOMGATE_WATCH_MAX_STREAMS_PER_ENVIRONMENT },
     metricsAddress: c.ROOMGATE_METRICS_ADDRESS === 'off' ? undefined : c.ROOMGATE_METRICS_ADDRESS,
     grpc: {
       maxMessageBytes: c.ROOMGATE_GRPC_MAX_MESSAGE_BYTES,

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { buildCoherentCaches } from './coherent-caches.js';
 import type { Config } from './config.js';
@@ -18,6 +19,7 @@ import { rotationTiming, SigningKeyManager } from './domain/signing-key-manager.
 import { SigningKeyRing } from './domain/signing-keys.js';
 import { TokenManager } from './domain/token-manager.js';
 import { systemResolver, UrlGuard } from './domain/url-guard.js';
+import { WatchRegistry } from './domain/watch-registry.js';
 import { WebhookManager } from './domain/webhook-manager.js';
 import { WebhookRelay } from './relay/webhook-relay.js';
 import { openDatabase, type Database } from './store/database.js';
@@ -25,6 +27,7 @@ import { DatabaseProbe } from './store/database-probe.js';
 import { PgEventStore } from './store/event-store.js';
 import { PgManagementTokenStore } from './store/management-token-store.js';
 import { PgPeerStore } from './store/peer-store.js';
+import { createPool } from './store/pool.js';
 import { PgPurgeStore } from './store/purge-store.js';
 import { PgRoomStore } from './store/room-store.js';
 import { PgSigningKeyStore } from './store/signing-key-store.js';
@@ -75,7 +78,7 @@ export async function startRoomgate(
 
     const peerStore = new PgPeerStore(pool);
     const managementTokenStore = new PgManagementTokenStore(pool);
-    const { peerLiveness, managementTokenCache, invalidate, eventNotifier, listener } = buildCoherentCaches({
+    const { peerLiveness, managementTokenCache, invalidate, eventNotifier, listener, onManagementTokenChange } = buildCoherentCaches({
       connectionString: database.connectionString,
       peers: peerStore,
       managementTokens: managementTokenStore,
@@ -136,9 +139,17 @@ export async function startRoomgate(
     const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate, pages);
     const authenticator = new Authenticator(managementTokenCache, tokens, lastUsed, clock, config.limits);
     const roomStore = new PgRoomStore(pool);
+    const watchStreams = new WatchRegistry((authorization) => authenticator.authenticate(authorization), {
+      maxPerToken: config.watchMaxStreams.perToken,
+      maxPerEnvironment: config.watchMaxStreams.perEnvironment,
+    });
+    onManagementTokenChange((tokenId) => watchStreams.tokenChanged(tokenId));
+    stops.push(() => watchStreams.stop());
     // Open WatchEvents streams end (with a cursor to resume from) before the
     // server waits for calls to finish, or they would hold shutdown open.
     const watchStopping = new AbortController();
+    // Every open stream listens on it: thousands of listeners are expected, not a leak.
+    setMaxListeners(0, watchStopping.signal);
     const server = createRoomgateServer({
       logger,
       metrics,
@@ -158,13 +169,23 @@ export async function startRoomgate(
         events: new EventStream(new PgEventStore(pool), eventNotifier, cursors, {
           retention: { store: new PgPurgeStore(pool), retentionSeconds: config.eventRetentionSeconds },
         }),
+        streams: watchStreams,
         maxBacklog: config.watchMaxBacklog,
         stopping: watchStopping.signal,
       }),
     }, config.grpc);
     const bootstrapToken = database.embedded ? await managementTokenManager.bootstrap() : undefined;
     let closing = false;
-    const probe = new DatabaseProbe(pool, {
+    // The probe has a connection of its own: on the serving pool it would
+    // queue behind the load it is meant to judge, and report a busy
+    // database as down.
+    const probePool = createPool({
+      connectionString: database.connectionString,
+      max: 1,
+      onError: (err) => logger.warn({ err }, 'health probe connection error'),
+    });
+    stops.push(() => probePool.end());
+    const probe = new DatabaseProbe(probePool, {
       intervalMs: 1_000,
       timeoutMs: 1_000,
       onChange: (reachable) => {
@@ -189,6 +210,7 @@ export async function startRoomgate(
       bootstrapToken,
       close: async () => {
         closing = true;
+        server.health.shutdown();
         watchStopping.abort();
         await server.close(config.shutdownGraceSeconds * 1000);
         await stopAll();

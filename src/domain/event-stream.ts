@@ -1,10 +1,12 @@
 import type { EventCursors, EventPosition } from './event-cursor.js';
 import type { EventNotifier } from './event-notifier.js';
+import { EventTail } from './event-tail.js';
 import { DomainError, invalidArgument } from './errors.js';
 import type { EventType, RoomEvent } from './events.js';
 import { ensureCan } from './permissions.js';
 import type { EventFilter, EventRetentionStore, EventStreamStore } from './ports/index.js';
 import type { Environment, Principal } from './principal.js';
+import { ReadGate } from './read-gate.js';
 import * as v from './validation.js';
 
 /** Input of WatchEvents, as received. Types the wire enum could not name are undefined. */
@@ -25,58 +27,93 @@ export interface WatchProgress {
 export interface EventStreamOptions {
   /** Rows per read; 100 by default. */
   batchSize?: number;
-  /** How often a caught-up watch reads again without a wake; 1 s by default. */
+  /** How often the shared tail reads again without a wake; 1 s by default. */
   pollIntervalMs?: number;
+  /** Reads of streams catching up on their own that may run at once, across all streams; 2 by default. */
+  maxConcurrentCatchUpReads?: number;
+  /** Tail reads a stream may leave unconsumed before it must catch up on its own; 8 by default. */
+  maxQueuedReads?: number;
   /** Event retention: when given, a watch whose position is older than what retention deleted fails with ERR_EVENT_CURSOR_EXPIRED. */
   retention?: { store: EventRetentionStore; retentionSeconds: number };
 }
 
-/** WatchEvents: authorization, validation, and reading the stream as it grows. */
+/**
+ * WatchEvents: authorization, validation, and reading the stream as it grows.
+ * Streams that have caught up share one tail per environment (see
+ * {@link EventTail}), so the database sees one read per wake or poll whatever
+ * the number of streams; a stream behind the tail reads on its own, through a
+ * gate that bounds how many such reads run at once.
+ */
 export class EventStream {
   private readonly batchSize: number;
-  private readonly pollIntervalMs: number;
+  private readonly tail: EventTail;
+  private readonly catchUp: ReadGate;
   private readonly retention: EventStreamOptions['retention'];
 
   constructor(
     private readonly store: EventStreamStore,
-    private readonly notifier: EventNotifier,
+    notifier: EventNotifier,
     private readonly cursors: EventCursors,
     options: EventStreamOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 100;
-    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.retention = options.retention;
+    this.tail = new EventTail(store, notifier, {
+      batchSize: this.batchSize,
+      pollIntervalMs: options.pollIntervalMs ?? 1_000,
+      maxQueuedReads: options.maxQueuedReads ?? 8,
+    });
+    this.catchUp = new ReadGate(options.maxConcurrentCatchUpReads ?? 2);
   }
 
   /**
    * Yields the caller's environment's events after `input.afterCursor` (or
    * after the current head when empty) in stream order, waiting for more when
    * caught up, until `signal` aborts. The first yield carries no events, only
-   * the starting cursor. The caller sets the pace: nothing is read while it
-   * holds a yielded batch.
+   * the starting cursor. The caller sets the pace: a stream that holds a
+   * yielded batch while the tail moves on leaves the tail and reads on its own
+   * once it is ready again.
    */
   async *watch(principal: Principal, input: WatchEventsInput, signal: AbortSignal): AsyncGenerator<WatchProgress> {
     ensureCan(principal, 'event:watch');
     const filter = watchFilter(input);
     const { environment } = principal;
-    let after = input.afterCursor === '' ? await this.store.head() : this.cursors.open(environment, input.afterCursor);
+    const start =
+      input.afterCursor === '' ? await this.catchUp.run(() => this.store.head(), signal) : this.cursors.open(environment, input.afterCursor);
+    if (!start) return;
+    let after: EventPosition = start;
     await this.ensureRetained(environment, after);
     yield { events: [], cursor: this.cursors.seal(environment, after) };
+    // Positions are global counters: only sealed ones leave the process.
+    const sealed = (events: RoomEvent[]) => events.map((e) => ({ ...e, cursor: this.cursors.sealPlain(environment, e.cursor) }));
     while (!signal.aborted) {
-      const seen = this.notifier.version(environment);
-      const batch = await this.store.readAfter(environment, after, this.batchSize, filter);
+      const batch = await this.catchUp.run(() => this.store.readAfter(environment, after, this.batchSize, filter), signal);
+      if (!batch) return;
       // Checked after the read, in a later snapshot: if retention deleted
       // events after `after` before the read could see them, its mark is
-      // visible now, and the batch is dropped rather than skipping them.
+      // visible now, and the batch is dropped rather than skipping them. The
+      // shared tail needs no such check: it reads at the head of the stream,
+      // the far end from what retention deletes.
       await this.ensureRetained(environment, after);
       if (batch.last) {
         after = batch.last;
-        // Positions are global counters: only sealed ones leave the process.
-        const events = batch.events.map((e) => ({ ...e, cursor: this.cursors.sealPlain(environment, e.cursor) }));
-        yield { events, cursor: this.cursors.seal(environment, after) };
+        yield { events: sealed(batch.events), cursor: this.cursors.seal(environment, after) };
       }
       // A full batch means more rows are already readable.
-      if (batch.scanned < this.batchSize) await this.notifier.wait(environment, seen, this.pollIntervalMs, signal);
+      if (batch.scanned === this.batchSize) continue;
+      const seat = this.tail.join(environment, after, filter);
+      if (!seat) continue;
+      try {
+        for (;;) {
+          const delivery = await seat.next(signal);
+          if (delivery === undefined) return;
+          if (delivery === 'dropped') break;
+          after = delivery.last;
+          yield { events: sealed(delivery.events), cursor: this.cursors.seal(environment, after) };
+        }
+      } finally {
+        seat.close();
+      }
     }
   }
 

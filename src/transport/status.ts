@@ -27,6 +27,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, status> = {
   ERR_WATCH_TOO_SLOW: status.RESOURCE_EXHAUSTED,
   // As etcd answers a watch on a compacted revision: the position is outside the kept range.
   ERR_EVENT_CURSOR_EXPIRED: status.OUT_OF_RANGE,
+  ERR_WATCH_LIMIT_EXCEEDED: status.RESOURCE_EXHAUSTED,
   ERR_SHUTTING_DOWN: status.UNAVAILABLE,
   ERR_UNAUTHENTICATED: status.UNAUTHENTICATED,
   ERR_PERMISSION_DENIED: status.PERMISSION_DENIED,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Authenticator } from '../domain/authenticator.js';
 import { DomainError } from '../domain/errors.js';
 import type { EventStream } from '../domain/event-stream.js';
+import type { WatchLease, WatchRegistry } from '../domain/watch-registry.js';
 import type { WatchEventsRequest, WatchEventsResponse } from '../gen/roomgate/v1/event_service.js';
 import { fromEventTypes, toWireEvent } from './event-mapper.js';
 import { isInternal, toServiceError } from './status.js';
@@ -13,6 +14,8 @@ export interface WatchEventsDeps {
   authenticator: Authenticator;
   logger: Logger;
   events: EventStream;
+  /** Admits streams within the caps, and ends those whose credentials stop holding. */
+  streams: WatchRegistry;
   /** Events a stream may have written but not yet handed to HTTP/2 before its consumer counts as slow. */
   maxBacklog: number;
   /** How long a slow consumer has to work through half its backlog before it is cut off; 5 s by default. */
@@ -48,14 +51,24 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
   let sent = 0;
   let subscribed = false;
   let ending: unknown;
+  let lease: WatchLease | undefined;
   try {
-    const principal = await deps.authenticator.authenticate(authorizationOf(call.metadata));
+    const authorization = authorizationOf(call.metadata);
+    const principal = await deps.authenticator.authenticate(authorization);
+    // A token revoked or expired while the stream is open ends it with UNAUTHENTICATED.
+    lease = deps.streams.open(principal, authorization ?? '', (err) => {
+      ending ??= err;
+      stop.abort();
+    });
     const input = { afterCursor: call.request.afterCursor, roomId: call.request.roomId, types: fromEventTypes(call.request.types) };
     for await (const progress of deps.events.watch(principal, input, stop.signal)) {
       // Headers go out once the starting point is fixed: a client that waits
       // for them knows that every event committed from then on will come.
       if (!subscribed) call.sendMetadata(new Metadata());
       subscribed = true;
+      const checking = progress.events.length > 0 ? lease.checked() : undefined;
+      if (checking) await checking;
+      if (stop.signal.aborted) break;
       for (const event of progress.events) {
         if (backlog.size >= deps.maxBacklog) {
           const drained = await backlog.drainTo(Math.floor(deps.maxBacklog / 2), deps.stallTimeoutMs ?? 5_000, stop.signal);
@@ -69,10 +82,11 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
       if (stop.signal.aborted) break;
       resumeCursor = progress.cursor;
     }
-    if (!call.cancelled) ending = resumable('ERR_SHUTTING_DOWN', 'server shutting down', resumeCursor);
+    if (!call.cancelled) ending ??= resumable('ERR_SHUTTING_DOWN', 'server shutting down', resumeCursor);
   } catch (err) {
-    ending = err;
+    ending ??= err;
   } finally {
+    lease?.release();
     call.off('cancelled', onStop);
     deps.stopping?.removeEventListener('abort', onStop);
   }

@@ -1,16 +1,22 @@
 // SIGTERM with a call in flight: health goes NOT_SERVING, new calls are
-// refused, the call in flight completes, and the process exits 0.
+// refused, the call in flight completes, and the process exits 0. Open
+// streams (Health.Watch, WatchEvents) end with a status at once rather than
+// holding shutdown for the whole grace period.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoomgateClient } from '../../src/client/index.js';
 import { HealthCheckResponse_ServingStatus as Serving, HealthClient } from '../../src/gen/grpc/health/v1/health.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { mintTestToken } from '../support/roomgate.js';
 import { serveRoomgate } from '../support/server-process.js';
+import { statusDetailsOf } from '../support/status-details.js';
+import { Watch } from '../support/watch.js';
 
 let db: TestDatabase;
+// One key for the file: the first server seals the database's signing key with it.
+const keyEncryptionKey = randomBytes(32).toString('base64');
 beforeAll(async () => {
   db = await createTestDatabase();
 });
@@ -20,7 +26,7 @@ describe('graceful shutdown', () => {
   it('drains a call in flight after SIGTERM and exits 0', async () => {
     const server = await serveRoomgate({
       DATABASE_URL: db.connectionString,
-      ROOMGATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ROOMGATE_KEY_ENCRYPTION_KEY: keyEncryptionKey,
       ROOMGATE_SHUTDOWN_GRACE_SECONDS: '20',
     });
     const token = await mintTestToken(db.pool);
@@ -71,6 +77,45 @@ describe('graceful shutdown', () => {
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       holder.release();
+      client.close();
+      health.close();
+      await server.stop();
+    }
+  }, 60_000);
+
+  it('ends open Health.Watch and WatchEvents streams with UNAVAILABLE at SIGTERM and exits well within the grace', async () => {
+    const server = await serveRoomgate({
+      DATABASE_URL: db.connectionString,
+      ROOMGATE_KEY_ENCRYPTION_KEY: keyEncryptionKey,
+      ROOMGATE_SHUTDOWN_GRACE_SECONDS: '20',
+    });
+    const token = await mintTestToken(db.pool);
+    const client = createRoomgateClient(server.address, { token });
+    const health = new HealthClient(server.address, credentials.createInsecure());
+    try {
+      const seen: Serving[] = [];
+      const healthWatch = health.watch({ service: '' });
+      healthWatch.on('data', (r: { status: Serving }) => seen.push(r.status));
+      const healthEnded = new Promise<ServiceError>((resolve) => healthWatch.on('error', resolve));
+      const events = new Watch(client.eventStream, {}, token);
+      await events.subscribed;
+      await client.rooms.createRoom({});
+      await events.received(1);
+      const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+      const signalled = Date.now();
+      server.child.kill('SIGTERM');
+      const healthErr = await healthEnded;
+      expect(healthErr.code).toBe(status.UNAVAILABLE);
+      expect(seen).toEqual([Serving.SERVING, Serving.NOT_SERVING]);
+      const eventsErr = await events.ended(5_000);
+      expect(eventsErr.code).toBe(status.UNAVAILABLE);
+      expect(statusDetailsOf(eventsErr.metadata).errorInfo).toMatchObject([
+        { reason: 'ERR_SHUTTING_DOWN', metadata: { resumeCursor: events.lastCursor } },
+      ]);
+      expect(await exited).toBe(0);
+      // With a 20 s grace: the streams no longer hold the drain open.
+      expect(Date.now() - signalled).toBeLessThan(3_000);
+    } finally {
       client.close();
       health.close();
       await server.stop();
