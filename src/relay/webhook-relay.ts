@@ -3,7 +3,7 @@ import type { Clock } from '../domain/clock.js';
 import type { RoomEvent } from '../domain/events.js';
 import { ENVIRONMENTS, type Environment } from '../domain/principal.js';
 import type { KeyEncryptor } from '../domain/key-encryption.js';
-import { PRIVATE_NETWORKS_HINT, type UrlGuard } from '../domain/url-guard.js';
+import { NOT_AN_ALLOWED_DESTINATION, type UrlGuard } from '../domain/url-guard.js';
 import { webhookSignatureHeaders } from '../domain/webhook-signature.js';
 import type { ClaimedDelivery, DeliveryOutcome, WebhookDeliveryQueue } from '../domain/ports/index.js';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from '../domain/backoff.js';
@@ -53,7 +53,7 @@ interface Attempt {
 }
 
 /** last_error of an attempt the SSRF guard stopped before any request. */
-export const REFUSED_PRIVATE_ADDRESS = `refused: resolves to a private address (${PRIVATE_NETWORKS_HINT})`;
+export const REFUSED_PRIVATE_ADDRESS = `refused: ${NOT_AN_ALLOWED_DESTINATION}`;
 
 /**
  * Sends pending webhook deliveries. Any number of relays, in any number of
@@ -214,9 +214,11 @@ export class WebhookRelay {
     const vetted = await abortable(guard.vet(url.hostname), signal);
     if (vetted === undefined) return this.aborted(claim);
     if (!vetted.ok) {
-      return vetted.reason === 'refused'
-        ? { result: 'refused', outcome: this.retry(claim, 0, REFUSED_PRIVATE_ADDRESS) }
-        : { result: 'dns_error', outcome: this.retry(claim, 0, `could not resolve host (${vetted.detail})`) };
+      // One text for both, as for CreateWebhookEndpoint: last_error is read by
+      // the tenant, and must not tell a name that does not resolve from one
+      // that resolves to a private address (a DNS oracle). The metric keeps
+      // them apart for operators.
+      return { result: vetted.reason === 'refused' ? 'refused' : 'dns_error', outcome: this.retry(claim, 0, REFUSED_PRIVATE_ADDRESS) };
     }
     const body = this.deps.body(claim.event);
     const timestamp = Math.floor(clock.now().getTime() / 1000);
@@ -275,7 +277,12 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | und
   });
 }
 
+/**
+ * last_error of a request that failed without a response: the error code
+ * only. Node's messages name the address it connected to (`connect
+ * ECONNREFUSED 10.0.0.5:443`), which the tenant must not learn.
+ */
 function describeError(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  return e.code ? `${e.code}${e.message ? `: ${e.message}` : ''}` : (e.message ?? 'request failed');
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? `request failed (${code})` : 'request failed';
 }

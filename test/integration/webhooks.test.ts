@@ -512,7 +512,8 @@ describe('SSRF guard', () => {
       await until(async () =>
         expect((await deliveries(hook.id))[0]).toMatchObject({
           state: DeliveryState.DELIVERY_STATE_PENDING,
-          lastError: 'refused: resolves to a private address (ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true allows non-public addresses for local development)',
+          lastError:
+            'refused: not an allowed destination: webhooks may only reach host names that resolve to public addresses (ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true allows non-public addresses for local development)',
           lastStatusCode: 0,
         }),
       );

@@ -7,7 +7,7 @@ import { KeyEncryptor } from '../../src/domain/key-encryption.js';
 import { UrlGuard, type Resolver } from '../../src/domain/url-guard.js';
 import type { DeliveryOutcome } from '../../src/domain/ports/index.js';
 import type { WebhookSender } from '../../src/relay/http-post.js';
-import { WebhookRelay } from '../../src/relay/webhook-relay.js';
+import { REFUSED_PRIVATE_ADDRESS, WebhookRelay } from '../../src/relay/webhook-relay.js';
 import type { WebhookAttemptResult } from '../../src/domain/webhook-relay-observer.js';
 import { endpointInput, MemoryOutbox, MemoryWebhookDeliveryQueue, MemoryWebhookStore } from '../support/fakes/index.js';
 
@@ -90,9 +90,13 @@ describe('WebhookRelay observer', () => {
 
   it('tells a timeout, a failed connection and a stopping relay apart', async () => {
     const refused: WebhookSender = async () => {
-      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      throw Object.assign(new Error('connect ECONNREFUSED 93.184.216.34:443'), { code: 'ECONNREFUSED' });
     };
-    expect(await observe({ send: refused })).toMatchObject({ results: ['network_error'], outcome: { kind: 'retry' } });
+    // last_error is read by the tenant: the code, never the address connected to.
+    expect(await observe({ send: refused })).toMatchObject({
+      results: ['network_error'],
+      outcome: { kind: 'retry', error: 'request failed (ECONNREFUSED)' },
+    });
     expect(await observe({ send: hang })).toMatchObject({ results: ['timeout'], outcome: { error: 'timed out after 100 ms' } });
     expect(await observe({ send: hang, stopDuringSend: true })).toMatchObject({ results: ['relay_stopped'] });
   });
@@ -101,8 +105,12 @@ describe('WebhookRelay observer', () => {
     const notFound: Resolver = async () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
     };
-    expect(await observe({ resolver: async () => ['10.0.0.7'] })).toMatchObject({ results: ['refused'] });
-    expect(await observe({ resolver: notFound })).toMatchObject({ results: ['dns_error'] });
+    // Operators see them apart in the metric; the tenant reads one last_error for both (no DNS oracle).
+    const privateAddress = await observe({ resolver: async () => ['10.0.0.7'] });
+    const unresolvable = await observe({ resolver: notFound });
+    expect(privateAddress).toMatchObject({ results: ['refused'], outcome: { kind: 'retry', error: REFUSED_PRIVATE_ADDRESS } });
+    expect(unresolvable).toMatchObject({ results: ['dns_error'], outcome: { kind: 'retry', error: REFUSED_PRIVATE_ADDRESS } });
+    expect(REFUSED_PRIVATE_ADDRESS).not.toMatch(/10\.0\.0\.7|ENOTFOUND|private address|loopback/);
     const foreignKey = (_e: KeyEncryptor) => new KeyEncryptor(randomBytes(32)).encrypt(Buffer.from('whsec_x'), ENDPOINT);
     expect(await observe({ sealedSecret: foreignKey })).toMatchObject({ results: ['internal_error'], outcome: { kind: 'retry' } });
   });
