@@ -28,6 +28,14 @@ export function endpointQuotaExceeded(quota: number): DomainError {
   );
 }
 
+/** RedeliverEvent of an event the endpoint's filter (room_id, event_types) excludes (FAILED_PRECONDITION). */
+export function eventNotSubscribed(): DomainError {
+  return new DomainError(
+    'ERR_EVENT_NOT_SUBSCRIBED',
+    "the endpoint's filter (room_id or event_types) excludes this event, so it was never delivered there; widen the filter with UpdateWebhookEndpoint to send such events",
+  );
+}
+
 /** Longest accepted endpoint URL. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 /** Longest endpoint description, in characters. */

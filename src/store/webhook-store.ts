@@ -1,10 +1,9 @@
 import type pg from 'pg';
-import { DomainError } from '../domain/errors.js';
 import type { EventType } from '../domain/events.js';
 import type { Environment } from '../domain/principal.js';
 import type { DeliveryState, WebhookDeliveryRecord, WebhookEndpointRecord } from '../domain/webhook-records.js';
 import type { NewWebhookEndpoint, WebhookEndpointPatch, WebhookEndpointStore } from '../domain/ports/index.js';
-import { endpointQuotaExceeded } from '../domain/webhook-validation.js';
+import { endpointQuotaExceeded, eventNotSubscribed } from '../domain/webhook-validation.js';
 import { query, withTransaction } from './pool.js';
 
 interface EndpointRow {
@@ -224,10 +223,7 @@ export class PgWebhookStore implements WebhookEndpointStore {
     );
     const row = rows[0];
     if (row?.wanted === false) {
-      throw new DomainError(
-        'ERR_EVENT_NOT_SUBSCRIBED',
-        "the endpoint's filter (room_id or event_types) excludes this event, so it was never delivered there; widen the filter with UpdateWebhookEndpoint to send such events",
-      );
+      throw eventNotSubscribed();
     }
     return row?.wanted ? toDelivery(row) : undefined;
   }

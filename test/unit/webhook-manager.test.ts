@@ -222,4 +222,12 @@ describe('WebhookManager deliveries', () => {
     expect(await codeOf(manager.redeliver(admin, elsewhere.id, endpoint.id))).toMatch(/^ERR_EVENT_NOT_FOUND/);
     expect(await codeOf(manager.redeliver(admin, ROOM, endpoint.id))).toMatch(/^ERR_EVENT_NOT_FOUND/);
   });
+
+  it("refuses to redeliver an event the endpoint's filter excludes, writing no delivery", async () => {
+    const { manager, store } = setup();
+    const { endpoint } = await manager.create(admin, input({ eventTypes: ['room_created'] }));
+    const event = store.outbox.append({ environment: 'sandbox', roomId: ROOM, payload: revoked });
+    expect(await codeOf(manager.redeliver(admin, event.id, endpoint.id))).toMatch(/^ERR_EVENT_NOT_SUBSCRIBED the endpoint's filter/);
+    expect((await manager.listDeliveries(admin, endpoint.id, 10, '')).items).toEqual([]);
+  });
 });

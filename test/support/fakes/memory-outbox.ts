@@ -203,13 +203,15 @@ export class MemoryOutbox {
     return [...this.endpoints.values()]
       .filter(
         (w) =>
-          w.environment === event.environment &&
-          w.enabled &&
-          (w.roomId === null || w.roomId === event.roomId) &&
-          (w.eventTypes.length === 0 || w.eventTypes.includes(event.payload.type)),
+          w.environment === event.environment && w.enabled && wants(w, event),
       )
       .map((w) => newDelivery(event, w.id, this.clock.now()));
   }
+}
+
+/** Whether the endpoint's filter (room_id, event_types) takes the event, as the outbox's fan-out and RedeliverEvent judge it. */
+export function wants(w: EndpointRow, event: EventRow): boolean {
+  return (w.roomId === null || w.roomId === event.roomId) && (w.eventTypes.length === 0 || w.eventTypes.includes(event.payload.type));
 }
 
 /** A fresh pending delivery of `event` to `endpointId`, as the column defaults make it. */

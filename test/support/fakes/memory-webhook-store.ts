@@ -5,7 +5,8 @@
 // and gives up pending deliveries when it disables; delete takes the
 // deliveries with it; listDeliveries pages newest first by (created_at,
 // event_id); redeliver restarts or creates the attempt series of an event of
-// the endpoint's environment. Secrets are kept as given, still encrypted.
+// the endpoint's environment that the endpoint's filter takes (else
+// ERR_EVENT_NOT_SUBSCRIBED). Secrets are kept as given, still encrypted.
 import type { Environment } from '../../../src/domain/principal.js';
 import type { NewWebhookEndpoint, WebhookEndpointPatch, WebhookEndpointStore } from '../../../src/domain/ports/index.js';
 import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../../../src/domain/webhook-records.js';
@@ -17,8 +18,9 @@ import {
   MemoryOutbox,
   newDelivery,
   type EndpointRow,
+  wants,
 } from './memory-outbox.js';
-import { endpointQuotaExceeded } from '../../../src/domain/webhook-validation.js';
+import { endpointQuotaExceeded, eventNotSubscribed } from '../../../src/domain/webhook-validation.js';
 
 /** {@link WebhookEndpointStore} in memory. */
 export class MemoryWebhookStore implements WebhookEndpointStore {
@@ -115,7 +117,9 @@ export class MemoryWebhookStore implements WebhookEndpointStore {
   async redeliver(environment: Environment, eventId: string, endpointId: string): Promise<WebhookDeliveryRecord | undefined> {
     const event = this.outbox.event(environment, eventId);
     // The endpoint is joined on the event's environment; it need not be enabled (the manager checks that).
-    if (!event || !this.outbox.endpoint(environment, endpointId)) return undefined;
+    const endpoint = this.outbox.endpoint(environment, endpointId);
+    if (!event || !endpoint) return undefined;
+    if (!wants(endpoint, event)) throw eventNotSubscribed();
     const fresh = newDelivery(event, endpointId, this.outbox.clock.now());
     this.outbox.deliveries.set(deliveryKey(eventId, endpointId), fresh);
     return this.outbox.deliveryRecord(fresh);
