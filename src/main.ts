@@ -98,9 +98,7 @@ export async function startRoomgate(
           clock,
           logger: logger.child({ component: 'webhook-relay' }),
           observer: metrics,
-          // The delivery queue reads the plain stream position; receivers get
-          // the sealed cursor, the same one WatchEvents gives for the event.
-          body: (event) => webhookBody({ ...event, cursor: cursors.sealPlain(event.environment, event.cursor) }),
+          body: webhookBody(cursors),
         },
         {
           concurrency: config.webhooks.concurrency,

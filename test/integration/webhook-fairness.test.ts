@@ -17,6 +17,7 @@ import { EventType } from '../../src/gen/roomgate/v1/events.js';
 import { WebhookRelay } from '../../src/relay/webhook-relay.js';
 import { PgWebhookDeliveryQueue } from '../../src/store/webhook-delivery-queue.js';
 import { webhookBody } from '../../src/transport/webhook-body.js';
+import { EventCursors } from '../../src/domain/event-cursor.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { startTarpit, type Tarpit } from '../support/tarpit.mjs';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -52,7 +53,7 @@ beforeAll(async () => {
       encryptor: new KeyEncryptor(t.config.keyEncryptionKey!),
       clock: systemClock,
       logger: pino({ level: 'silent' }),
-      body: webhookBody,
+      body: webhookBody(new EventCursors(t.config.keyEncryptionKey!)),
     },
     { concurrency: CONCURRENCY, timeoutMs: TIMEOUT_MS, retryHorizonSeconds: 3600, idlePollMs: 20 },
   );
@@ -144,7 +145,7 @@ describe('webhook fairness', () => {
         encryptor: new KeyEncryptor(t.config.keyEncryptionKey!),
         clock: systemClock,
         logger: pino({ level: 'silent' }),
-        body: webhookBody,
+        body: webhookBody(new EventCursors(t.config.keyEncryptionKey!)),
       },
       { concurrency: CONCURRENCY, timeoutMs: TIMEOUT_MS, retryHorizonSeconds: 3600, idlePollMs: 20 },
     );

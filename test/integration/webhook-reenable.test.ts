@@ -16,6 +16,7 @@ import { DeliveryState } from '../../src/gen/roomgate/v1/events.js';
 import { WebhookRelay } from '../../src/relay/webhook-relay.js';
 import { PgWebhookDeliveryQueue } from '../../src/store/webhook-delivery-queue.js';
 import { webhookBody } from '../../src/transport/webhook-body.js';
+import { EventCursors } from '../../src/domain/event-cursor.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { Watch } from '../support/watch.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -40,7 +41,7 @@ beforeAll(async () => {
       encryptor: new KeyEncryptor(t.config.keyEncryptionKey!),
       clock: systemClock,
       logger: pino({ level: 'silent' }),
-      body: webhookBody,
+      body: webhookBody(new EventCursors(t.config.keyEncryptionKey!)),
     },
     { concurrency: 4, timeoutMs: 2_000, retryHorizonSeconds: 60, idlePollMs: 20 },
   );

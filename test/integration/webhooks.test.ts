@@ -18,6 +18,7 @@ import { systemResolver, UrlGuard, type Resolver } from '../../src/domain/url-gu
 import { DeliveryState, EventType } from '../../src/gen/roomgate/v1/events.js';
 import { WebhookRelay } from '../../src/relay/webhook-relay.js';
 import { webhookBody } from '../../src/transport/webhook-body.js';
+import { EventCursors } from '../../src/domain/event-cursor.js';
 import { PgWebhookDeliveryQueue } from '../../src/store/webhook-delivery-queue.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { verifyStandardWebhook, type SignedHeaders } from '../support/standard-webhooks.js';
@@ -44,7 +45,7 @@ function makeRelay(guard: { allowPrivateNetworks: boolean; resolver?: Resolver }
       encryptor: new KeyEncryptor(t.config.keyEncryptionKey!),
       clock: systemClock,
       logger: pino({ level: 'silent' }),
-      body: webhookBody,
+      body: webhookBody(new EventCursors(t.config.keyEncryptionKey!)),
     },
     {
       concurrency: 4,
