@@ -5,7 +5,7 @@
 // the HTTP/2 level, which a hand-written frame writer below plays.
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HealthCheckResponse_ServingStatus as Serving, HealthClient } from '../../src/gen/grpc/health/v1/health.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
@@ -37,6 +37,8 @@ describe('server limits', () => {
   });
 });
 
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
 describe('max concurrent streams (ROOMGATE_GRPC_MAX_CONCURRENT_STREAMS=4)', () => {
   let s: TestRoomgate;
   let token: string;
@@ -53,7 +55,13 @@ describe('max concurrent streams (ROOMGATE_GRPC_MAX_CONCURRENT_STREAMS=4)', () =
   };
   const logged = (id: string) => s.logs.some((l) => l.includes(`"requestId":"${id}"`));
 
-  it('a grpc-js client holds calls over the limit until a stream on the connection ends; the server never sees them', async () => {
+  // grpc-js queues calls over the limit in Node's http2 client. On Node 24
+  // (24.22.3 here; the same at 6985bed) Node resets such pending streams and
+  // grpc-js fails them RESOURCE_EXHAUSTED "Bandwidth exhausted or memory limit
+  // exceeded" instead of holding them, so the queueing is checked on Node 20
+  // and what Node 24's client does in the next test. The server side is the
+  // same on both (the raw HTTP/2 tests below run on both).
+  it.skipIf(NODE_MAJOR >= 24)('a grpc-js client holds calls over the limit until a stream on the connection ends; the server never sees them', async () => {
     // The promise client's services share one channel, so one connection.
     const watches = Array.from({ length: 4 }, () => new Watch(s.client.eventStream, {}, token));
     await Promise.all(watches.map((w) => w.subscribed));
@@ -83,6 +91,27 @@ describe('max concurrent streams (ROOMGATE_GRPC_MAX_CONCURRENT_STREAMS=4)', () =
     // The three other watches were not disturbed.
     expect(watches.slice(1).map((w) => w.error)).toEqual([undefined, undefined, undefined]);
     for (const w of watches.slice(1)) w.cancel();
+  });
+
+  it.runIf(NODE_MAJOR >= 24)('on Node 24 a grpc-js client fails calls over the limit (RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED); the server never sees them', async () => {
+    const watches = Array.from({ length: 4 }, () => new Watch(s.client.eventStream, {}, token));
+    await Promise.all(watches.map((w) => w.subscribed));
+    const codes = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        s.client.rooms
+          .listRooms({}, { token, deadlineMs: 1_000, metadata: withRequestId(`over-${i}`) })
+          .then(() => 'answered', (e: ServiceError) => e.code),
+      ),
+    );
+    for (const code of codes) expect([status.RESOURCE_EXHAUSTED, status.DEADLINE_EXCEEDED]).toContain(code);
+    expect(Array.from({ length: 5 }, (_, i) => logged(`over-${i}`))).not.toContain(true);
+    // Another connection is served meanwhile: the limit is per connection.
+    const other = new HealthClient(s.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    const checked = await new Promise((resolve, reject) => other.check({ service: '' }, (err, res) => (err ? reject(err) : resolve(res.status))));
+    other.close();
+    expect(checked).toBe(Serving.SERVING);
+    expect(watches.map((w) => w.error)).toEqual([undefined, undefined, undefined, undefined]);
+    for (const w of watches) w.cancel();
   });
 
   it('a peer that sends more streams after acknowledging the limit loses its connection (GOAWAY); others are served', async () => {
