@@ -8,16 +8,10 @@
 // with the shipped defaults that matter here (8 slots, 10 s timeout).
 import type { ServiceError } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { systemClock } from '../../src/domain/clock.js';
-import { KeyEncryptor } from '../../src/domain/key-encryption.js';
-import { UrlGuard } from '../../src/domain/url-guard.js';
 import { EventType } from '../../src/gen/roomgate/v1/events.js';
-import { WebhookRelay } from '../../src/relay/webhook-relay.js';
-import { PgWebhookDeliveryQueue } from '../../src/store/webhook-delivery-queue.js';
-import { webhookBody } from '../../src/transport/webhook-body.js';
-import { EventCursors } from '../../src/domain/event-cursor.js';
+import type { WebhookRelay } from '../../src/relay/webhook-relay.js';
+import { LOOPBACK_GUARD, testRelay } from '../support/test-relay.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { startTarpit, type Tarpit } from '../support/tarpit.mjs';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -46,15 +40,9 @@ beforeAll(async () => {
   production = await t.managementToken('production');
   receiver = await startWebhookReceiver();
   tarpit = await startTarpit();
-  relay = new WebhookRelay(
-    {
-      queue: new PgWebhookDeliveryQueue(t.db.pool),
-      guard: new UrlGuard(async () => ['127.0.0.1'], { allowPrivateNetworks: true }),
-      encryptor: new KeyEncryptor(t.config.keyEncryptionKey!),
-      clock: systemClock,
-      logger: pino({ level: 'silent' }),
-      body: webhookBody(new EventCursors(t.config.keyEncryptionKey!)),
-    },
+  relay = testRelay(
+    t,
+    LOOPBACK_GUARD,
     { concurrency: CONCURRENCY, timeoutMs: TIMEOUT_MS, retryHorizonSeconds: 3600, idlePollMs: 20 },
   );
   relay.start();
@@ -138,15 +126,9 @@ describe('webhook fairness', () => {
   }, 30_000);
 
   it('counts a dead endpoint\'s attempts over two relays on one database', async () => {
-    const second = new WebhookRelay(
-      {
-        queue: new PgWebhookDeliveryQueue(t.db.pool),
-        guard: new UrlGuard(async () => ['127.0.0.1'], { allowPrivateNetworks: true }),
-        encryptor: new KeyEncryptor(t.config.keyEncryptionKey!),
-        clock: systemClock,
-        logger: pino({ level: 'silent' }),
-        body: webhookBody(new EventCursors(t.config.keyEncryptionKey!)),
-      },
+    const second = testRelay(
+      t,
+      LOOPBACK_GUARD,
       { concurrency: CONCURRENCY, timeoutMs: TIMEOUT_MS, retryHorizonSeconds: 3600, idlePollMs: 20 },
     );
     second.start();

@@ -7,16 +7,10 @@
 // WatchEvents from the cursor of the last event the receiver handled, with the
 // endpoint's own filter, and RedeliverEvent for any of them it wants as
 // webhooks. This file checks both halves of that contract end to end.
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { systemClock } from '../../src/domain/clock.js';
-import { KeyEncryptor } from '../../src/domain/key-encryption.js';
-import { UrlGuard } from '../../src/domain/url-guard.js';
 import { DeliveryState } from '../../src/gen/roomgate/v1/events.js';
-import { WebhookRelay } from '../../src/relay/webhook-relay.js';
-import { PgWebhookDeliveryQueue } from '../../src/store/webhook-delivery-queue.js';
-import { webhookBody } from '../../src/transport/webhook-body.js';
-import { EventCursors } from '../../src/domain/event-cursor.js';
+import type { WebhookRelay } from '../../src/relay/webhook-relay.js';
+import { LOOPBACK_GUARD, testRelay } from '../support/test-relay.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { Watch } from '../support/watch.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -34,15 +28,9 @@ beforeAll(async () => {
   });
   admin = await t.managementToken('sandbox');
   receiver = await startWebhookReceiver();
-  relay = new WebhookRelay(
-    {
-      queue: new PgWebhookDeliveryQueue(t.db.pool),
-      guard: new UrlGuard(async () => ['127.0.0.1'], { allowPrivateNetworks: true }),
-      encryptor: new KeyEncryptor(t.config.keyEncryptionKey!),
-      clock: systemClock,
-      logger: pino({ level: 'silent' }),
-      body: webhookBody(new EventCursors(t.config.keyEncryptionKey!)),
-    },
+  relay = testRelay(
+    t,
+    LOOPBACK_GUARD,
     { concurrency: 4, timeoutMs: 2_000, retryHorizonSeconds: 60, idlePollMs: 20 },
   );
   relay.start();

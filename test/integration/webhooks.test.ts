@@ -9,17 +9,12 @@
 // ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS); the SSRF tests use a second
 // server, and relays, that do not allow them.
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RoomgateClient } from '../../src/client/index.js';
-import { systemClock } from '../../src/domain/clock.js';
-import { KeyEncryptor } from '../../src/domain/key-encryption.js';
-import { systemResolver, UrlGuard, type Resolver } from '../../src/domain/url-guard.js';
+import { systemResolver, type Resolver } from '../../src/domain/url-guard.js';
 import { DeliveryState, EventType } from '../../src/gen/roomgate/v1/events.js';
-import { WebhookRelay } from '../../src/relay/webhook-relay.js';
-import { webhookBody } from '../../src/transport/webhook-body.js';
-import { EventCursors } from '../../src/domain/event-cursor.js';
-import { PgWebhookDeliveryQueue } from '../../src/store/webhook-delivery-queue.js';
+import type { WebhookRelay } from '../../src/relay/webhook-relay.js';
+import { testRelay } from '../support/test-relay.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { verifyStandardWebhook, type SignedHeaders } from '../support/standard-webhooks.js';
 import { statusDetailsOf } from '../support/status-details.js';
@@ -38,15 +33,7 @@ let receiver: WebhookReceiver;
 let relay: WebhookRelay;
 
 function makeRelay(guard: { allowPrivateNetworks: boolean; resolver?: Resolver }): WebhookRelay {
-  return new WebhookRelay(
-    {
-      queue: new PgWebhookDeliveryQueue(t.db.pool),
-      guard: new UrlGuard(guard.resolver ?? systemResolver, { allowPrivateNetworks: guard.allowPrivateNetworks }),
-      encryptor: new KeyEncryptor(t.config.keyEncryptionKey!),
-      clock: systemClock,
-      logger: pino({ level: 'silent' }),
-      body: webhookBody(new EventCursors(t.config.keyEncryptionKey!)),
-    },
+  return testRelay(t, { allowPrivateNetworks: guard.allowPrivateNetworks, resolver: guard.resolver ?? systemResolver },
     {
       concurrency: 4,
       timeoutMs: 2_000,
