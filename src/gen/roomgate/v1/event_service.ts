@@ -167,8 +167,10 @@ export interface RedeliverEventResponse {
 /** Request for WatchEvents. */
 export interface WatchEventsRequest {
   /**
-   * Resume after this cursor (Event.cursor); empty starts with events committed
-   * after the call.
+   * Resume after this cursor (Event.cursor, or a webhook body's cursor);
+   * empty starts with events committed after the call. Cursors are opaque and
+   * valid only in the environment that issued them; one older than the event
+   * retention is OUT_OF_RANGE.
    */
   afterCursor: string;
   /** When set, only this room's events. */
@@ -1977,7 +1979,13 @@ export const EventServiceService = {
   },
   /**
    * Streams the environment's events in commit order, from after_cursor (or
-   * from now). Resume with the cursor of the last event received.
+   * from now). Resume with the cursor of the last event received. The stream
+   * ends with UNAUTHENTICATED once its token is revoked, its grace period ends
+   * or it expires; with RESOURCE_EXHAUSTED when the consumer is too slow or
+   * too many streams are open for the token or environment; with UNAVAILABLE
+   * at shutdown; and with OUT_OF_RANGE when after_cursor is older than the
+   * event retention. ErrorInfo metadata resumeCursor, where given, is where to
+   * resume.
    * Authorization: management token with scope rooms, read or admin.
    */
   watchEvents: {
@@ -2036,7 +2044,13 @@ export interface EventServiceServer extends UntypedServiceImplementation {
   redeliverEvent: handleUnaryCall<RedeliverEventRequest, RedeliverEventResponse>;
   /**
    * Streams the environment's events in commit order, from after_cursor (or
-   * from now). Resume with the cursor of the last event received.
+   * from now). Resume with the cursor of the last event received. The stream
+   * ends with UNAUTHENTICATED once its token is revoked, its grace period ends
+   * or it expires; with RESOURCE_EXHAUSTED when the consumer is too slow or
+   * too many streams are open for the token or environment; with UNAVAILABLE
+   * at shutdown; and with OUT_OF_RANGE when after_cursor is older than the
+   * event retention. ErrorInfo metadata resumeCursor, where given, is where to
+   * resume.
    * Authorization: management token with scope rooms, read or admin.
    */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
@@ -2199,7 +2213,13 @@ export interface EventServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Streams the environment's events in commit order, from after_cursor (or
-   * from now). Resume with the cursor of the last event received.
+   * from now). Resume with the cursor of the last event received. The stream
+   * ends with UNAUTHENTICATED once its token is revoked, its grace period ends
+   * or it expires; with RESOURCE_EXHAUSTED when the consumer is too slow or
+   * too many streams are open for the token or environment; with UNAVAILABLE
+   * at shutdown; and with OUT_OF_RANGE when after_cursor is older than the
+   * event retention. ErrorInfo metadata resumeCursor, where given, is where to
+   * resume.
    * Authorization: management token with scope rooms, read or admin.
    */
   watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchEventsResponse>;
