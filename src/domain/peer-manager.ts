@@ -3,7 +3,7 @@ import { DomainError, invalidArgument, throwIt } from './errors.js';
 import { idempotencyKey } from './idempotency.js';
 import type { Limits } from './limits.js';
 import type { Page, PageTokens } from './pagination.js';
-import { maxPeerTokenBytes, tokenSubject, type IssuedPeerToken, type PeerTokens, type PeerTokenSubject } from './peer-token.js';
+import { maxPeerTokenBytes, tokenSubject, type IssuedPeerToken, type PeerTokens } from './peer-token.js';
 import { ensureCan } from './permissions.js';
 import { NO_PERMISSIONS, type PeerPermissions, type Principal } from './principal.js';
 import type { PeerRecord, TokenStamp } from './records.js';
@@ -90,16 +90,7 @@ export class PeerManager {
    * longest spelling); identity, name and metadata never change.
    */
   private ensureTokensFit(peer: Pick<PeerRecord, 'id' | 'roomId' | 'environment' | 'identity' | 'name' | 'metadata'> & { stamp: TokenStamp }): void {
-    const worst: PeerTokenSubject = {
-      environment: peer.environment,
-      roomId: peer.roomId,
-      peerId: peer.id,
-      identity: peer.identity,
-      name: peer.name,
-      metadata: peer.metadata,
-      permissions: NO_PERMISSIONS,
-      generation: Number.MAX_SAFE_INTEGER,
-    };
+    const worst = tokenSubject({ ...peer, permissions: NO_PERMISSIONS, generation: Number.MAX_SAFE_INTEGER });
     const bytes = this.tokens.encodedLength(worst, peer.stamp);
     const max = maxPeerTokenBytes(this.limits);
     if (bytes > max) {

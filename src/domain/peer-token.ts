@@ -44,7 +44,9 @@ export interface IssuedPeerToken {
 }
 
 /** The claims a peer's tokens carry. */
-export function tokenSubject(peer: PeerRecord): PeerTokenSubject {
+export function tokenSubject(
+  peer: Pick<PeerRecord, 'environment' | 'roomId' | 'id' | 'identity' | 'name' | 'metadata' | 'permissions' | 'generation'>,
+): PeerTokenSubject {
   return {
     environment: peer.environment,
     roomId: peer.roomId,
