@@ -120,7 +120,7 @@ try {
   let ended = 0;
   const calls: grpc.ClientReadableStream<unknown>[] = [];
   for (let i = 0; i < streamCount; i++) {
-    const call = channels[i % connections]!.watchEvents({ afterCursor: '', roomId: '', types: [] }, bearer(sandboxRead));
+    const call = channels[i % connections]!.watchEvents({ afterCursor: '', roomId: '', types: [], heartbeatIntervalSeconds: 0 }, bearer(sandboxRead));
     call.once('metadata', () => subscribed++);
     call.on('error', (err: grpc.ServiceError) => {
       if (err.code !== grpc.status.CANCELLED) ended++;

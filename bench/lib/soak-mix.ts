@@ -254,7 +254,7 @@ export class SoakMix {
   private async deletePeer(peer: Peer): Promise<void> {
     removeAt(this.peerList, peer);
     peer.room.peers.delete(peer);
-    await this.withPeer(peer, () => this.calls.deletePeer({ roomId: peer.room.id, peerId: peer.id }, this.target.auth).then(() => undefined));
+    await this.withPeer(peer, () => this.calls.deletePeer({ roomId: peer.room.id, peerId: peer.id, ban: undefined }, this.target.auth).then(() => undefined));
     // The seat is free only once the server has deleted the peer: a CreatePeer
     // sent while the delete is in flight would find the room still full.
     peer.room.peerCount--;

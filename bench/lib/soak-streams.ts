@@ -46,7 +46,7 @@ export class EventWatchers {
   }
 
   private open(w: Watcher): Promise<void> {
-    const call = this.client.watchEvents({ afterCursor: w.cursor, roomId: '', types: [] }, this.auth.clone());
+    const call = this.client.watchEvents({ afterCursor: w.cursor, roomId: '', types: [], heartbeatIntervalSeconds: 0 }, this.auth.clone());
     w.call = call;
     call.on('data', (r: WatchEventsResponse) => {
       this.stats.events++;

@@ -21,7 +21,7 @@ export function peerService(deps: UnaryDeps, peers: PeerManager): PeerServiceSer
     }),
     deletePeer: unary(deps, 'DeletePeer', async (req, { principal }) => {
       await peers.delete(principal, req.roomId, req.peerId);
-      return {};
+      return { ban: undefined };
     }),
     updatePeerMetadata: unary(deps, 'UpdatePeerMetadata', async (req, { principal }) => ({
       peer: toPeer(await peers.updateClientMetadata(principal, req.roomId, req.peerId, req.clientMetadata)),

@@ -75,7 +75,7 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
           if (drained === 'aborted') break;
           if (drained === 'timeout') throw resumable('ERR_WATCH_TOO_SLOW', 'consumer too slow', resumeCursor);
         }
-        backlog.write({ event: toWireEvent(event) });
+        backlog.write({ event: toWireEvent(event), heartbeat: undefined });
         resumeCursor = event.cursor;
         sent++;
       }

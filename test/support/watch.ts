@@ -19,7 +19,7 @@ export class Watch {
   constructor(client: EventServiceClient, request: Partial<WatchEventsRequest>, token: string) {
     const metadata = new Metadata();
     if (token !== '') metadata.set('authorization', `Bearer ${token}`);
-    this.call = client.watchEvents({ afterCursor: '', roomId: '', types: [], ...request }, metadata);
+    this.call = client.watchEvents({ afterCursor: '', roomId: '', types: [], heartbeatIntervalSeconds: 0, ...request }, metadata);
     this.subscribed = new Promise((resolve) => this.call.once('metadata', () => resolve()));
     this.call.on('error', (err: ServiceError) => (this.error = err));
     this.call.on('data', (r: { event: Event | undefined }) => this.events.push(r.event!));

@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { Event, EventType, eventTypeFromJSON, eventTypeToJSON, WebhookDelivery, WebhookEndpoint } from "./events.js";
 
 export const protobufPackage = "roomgate.v1";
@@ -175,14 +176,40 @@ export interface WatchEventsRequest {
   afterCursor: string;
   /** When set, only this room's events. */
   roomId: string;
-  /** Event types to stream; empty means all. */
+  /**
+   * Event types to stream; empty means all (for a token with scope verify
+   * only: all the revocation types, see WatchEvents).
+   */
   types: EventType[];
+  /**
+   * When set (1-60), a heartbeat is sent after this many seconds without an
+   * event, while the stream is caught up; 0 sends none.
+   */
+  heartbeatIntervalSeconds: number;
 }
 
-/** Response for WatchEvents: one event. */
+/** Response for WatchEvents: one event, or a heartbeat. */
 export interface WatchEventsResponse {
-  /** The event. */
-  event: Event | undefined;
+  /** The event; unset in a heartbeat. */
+  event:
+    | Event
+    | undefined;
+  /** Set instead of event when nothing matched for heartbeat_interval_seconds. */
+  heartbeat: WatchHeartbeat | undefined;
+}
+
+/**
+ * Proof of freshness on a quiet stream: every matching event committed before
+ * `time` has been sent.
+ */
+export interface WatchHeartbeat {
+  /**
+   * Where the stream has read to; resume from it with after_cursor to skip
+   * what was read and did not match.
+   */
+  cursor: string;
+  /** The database's time when the stream was last caught up. */
+  time: Date | undefined;
 }
 
 function createBaseCreateWebhookEndpointRequest(): CreateWebhookEndpointRequest {
@@ -1660,7 +1687,7 @@ export const RedeliverEventResponse: MessageFns<RedeliverEventResponse> = {
 };
 
 function createBaseWatchEventsRequest(): WatchEventsRequest {
-  return { afterCursor: "", roomId: "", types: [] };
+  return { afterCursor: "", roomId: "", types: [], heartbeatIntervalSeconds: 0 };
 }
 
 export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
@@ -1677,6 +1704,9 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
         writer.int32(v);
       }
       writer.join();
+    }
+    if (message.heartbeatIntervalSeconds !== 0) {
+      writer.uint32(32).uint32(message.heartbeatIntervalSeconds);
     }
     return writer;
   },
@@ -1728,6 +1758,14 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
 
             break;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.heartbeatIntervalSeconds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1753,6 +1791,11 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
         ? globalThis.String(object.room_id)
         : "",
       types: globalThis.Array.isArray(object?.types) ? object.types.map((e: any) => eventTypeFromJSON(e)) : [],
+      heartbeatIntervalSeconds: isSet(object.heartbeatIntervalSeconds)
+        ? globalThis.Number(object.heartbeatIntervalSeconds)
+        : isSet(object.heartbeat_interval_seconds)
+        ? globalThis.Number(object.heartbeat_interval_seconds)
+        : 0,
     };
   },
 
@@ -1767,6 +1810,9 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
     if (message.types?.length) {
       obj.types = message.types.map((e) => eventTypeToJSON(e));
     }
+    if (message.heartbeatIntervalSeconds !== 0) {
+      obj.heartbeatIntervalSeconds = Math.round(message.heartbeatIntervalSeconds);
+    }
     return obj;
   },
 
@@ -1778,18 +1824,22 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
     message.afterCursor = object.afterCursor ?? "";
     message.roomId = object.roomId ?? "";
     message.types = object.types?.map((e) => e) || [];
+    message.heartbeatIntervalSeconds = object.heartbeatIntervalSeconds ?? 0;
     return message;
   },
 };
 
 function createBaseWatchEventsResponse(): WatchEventsResponse {
-  return { event: undefined };
+  return { event: undefined, heartbeat: undefined };
 }
 
 export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
   encode(message: WatchEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.event !== undefined) {
       Event.encode(message.event, writer.uint32(10).fork()).join();
+    }
+    if (message.heartbeat !== undefined) {
+      WatchHeartbeat.encode(message.heartbeat, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1815,6 +1865,14 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
             message.event = Event.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.heartbeat = WatchHeartbeat.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1828,13 +1886,19 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
   },
 
   fromJSON(object: any): WatchEventsResponse {
-    return { event: isSet(object.event) ? Event.fromJSON(object.event) : undefined };
+    return {
+      event: isSet(object.event) ? Event.fromJSON(object.event) : undefined,
+      heartbeat: isSet(object.heartbeat) ? WatchHeartbeat.fromJSON(object.heartbeat) : undefined,
+    };
   },
 
   toJSON(message: WatchEventsResponse): unknown {
     const obj: any = {};
     if (message.event !== undefined) {
       obj.event = Event.toJSON(message.event);
+    }
+    if (message.heartbeat !== undefined) {
+      obj.heartbeat = WatchHeartbeat.toJSON(message.heartbeat);
     }
     return obj;
   },
@@ -1845,6 +1909,94 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
   fromPartial(object: DeepPartial<WatchEventsResponse>): WatchEventsResponse {
     const message = createBaseWatchEventsResponse();
     message.event = (object.event !== undefined && object.event !== null) ? Event.fromPartial(object.event) : undefined;
+    message.heartbeat = (object.heartbeat !== undefined && object.heartbeat !== null)
+      ? WatchHeartbeat.fromPartial(object.heartbeat)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseWatchHeartbeat(): WatchHeartbeat {
+  return { cursor: "", time: undefined };
+}
+
+export const WatchHeartbeat: MessageFns<WatchHeartbeat> = {
+  encode(message: WatchHeartbeat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cursor !== "") {
+      writer.uint32(10).string(message.cursor);
+    }
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchHeartbeat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchHeartbeat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchHeartbeat {
+    return {
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+    };
+  },
+
+  toJSON(message: WatchHeartbeat): unknown {
+    const obj: any = {};
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchHeartbeat>): WatchHeartbeat {
+    return WatchHeartbeat.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchHeartbeat>): WatchHeartbeat {
+    const message = createBaseWatchHeartbeat();
+    message.cursor = object.cursor ?? "";
+    message.time = object.time ?? undefined;
     return message;
   },
 };
@@ -1985,8 +2137,11 @@ export const EventServiceService = {
    * too many streams are open for the token or environment; with UNAVAILABLE
    * at shutdown; and with OUT_OF_RANGE when after_cursor is older than the
    * event retention. ErrorInfo metadata resumeCursor, where given, is where to
-   * resume.
-   * Authorization: management token with scope rooms, read or admin.
+   * resume. A token with scope verify (and no rooms, read or admin) may watch
+   * only the revocation types: PEER_TOKEN_REVOKED, ROOM_DELETED, ROOM_PURGED,
+   * BAN_CREATED, BAN_LIFTED and BAN_EXPIRED; asking for others is
+   * PERMISSION_DENIED. This is the feed offline verifiers keep.
+   * Authorization: management token with scope rooms, read, verify or admin.
    */
   watchEvents: {
     path: "/roomgate.v1.EventService/WatchEvents" as const,
@@ -2050,8 +2205,11 @@ export interface EventServiceServer extends UntypedServiceImplementation {
    * too many streams are open for the token or environment; with UNAVAILABLE
    * at shutdown; and with OUT_OF_RANGE when after_cursor is older than the
    * event retention. ErrorInfo metadata resumeCursor, where given, is where to
-   * resume.
-   * Authorization: management token with scope rooms, read or admin.
+   * resume. A token with scope verify (and no rooms, read or admin) may watch
+   * only the revocation types: PEER_TOKEN_REVOKED, ROOM_DELETED, ROOM_PURGED,
+   * BAN_CREATED, BAN_LIFTED and BAN_EXPIRED; asking for others is
+   * PERMISSION_DENIED. This is the feed offline verifiers keep.
+   * Authorization: management token with scope rooms, read, verify or admin.
    */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
 }
@@ -2219,8 +2377,11 @@ export interface EventServiceClient extends Client {
    * too many streams are open for the token or environment; with UNAVAILABLE
    * at shutdown; and with OUT_OF_RANGE when after_cursor is older than the
    * event retention. ErrorInfo metadata resumeCursor, where given, is where to
-   * resume.
-   * Authorization: management token with scope rooms, read or admin.
+   * resume. A token with scope verify (and no rooms, read or admin) may watch
+   * only the revocation types: PEER_TOKEN_REVOKED, ROOM_DELETED, ROOM_PURGED,
+   * BAN_CREATED, BAN_LIFTED and BAN_EXPIRED; asking for others is
+   * PERMISSION_DENIED. This is the feed offline verifiers keep.
+   * Authorization: management token with scope rooms, read, verify or admin.
    */
   watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchEventsResponse>;
   watchEvents(
@@ -2247,6 +2408,28 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000).toString();
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (globalThis.Number(t.seconds) || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

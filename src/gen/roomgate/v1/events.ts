@@ -7,7 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { Environment, environmentFromJSON, environmentToJSON, Peer, Room } from "./resources.js";
+import { Ban, Environment, environmentFromJSON, environmentToJSON, Peer, Room } from "./resources.js";
 
 export const protobufPackage = "roomgate.v1";
 
@@ -37,6 +37,12 @@ export enum EventType {
   EVENT_TYPE_PEER_TOKEN_REVOKED = 9,
   /** EVENT_TYPE_ROOM_PURGED - A room was deleted by its peerless purge timeout. */
   EVENT_TYPE_ROOM_PURGED = 10,
+  /** EVENT_TYPE_BAN_CREATED - An identity was banned (CreateBan, or DeletePeer with a ban). */
+  EVENT_TYPE_BAN_CREATED = 11,
+  /** EVENT_TYPE_BAN_LIFTED - A ban was lifted by DeleteBan. */
+  EVENT_TYPE_BAN_LIFTED = 12,
+  /** EVENT_TYPE_BAN_EXPIRED - A ban reached its expire_time. */
+  EVENT_TYPE_BAN_EXPIRED = 13,
   UNRECOGNIZED = -1,
 }
 
@@ -75,6 +81,15 @@ export function eventTypeFromJSON(object: any): EventType {
     case 10:
     case "EVENT_TYPE_ROOM_PURGED":
       return EventType.EVENT_TYPE_ROOM_PURGED;
+    case 11:
+    case "EVENT_TYPE_BAN_CREATED":
+      return EventType.EVENT_TYPE_BAN_CREATED;
+    case 12:
+    case "EVENT_TYPE_BAN_LIFTED":
+      return EventType.EVENT_TYPE_BAN_LIFTED;
+    case 13:
+    case "EVENT_TYPE_BAN_EXPIRED":
+      return EventType.EVENT_TYPE_BAN_EXPIRED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -106,6 +121,12 @@ export function eventTypeToJSON(object: EventType): string {
       return "EVENT_TYPE_PEER_TOKEN_REVOKED";
     case EventType.EVENT_TYPE_ROOM_PURGED:
       return "EVENT_TYPE_ROOM_PURGED";
+    case EventType.EVENT_TYPE_BAN_CREATED:
+      return "EVENT_TYPE_BAN_CREATED";
+    case EventType.EVENT_TYPE_BAN_LIFTED:
+      return "EVENT_TYPE_BAN_LIFTED";
+    case EventType.EVENT_TYPE_BAN_EXPIRED:
+      return "EVENT_TYPE_BAN_EXPIRED";
     case EventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -122,6 +143,8 @@ export enum RevocationCause {
   REVOCATION_CAUSE_ROOM_DELETED = 2,
   /** REVOCATION_CAUSE_PERMISSIONS_CHANGED - The peer's permissions changed (UpdatePeer); earlier tokens are superseded. */
   REVOCATION_CAUSE_PERMISSIONS_CHANGED = 3,
+  /** REVOCATION_CAUSE_BANNED - The peer's identity was banned (CreateBan, or DeletePeer with a ban). */
+  REVOCATION_CAUSE_BANNED = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -139,6 +162,9 @@ export function revocationCauseFromJSON(object: any): RevocationCause {
     case 3:
     case "REVOCATION_CAUSE_PERMISSIONS_CHANGED":
       return RevocationCause.REVOCATION_CAUSE_PERMISSIONS_CHANGED;
+    case 4:
+    case "REVOCATION_CAUSE_BANNED":
+      return RevocationCause.REVOCATION_CAUSE_BANNED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -156,6 +182,8 @@ export function revocationCauseToJSON(object: RevocationCause): string {
       return "REVOCATION_CAUSE_ROOM_DELETED";
     case RevocationCause.REVOCATION_CAUSE_PERMISSIONS_CHANGED:
       return "REVOCATION_CAUSE_PERMISSIONS_CHANGED";
+    case RevocationCause.REVOCATION_CAUSE_BANNED:
+      return "REVOCATION_CAUSE_BANNED";
     case RevocationCause.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -221,9 +249,15 @@ export interface Event {
   id: string;
   /** Environment of the room. */
   environment: Environment;
-  /** Room the event belongs to. */
+  /**
+   * Room the event belongs to; empty for an event of the whole environment
+   * (a ban with no room).
+   */
   roomId: string;
-  /** Position within the room, starting at 1, without gaps. */
+  /**
+   * Position within the room, starting at 1, without gaps; 0 for an event of
+   * the whole environment.
+   */
   sequence: string;
   /** When the change committed, to within the transaction. */
   createTime:
@@ -268,6 +302,15 @@ export interface Event {
     | //
     /** The room as it was when purged. */
     { $case: "roomPurged"; value: Room }
+    | //
+    /** The ban as made. */
+    { $case: "banCreated"; value: Ban }
+    | //
+    /** The ban as it was when lifted. */
+    { $case: "banLifted"; value: Ban }
+    | //
+    /** The ban as it was when it expired. */
+    { $case: "banExpired"; value: Ban }
     | undefined;
 }
 
@@ -404,6 +447,15 @@ export const Event: MessageFns<Event> = {
         break;
       case "roomPurged":
         Room.encode(message.payload.value, writer.uint32(154).fork()).join();
+        break;
+      case "banCreated":
+        Ban.encode(message.payload.value, writer.uint32(162).fork()).join();
+        break;
+      case "banLifted":
+        Ban.encode(message.payload.value, writer.uint32(170).fork()).join();
+        break;
+      case "banExpired":
+        Ban.encode(message.payload.value, writer.uint32(178).fork()).join();
         break;
     }
     return writer;
@@ -558,6 +610,30 @@ export const Event: MessageFns<Event> = {
             message.payload = { $case: "roomPurged", value: Room.decode(reader, reader.uint32()) };
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.payload = { $case: "banCreated", value: Ban.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.payload = { $case: "banLifted", value: Ban.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.payload = { $case: "banExpired", value: Ban.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -627,6 +703,18 @@ export const Event: MessageFns<Event> = {
         ? { $case: "roomPurged", value: Room.fromJSON(object.roomPurged) }
         : isSet(object.room_purged)
         ? { $case: "roomPurged", value: Room.fromJSON(object.room_purged) }
+        : isSet(object.banCreated)
+        ? { $case: "banCreated", value: Ban.fromJSON(object.banCreated) }
+        : isSet(object.ban_created)
+        ? { $case: "banCreated", value: Ban.fromJSON(object.ban_created) }
+        : isSet(object.banLifted)
+        ? { $case: "banLifted", value: Ban.fromJSON(object.banLifted) }
+        : isSet(object.ban_lifted)
+        ? { $case: "banLifted", value: Ban.fromJSON(object.ban_lifted) }
+        : isSet(object.banExpired)
+        ? { $case: "banExpired", value: Ban.fromJSON(object.banExpired) }
+        : isSet(object.ban_expired)
+        ? { $case: "banExpired", value: Ban.fromJSON(object.ban_expired) }
         : undefined,
     };
   },
@@ -674,6 +762,12 @@ export const Event: MessageFns<Event> = {
       obj.peerTokenRevoked = PeerTokenRevoked.toJSON(message.payload.value);
     } else if (message.payload?.$case === "roomPurged") {
       obj.roomPurged = Room.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "banCreated") {
+      obj.banCreated = Ban.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "banLifted") {
+      obj.banLifted = Ban.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "banExpired") {
+      obj.banExpired = Ban.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -748,6 +842,24 @@ export const Event: MessageFns<Event> = {
       case "roomPurged": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "roomPurged", value: Room.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "banCreated": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "banCreated", value: Ban.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "banLifted": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "banLifted", value: Ban.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "banExpired": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "banExpired", value: Ban.fromPartial(object.payload.value) };
         }
         break;
       }

@@ -19,7 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { Peer, PeerPermissions, PeerStatus, peerStatusFromJSON, peerStatusToJSON } from "./resources.js";
+import { Ban, Peer, PeerPermissions, PeerStatus, peerStatusFromJSON, peerStatusToJSON } from "./resources.js";
 
 export const protobufPackage = "roomgate.v1";
 
@@ -98,10 +98,30 @@ export interface DeletePeerRequest {
   roomId: string;
   /** Peer identifier. */
   peerId: string;
+  /**
+   * When set, also bans the peer's identity. Needs a management token with
+   * scope rooms or admin; a peer token that sets it is PERMISSION_DENIED.
+   */
+  ban: DeletePeerBan | undefined;
+}
+
+/** The ban DeletePeer makes of the deleted peer's identity. */
+export interface DeletePeerBan {
+  /** Ban the identity from every room of the environment, not only this one. */
+  environmentWide: boolean;
+  /** How long the ban lasts, in seconds; 0 means until lifted. */
+  durationSeconds: number;
+  /** Why, for people: up to 512 characters. */
+  reason: string;
 }
 
 /** Response for DeletePeer. */
 export interface DeletePeerResponse {
+  /**
+   * The ban, when one was asked for: the new one, or the active ban with the
+   * same identity and scope that already existed (kept unchanged).
+   */
+  ban: Ban | undefined;
 }
 
 /** Request for UpdatePeerMetadata. */
@@ -811,7 +831,7 @@ export const ListPeersResponse: MessageFns<ListPeersResponse> = {
 };
 
 function createBaseDeletePeerRequest(): DeletePeerRequest {
-  return { roomId: "", peerId: "" };
+  return { roomId: "", peerId: "", ban: undefined };
 }
 
 export const DeletePeerRequest: MessageFns<DeletePeerRequest> = {
@@ -821,6 +841,9 @@ export const DeletePeerRequest: MessageFns<DeletePeerRequest> = {
     }
     if (message.peerId !== "") {
       writer.uint32(18).string(message.peerId);
+    }
+    if (message.ban !== undefined) {
+      DeletePeerBan.encode(message.ban, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -854,6 +877,14 @@ export const DeletePeerRequest: MessageFns<DeletePeerRequest> = {
             message.peerId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ban = DeletePeerBan.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -878,6 +909,7 @@ export const DeletePeerRequest: MessageFns<DeletePeerRequest> = {
         : isSet(object.peer_id)
         ? globalThis.String(object.peer_id)
         : "",
+      ban: isSet(object.ban) ? DeletePeerBan.fromJSON(object.ban) : undefined,
     };
   },
 
@@ -889,6 +921,9 @@ export const DeletePeerRequest: MessageFns<DeletePeerRequest> = {
     if (message.peerId !== "") {
       obj.peerId = message.peerId;
     }
+    if (message.ban !== undefined) {
+      obj.ban = DeletePeerBan.toJSON(message.ban);
+    }
     return obj;
   },
 
@@ -899,16 +934,129 @@ export const DeletePeerRequest: MessageFns<DeletePeerRequest> = {
     const message = createBaseDeletePeerRequest();
     message.roomId = object.roomId ?? "";
     message.peerId = object.peerId ?? "";
+    message.ban = (object.ban !== undefined && object.ban !== null) ? DeletePeerBan.fromPartial(object.ban) : undefined;
+    return message;
+  },
+};
+
+function createBaseDeletePeerBan(): DeletePeerBan {
+  return { environmentWide: false, durationSeconds: 0, reason: "" };
+}
+
+export const DeletePeerBan: MessageFns<DeletePeerBan> = {
+  encode(message: DeletePeerBan, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.environmentWide !== false) {
+      writer.uint32(8).bool(message.environmentWide);
+    }
+    if (message.durationSeconds !== 0) {
+      writer.uint32(16).uint32(message.durationSeconds);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletePeerBan {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletePeerBan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.environmentWide = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.durationSeconds = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletePeerBan {
+    return {
+      environmentWide: isSet(object.environmentWide)
+        ? globalThis.Boolean(object.environmentWide)
+        : isSet(object.environment_wide)
+        ? globalThis.Boolean(object.environment_wide)
+        : false,
+      durationSeconds: isSet(object.durationSeconds)
+        ? globalThis.Number(object.durationSeconds)
+        : isSet(object.duration_seconds)
+        ? globalThis.Number(object.duration_seconds)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: DeletePeerBan): unknown {
+    const obj: any = {};
+    if (message.environmentWide !== false) {
+      obj.environmentWide = message.environmentWide;
+    }
+    if (message.durationSeconds !== 0) {
+      obj.durationSeconds = Math.round(message.durationSeconds);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeletePeerBan>): DeletePeerBan {
+    return DeletePeerBan.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeletePeerBan>): DeletePeerBan {
+    const message = createBaseDeletePeerBan();
+    message.environmentWide = object.environmentWide ?? false;
+    message.durationSeconds = object.durationSeconds ?? 0;
+    message.reason = object.reason ?? "";
     return message;
   },
 };
 
 function createBaseDeletePeerResponse(): DeletePeerResponse {
-  return {};
+  return { ban: undefined };
 }
 
 export const DeletePeerResponse: MessageFns<DeletePeerResponse> = {
-  encode(_: DeletePeerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: DeletePeerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ban !== undefined) {
+      Ban.encode(message.ban, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
@@ -925,6 +1073,14 @@ export const DeletePeerResponse: MessageFns<DeletePeerResponse> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ban = Ban.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -937,20 +1093,24 @@ export const DeletePeerResponse: MessageFns<DeletePeerResponse> = {
     }
   },
 
-  fromJSON(_: any): DeletePeerResponse {
-    return {};
+  fromJSON(object: any): DeletePeerResponse {
+    return { ban: isSet(object.ban) ? Ban.fromJSON(object.ban) : undefined };
   },
 
-  toJSON(_: DeletePeerResponse): unknown {
+  toJSON(message: DeletePeerResponse): unknown {
     const obj: any = {};
+    if (message.ban !== undefined) {
+      obj.ban = Ban.toJSON(message.ban);
+    }
     return obj;
   },
 
   create(base?: DeepPartial<DeletePeerResponse>): DeletePeerResponse {
     return DeletePeerResponse.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<DeletePeerResponse>): DeletePeerResponse {
+  fromPartial(object: DeepPartial<DeletePeerResponse>): DeletePeerResponse {
     const message = createBaseDeletePeerResponse();
+    message.ban = (object.ban !== undefined && object.ban !== null) ? Ban.fromPartial(object.ban) : undefined;
     return message;
   },
 };
@@ -1534,7 +1694,9 @@ export const PeerServiceService = {
     responseDeserialize: (value: Buffer): ListPeersResponse => ListPeersResponse.decode(value),
   },
   /**
-   * Removes a peer; its tokens stop verifying at once.
+   * Removes a peer; its tokens stop verifying at once. With `ban` set, also
+   * bans the peer's identity (see BanService.CreateBan) in the same
+   * transaction, so it cannot rejoin.
    * Authorization: management token with scope rooms or admin; peer token of the room, with can_remove_participants.
    */
   deletePeer: {
@@ -1613,7 +1775,9 @@ export interface PeerServiceServer extends UntypedServiceImplementation {
    */
   listPeers: handleUnaryCall<ListPeersRequest, ListPeersResponse>;
   /**
-   * Removes a peer; its tokens stop verifying at once.
+   * Removes a peer; its tokens stop verifying at once. With `ban` set, also
+   * bans the peer's identity (see BanService.CreateBan) in the same
+   * transaction, so it cannot rejoin.
    * Authorization: management token with scope rooms or admin; peer token of the room, with can_remove_participants.
    */
   deletePeer: handleUnaryCall<DeletePeerRequest, DeletePeerResponse>;
@@ -1698,7 +1862,9 @@ export interface PeerServiceClient extends Client {
     callback: (error: ServiceError | null, response: ListPeersResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Removes a peer; its tokens stop verifying at once.
+   * Removes a peer; its tokens stop verifying at once. With `ban` set, also
+   * bans the peer's identity (see BanService.CreateBan) in the same
+   * transaction, so it cannot rejoin.
    * Authorization: management token with scope rooms or admin; peer token of the room, with can_remove_participants.
    */
   deletePeer(

@@ -120,8 +120,8 @@ export enum ManagementScope {
    */
   MANAGEMENT_SCOPE_ROOMS = 2,
   /**
-   * MANAGEMENT_SCOPE_VERIFY - VerifyPeerToken and ReportPeerStatus (GetJwks needs no token): for media
-   * servers.
+   * MANAGEMENT_SCOPE_VERIFY - VerifyPeerToken, ReportPeerStatus and WatchEvents of the revocation types
+   * (GetJwks needs no token): for media servers and offline verifiers.
    */
   MANAGEMENT_SCOPE_VERIFY = 3,
   /**
@@ -389,6 +389,34 @@ export interface SigningKey {
     | undefined;
   /** When the key leaves the JWKS; unset while it is current or next. */
   retireTime: Date | undefined;
+}
+
+/**
+ * A ban: an identity kept out of one room, or out of every room of an
+ * environment, until it expires or is lifted. While it lasts, CreatePeer with
+ * that identity fails with FAILED_PRECONDITION, no token is issued or
+ * refreshed for a peer with it, and the peers it had when banned are deleted.
+ */
+export interface Ban {
+  /** Identifier (UUID), used to lift the ban. */
+  id: string;
+  /** Environment the ban applies in. */
+  environment: Environment;
+  /** The identity banned (Peer.identity). */
+  identity: string;
+  /**
+   * The room the ban applies to; empty when it applies to every room of the
+   * environment.
+   */
+  roomId: string;
+  /** Why, for people (never shown to the banned peer by roomgate). */
+  reason: string;
+  /** When the ban was made. */
+  createTime:
+    | Date
+    | undefined;
+  /** When the ban ends by itself; unset when it lasts until lifted. */
+  expireTime: Date | undefined;
 }
 
 function createBaseRoom(): Room {
@@ -1777,6 +1805,183 @@ export const SigningKey: MessageFns<SigningKey> = {
     message.createTime = object.createTime ?? undefined;
     message.activateTime = object.activateTime ?? undefined;
     message.retireTime = object.retireTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseBan(): Ban {
+  return { id: "", environment: 0, identity: "", roomId: "", reason: "", createTime: undefined, expireTime: undefined };
+}
+
+export const Ban: MessageFns<Ban> = {
+  encode(message: Ban, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.environment !== 0) {
+      writer.uint32(16).int32(message.environment);
+    }
+    if (message.identity !== "") {
+      writer.uint32(26).string(message.identity);
+    }
+    if (message.roomId !== "") {
+      writer.uint32(34).string(message.roomId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createTime), writer.uint32(50).fork()).join();
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Ban {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.environment = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.expireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Ban {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      environment: isSet(object.environment) ? environmentFromJSON(object.environment) : 0,
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : "",
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+        ? globalThis.String(object.room_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      createTime: isSet(object.createTime)
+        ? fromJsonTimestamp(object.createTime)
+        : isSet(object.create_time)
+        ? fromJsonTimestamp(object.create_time)
+        : undefined,
+      expireTime: isSet(object.expireTime)
+        ? fromJsonTimestamp(object.expireTime)
+        : isSet(object.expire_time)
+        ? fromJsonTimestamp(object.expire_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Ban): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.environment !== 0) {
+      obj.environment = environmentToJSON(message.environment);
+    }
+    if (message.identity !== "") {
+      obj.identity = message.identity;
+    }
+    if (message.roomId !== "") {
+      obj.roomId = message.roomId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.createTime !== undefined) {
+      obj.createTime = message.createTime.toISOString();
+    }
+    if (message.expireTime !== undefined) {
+      obj.expireTime = message.expireTime.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Ban>): Ban {
+    return Ban.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Ban>): Ban {
+    const message = createBaseBan();
+    message.id = object.id ?? "";
+    message.environment = object.environment ?? 0;
+    message.identity = object.identity ?? "";
+    message.roomId = object.roomId ?? "";
+    message.reason = object.reason ?? "";
+    message.createTime = object.createTime ?? undefined;
+    message.expireTime = object.expireTime ?? undefined;
     return message;
   },
 };
