@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { buildCoherentCaches } from './coherent-caches.js';
 import type { Config } from './config.js';
 import { Authenticator } from './domain/authenticator.js';
+import { BanManager } from './domain/ban-manager.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { EventCursors } from './domain/event-cursor.js';
 import { EventStream } from './domain/event-stream.js';
@@ -22,6 +23,7 @@ import { systemResolver, UrlGuard } from './domain/url-guard.js';
 import { WatchRegistry } from './domain/watch-registry.js';
 import { WebhookManager } from './domain/webhook-manager.js';
 import { WebhookRelay } from './relay/webhook-relay.js';
+import { PgBanStore } from './store/ban-store.js';
 import { openDatabase, type Database } from './store/database.js';
 import { DatabaseProbe } from './store/database-probe.js';
 import { PgEventStore } from './store/event-store.js';
@@ -154,6 +156,7 @@ export async function startRoomgate(
       authenticator,
       rooms: new RoomManager(roomStore, config.limits, invalidate, pages),
       peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
+      bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
