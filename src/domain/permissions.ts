@@ -23,7 +23,9 @@ export type Action =
   | 'peer:report-status'
   | 'webhook:manage'
   | 'event:watch'
-  | 'event:watch-all';
+  | 'event:watch-all'
+  | 'ban:manage'
+  | 'ban:read';
 
 // The scopes that allow each action to a management token, besides `admin`,
 // which allows everything. An empty list means admin only.
@@ -50,6 +52,8 @@ const SCOPES_FOR: Record<Action, readonly Scope[]> = {
   // verify watches only the revocation types (see EventStream), which offline verifiers keep.
   'event:watch': ['rooms', 'read', 'verify'],
   'event:watch-all': ['rooms', 'read'],
+  'ban:manage': ['rooms'],
+  'ban:read': ['rooms', 'read'],
 };
 
 /** The resource an action is aimed at. */
@@ -139,6 +143,8 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
     case 'webhook:manage':
     case 'event:watch':
     case 'event:watch-all':
+    case 'ban:manage':
+    case 'ban:read':
     case 'room:create':
     case 'room:list':
     case 'room:delete':
