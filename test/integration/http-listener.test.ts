@@ -81,11 +81,11 @@ describe('across instances', () => {
         const [x, y] = await fetchBoth();
         expect(x.body).toContain(signingKey!.kid);
         expect(y).toEqual(x);
-        expect(x.etag).not.toBe(a.etag);
+        expect(x.etag).not.toBe(a!.etag);
       });
       // A verifier's If-None-Match from one instance is honoured by the other.
       const [x] = await fetchBoth();
-      const res = await fetch(`${second.httpUrl}/.well-known/jwks.json`, { headers: { 'if-none-match': x.etag! } });
+      const res = await fetch(`${second.httpUrl}/.well-known/jwks.json`, { headers: { 'if-none-match': x!.etag! } });
       expect(res.status).toBe(304);
     } finally {
       await second.close();
