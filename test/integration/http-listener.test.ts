@@ -79,9 +79,9 @@ describe('across instances', () => {
       // The other instance reloads on the rotation's NOTIFY.
       await vi.waitFor(async () => {
         const [x, y] = await fetchBoth();
-        expect(x.body).toContain(signingKey!.kid);
+        expect(x!.body).toContain(signingKey!.kid);
         expect(y).toEqual(x);
-        expect(x.etag).not.toBe(a!.etag);
+        expect(x!.etag).not.toBe(a!.etag);
       });
       // A verifier's If-None-Match from one instance is honoured by the other.
       const [x] = await fetchBoth();
