@@ -8,7 +8,7 @@
 // the ban's scope, and every CreatePeer that succeeded made a peer the ban
 // then deleted. Without the identity lock (src/store/ban-rows.ts) this fails.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bannedPeers, raceBansAndJoins } from '../support/ban-race.js';
+import { bannedPeers, eventsOutOfRoomOrder, raceBansAndJoins } from '../support/ban-race.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 
 let a: TestRoomgate;
@@ -27,6 +27,7 @@ it('never lets a banned identity in, over many rounds of CreateBan racing Create
   const token = await a.managementToken('sandbox');
   const outcomes = await raceBansAndJoins({ banner: a.client, joiner: b.client, token, rounds: 40, rooms: 3, label: 'direct' });
   expect(await bannedPeers(a.db.pool), 'peers of banned identities in the ban scope').toEqual([]);
+  expect(await eventsOutOfRoomOrder(a.db.pool), 'room events the stream gives out of sequence order').toEqual([]);
   // Both orders happened, or the race was not a race.
   expect(outcomes.refused, JSON.stringify(outcomes)).toBeGreaterThan(0);
   expect(outcomes.joinedThenDeleted, JSON.stringify(outcomes)).toBeGreaterThan(0);
