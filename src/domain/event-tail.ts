@@ -157,10 +157,11 @@ class EnvironmentTail {
   private async run(): Promise<void> {
     // The event a wake announces may not be readable yet: reads stop below
     // the oldest transaction still running in the whole Postgres cluster
-    // (any database's), and that may be older than the event. Rather than
-    // leave it to the next poll, the tail reads again soon after each wake
-    // (20, 40, 80, then every 100 ms) for 3 s: offline verifiers are
-    // promised revocations within a second.
+    // (any database's), and that may be older than the event. When the read
+    // after a wake says a transaction was running, the tail reads again soon
+    // (20, 40, 80, then every 100 ms, while that still holds) for up to 3 s
+    // rather than leave it to the next poll: offline verifiers are promised
+    // revocations within a second.
     let retryMs: number | undefined;
     let retryUntil = 0;
     this.lastSeen = this.notifier.version(this.environment);
@@ -170,9 +171,11 @@ class EnvironmentTail {
         const woken = seen !== this.lastSeen;
         this.lastSeen = seen;
         let scanned = 0;
+        let heldBack = false;
         try {
           const batch = await this.store.readAfter(this.environment, this.position ?? null, this.options.batchSize, {});
           scanned = batch.scanned;
+          heldBack = batch.heldBack;
           if (batch.last) {
             this.position = batch.last;
             const read = batch.events.map((event) => ({ event, at: decodeEventCursor(event.cursor) }));
@@ -183,7 +186,8 @@ class EnvironmentTail {
           // The streams end with the read's status, as each did when it read on its own.
           for (const seat of [...this.seats]) seat.end({ error });
         }
-        if (woken) {
+        if (!heldBack) retryMs = undefined;
+        else if (woken) {
           retryMs = FIRST_RETRY_MS;
           retryUntil = performance.now() + RETRY_WINDOW_MS;
         } else if (retryMs !== undefined) retryMs = performance.now() < retryUntil ? Math.min(retryMs * 2, MAX_RETRY_MS) : undefined;

@@ -55,8 +55,13 @@ ORDER BY s.txid, s.position`;
 // READ_AFTER with the database's time of the read, which comes back even when
 // no row does: WatchEvents heartbeats say when a stream was last caught up.
 // The statement's time is when its snapshot was taken.
+// held_back: a transaction was running when the read's snapshot was taken, so
+// events that committed before the read may still be below its horizon.
 const READ_AFTER_TIMED = `
-SELECT t.read_at, s.* FROM (SELECT statement_timestamp() AS read_at) t
+SELECT t.read_at, t.held_back, s.* FROM (
+  SELECT statement_timestamp() AS read_at,
+    pg_snapshot_xmin(pg_current_snapshot()) < pg_snapshot_xmax(pg_current_snapshot()) AS held_back
+) t
 LEFT JOIN LATERAL (${READ_AFTER}) s ON true
 ORDER BY s.txid::xid8, s.position`;
 
@@ -70,7 +75,7 @@ export class PgEventStore implements EventStreamStore {
     limit: number,
     filter: EventFilter,
   ): Promise<EventBatch> {
-    const { rows: timed } = await query<EventRow & { wanted: boolean; read_at: Date }>(this.pool, READ_AFTER_TIMED, [
+    const { rows: timed } = await query<EventRow & { wanted: boolean; read_at: Date; held_back: boolean }>(this.pool, READ_AFTER_TIMED, [
       environment,
       after?.txid ?? '0',
       after?.position ?? '0',
@@ -82,6 +87,7 @@ export class PgEventStore implements EventStreamStore {
     const last = rows[rows.length - 1];
     return {
       readAt: (timed[0] as { read_at: Date }).read_at,
+      heldBack: (timed[0] as { held_back: boolean }).held_back,
       events: rows.filter((r) => r.wanted).map(toRoomEvent),
       scanned: rows.length,
       last: last ? { txid: last.txid, position: last.position } : null,

@@ -18,6 +18,11 @@ export interface EventBatch {
   last: EventPosition | null;
   /** The database's time of the read. */
   readAt: Date;
+  /**
+   * Whether a transaction was running when the read began, anywhere on the
+   * cluster: events committed before the read may then not be readable yet.
+   */
+  heldBack: boolean;
 }
 
 /**

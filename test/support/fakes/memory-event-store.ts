@@ -30,6 +30,7 @@ export class MemoryEventStore implements EventStreamStore {
       scanned: scanned.length,
       last: last ? { txid: last.txid, position: last.position } : null,
       readAt: new Date(),
+      heldBack: this.outbox.hasRunning(),
     };
   }
 

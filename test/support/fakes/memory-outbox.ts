@@ -133,6 +133,11 @@ export class MemoryOutbox {
     return min;
   }
 
+  /** Whether a transaction is running (pg_snapshot_xmin < pg_snapshot_xmax). */
+  hasRunning(): boolean {
+    return this.running.size > 0;
+  }
+
   /** The committed event, if it is in `environment`. */
   event(environment: Environment, eventId: string): EventRow | undefined {
     const event = this.events.find((e) => e.id === eventId);
