@@ -42,6 +42,7 @@ export type {
   VerifyPeerTokenResponse,
 } from '../gen/roomgate/v1/token_service.js';
 export { Environment } from '../gen/roomgate/v1/resources.js';
+export { PeerStatus } from '../gen/roomgate/v1/resources.js';
 export type { Peer, PeerPermissions, PeerTokenClaims, Room } from '../gen/roomgate/v1/resources.js';
 
 /** Per-call options of the promise-based client. */
