@@ -11,6 +11,8 @@ export interface AdapterConfig {
   environment: 'sandbox' | 'production';
   /** Management token with scope verify; never logged. */
   verifyToken: string;
+  /** Heartbeat interval asked of the feed; the library's default when unset. */
+  feedHeartbeatSeconds: number | undefined;
   /** Fail closed after this many seconds without a feed event or heartbeat; undefined means fail open. */
   failClosedAfterSeconds: number | undefined;
   listenHost: string;
@@ -64,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AdapterConfig {
     issuer: env.ROOMGATE_ISSUER || 'roomgate',
     environment: oneOf(env, 'ROOMGATE_ENVIRONMENT', ['sandbox', 'production'] as const),
     verifyToken: verifyToken(env),
+    feedHeartbeatSeconds: env.ROOMGATE_FEED_HEARTBEAT_SECONDS ? integer(env, 'ROOMGATE_FEED_HEARTBEAT_SECONDS', 10, 1, 60) : undefined,
     failClosedAfterSeconds: stale === 'fail-open' ? undefined : integer(env, 'MEDIA_SERVER_FAIL_CLOSED_AFTER_SECONDS', 30, 1, 86_400),
     listenHost,
     listenPort: port,

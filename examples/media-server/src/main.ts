@@ -23,7 +23,12 @@ const verifier = await PeerTokenVerifier.create({
   jwksUrl: config.jwksUrl,
   issuer: config.issuer,
   environment: config.environment,
-  feed: { address: config.grpcAddress, token: config.verifyToken, credentials: grpcCredentials },
+  feed: {
+    address: config.grpcAddress,
+    token: config.verifyToken,
+    credentials: grpcCredentials,
+    ...(config.feedHeartbeatSeconds === undefined ? {} : { heartbeatIntervalSeconds: config.feedHeartbeatSeconds }),
+  },
   stale: config.failClosedAfterSeconds === undefined ? 'fail-open' : { failClosedAfterSeconds: config.failClosedAfterSeconds },
 });
 const client = createRoomgateClient(config.grpcAddress, { token: config.verifyToken, credentials: grpcCredentials });
