@@ -1,11 +1,15 @@
 // The reference media-server adapter (examples/media-server) as a real child
 // process, and peers that join it with the `ws` client library, for
-// test/integration/media-server*.test.ts. The adapter is built once per file
-// with its own `npm run build` (which builds @roomgate/client first), as a
-// user of the example would, and runs from its dist/ with only the
+// test/integration/media-server*.test.ts. The adapter is built with its own
+// `npm run build` (which builds @roomgate/client first), as a user of the
+// example would, when its sources changed, and runs from its dist/ with only the
 // environment given here. Like server-process.ts's roomgate, it watches a
 // pipe from the test worker and stops itself if the worker dies.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
@@ -20,9 +24,55 @@ const ORPHAN_GUARD =
      process.stdin.once('end', orphaned).once('error', orphaned).resume().unref();`,
   );
 
-/** Runs the example's `npm run build` (its tsc, after @roomgate/client's build). */
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+/** What the adapter's build reads: its sources, and the client package's. */
+const BUILD_INPUTS = ['examples/media-server/src', 'examples/media-server/package.json', 'examples/media-server/tsconfig.json', 'src/client', 'src/gen', 'packages/client'];
+const BUILD_OUTPUTS = ['examples/media-server/dist/main.js', 'packages/client/dist/cjs/package.json'];
+const BUILD_LOCK = path.join(os.tmpdir(), `roomgate-media-server-build-${createHash('sha256').update(REPO).digest('hex').slice(0, 12)}`);
+
+function newestMtime(file: string): number {
+  const stat = statSync(file);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(file)) {
+    if (entry === 'dist' || entry === 'node_modules') continue;
+    newest = Math.max(newest, newestMtime(path.join(file, entry)));
+  }
+  return newest;
+}
+
+function upToDate(): boolean {
+  const outputs = BUILD_OUTPUTS.map((f) => path.join(REPO, f));
+  if (!outputs.every((f) => existsSync(f))) return false;
+  const built = Math.min(...outputs.map((f) => statSync(f).mtimeMs));
+  return BUILD_INPUTS.every((f) => newestMtime(path.join(REPO, f)) < built);
+}
+
+/**
+ * Runs the example's `npm run build` (its tsc, after @roomgate/client's
+ * build) unless its output is newer than every input. Test files run in
+ * parallel workers, and the client's build starts by deleting its dist/, so
+ * the check and the build hold a lock directory: a second file waits, then
+ * finds the build done instead of deleting it under the first file's adapter.
+ */
 export async function buildMediaServer(): Promise<void> {
-  await promisify(execFile)('npm', ['run', 'build'], { cwd: EXAMPLE_DIR, env: { ...baseEnv, npm_config_update_notifier: 'false' } });
+  for (;;) {
+    try {
+      mkdirSync(BUILD_LOCK);
+      break;
+    } catch {
+      // A lock left by a killed run is stale after a few minutes.
+      const lock = statSync(BUILD_LOCK, { throwIfNoEntry: false });
+      if (lock && Date.now() - lock.mtimeMs > 300_000) rmSync(BUILD_LOCK, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    if (upToDate()) return;
+    await promisify(execFile)('npm', ['run', 'build'], { cwd: EXAMPLE_DIR, env: { ...baseEnv, npm_config_update_notifier: 'false' } });
+  } finally {
+    rmSync(BUILD_LOCK, { recursive: true, force: true });
+  }
 }
 
 /** A running adapter. */
