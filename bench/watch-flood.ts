@@ -50,6 +50,7 @@ const env = {
   DATABASE_URL: url.toString(),
   ROOMGATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0',
+  ROOMGATE_HTTP_ADDRESS: 'off',
   ROOMGATE_LOG_LEVEL: 'warn',
   // So that every stream is admitted where the caps exist: this measures the
   // cost of open streams, not the caps that now refuse most of them.

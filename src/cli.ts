@@ -81,6 +81,7 @@ async function serve(config: Config): Promise<number> {
         address: config.grpcAddress,
         port: roomgate.port,
         metricsPort: roomgate.metricsPort,
+        httpPort: roomgate.httpPort,
         database: roomgate.database.embedded ? 'embedded' : 'external',
       },
       'roomgate serving',

@@ -66,6 +66,16 @@ const schema = z.object({
     .string()
     .regex(/^(off|(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5})$/, "must be host:port, or 'off'")
     .default('127.0.0.1:9464'),
+  ROOMGATE_HTTP_ADDRESS: z
+    .string()
+    .regex(/^(off|(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5})$/, "must be host:port, or 'off'")
+    .default('127.0.0.1:8080'),
+  ROOMGATE_HTTP_RATE_LIMIT_PER_SECOND: int(0, 1_000_000).default(20),
+  ROOMGATE_HTTP_RATE_LIMIT_BURST: int(1, 1_000_000).default(100),
+  ROOMGATE_HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(1_024),
+  ROOMGATE_HTTP_MAX_CONNECTIONS_PER_ADDRESS: int(1, 1_000_000).default(64),
+  ROOMGATE_HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  ROOMGATE_HTTP_MAX_HEADER_BYTES: int(1024, 1_048_576).default(8_192),
   ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   ROOMGATE_EMBEDDED_POSTGRES: z.enum(['auto', 'false']).default('auto'),
   ROOMGATE_MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
@@ -122,6 +132,8 @@ export interface Config {
   watchMaxStreams: { perToken: number; perEnvironment: number };
   /** host:port of the Prometheus /metrics endpoint; undefined when off. */
   metricsAddress: string | undefined;
+  /** The public HTTP listener (JWKS, health); docs/configuration.md. */
+  http: HttpConfig;
   /** grpc-js server options. */
   grpc: { maxMessageBytes: number; maxConcurrentStreams: number; keepaliveTimeMs: number; keepaliveTimeoutMs: number };
   /** Server TLS; undefined serves plaintext. With clientCaFile, clients must present a certificate it signed (mTLS). */
@@ -129,6 +141,24 @@ export interface Config {
   /** TLS client settings of `roomgate health`, each overridden by its flag; see its --help. */
   health: HealthTlsConfig;
   limits: Limits;
+}
+
+/** The public HTTP listener and its limits. */
+export interface HttpConfig {
+  /** host:port to listen on; undefined when off. */
+  address: string | undefined;
+  /** Requests one client address (an IPv6 /64) may make per second, sustained; 0 turns the limit off. */
+  rateLimitPerSecond: number;
+  /** Requests one client address may make at once before the per-second rate applies. */
+  rateLimitBurst: number;
+  /** Open connections, over all clients. */
+  maxConnections: number;
+  /** Open connections from one client address (an IPv6 /64). */
+  maxConnectionsPerAddress: number;
+  /** How long a client has to send a request's headers (and the TLS handshake), in milliseconds. */
+  headersTimeoutMs: number;
+  /** The most bytes a request line and headers may take; more is refused with 431. */
+  maxHeaderBytes: number;
 }
 
 /** What `roomgate health` trusts and presents when it dials over TLS. */
@@ -243,6 +273,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     watchMaxBacklog: c.ROOMGATE_WATCH_MAX_BACKLOG,
     watchMaxStreams: { perToken: c.ROOMGATE_WATCH_MAX_STREAMS_PER_TOKEN, perEnvironment: c.ROOMGATE_WATCH_MAX_STREAMS_PER_ENVIRONMENT },
     metricsAddress: c.ROOMGATE_METRICS_ADDRESS === 'off' ? undefined : c.ROOMGATE_METRICS_ADDRESS,
+    http: {
+      address: c.ROOMGATE_HTTP_ADDRESS === 'off' ? undefined : c.ROOMGATE_HTTP_ADDRESS,
+      rateLimitPerSecond: c.ROOMGATE_HTTP_RATE_LIMIT_PER_SECOND,
+      rateLimitBurst: c.ROOMGATE_HTTP_RATE_LIMIT_BURST,
+      maxConnections: c.ROOMGATE_HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: c.ROOMGATE_HTTP_MAX_CONNECTIONS_PER_ADDRESS,
+      headersTimeoutMs: c.ROOMGATE_HTTP_HEADERS_TIMEOUT_MS,
+      maxHeaderBytes: c.ROOMGATE_HTTP_MAX_HEADER_BYTES,
+    },
     grpc: {
       maxMessageBytes: c.ROOMGATE_GRPC_MAX_MESSAGE_BYTES,
       maxConcurrentStreams: c.ROOMGATE_GRPC_MAX_CONCURRENT_STREAMS,

@@ -21,6 +21,10 @@ import { TokenManager } from './domain/token-manager.js';
 import { systemResolver, UrlGuard } from './domain/url-guard.js';
 import { WatchRegistry } from './domain/watch-registry.js';
 import { WebhookManager } from './domain/webhook-manager.js';
+import { startHttpListener } from './http/http-listener.js';
+import { jwksMaxAgeSeconds } from './http/jwks-cache.js';
+import { publicRouter } from './http/public-routes.js';
+import { tlsIdentity } from './http/tls-identity.js';
 import { WebhookRelay } from './relay/webhook-relay.js';
 import { openDatabase, type Database } from './store/database.js';
 import { DatabaseProbe } from './store/database-probe.js';
@@ -44,6 +48,8 @@ export interface Roomgate {
   port: number;
   /** Port of the Prometheus endpoint, when it is on. */
   metricsPort: number | undefined;
+  /** Port of the public HTTP listener (JWKS, health), when it is on. */
+  httpPort: number | undefined;
   server: RoomgateServer;
   database: Database;
   /** The sandbox token created on the first start of an embedded install, shown once. */
@@ -61,6 +67,7 @@ export async function startRoomgate(
   const database = options.database ?? (await openDatabase(config, logger));
   const stops: (() => Promise<void> | void)[] = [];
   let metricsPort: number | undefined;
+  let httpPort: number | undefined;
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
     if (!options.database) await database.close();
@@ -198,11 +205,29 @@ export async function startRoomgate(
       stops.push(() => served.close());
       metricsPort = served.port;
     }
+    if (config.http.address) {
+      const router = publicRouter({
+        tokens,
+        jwksMaxAgeSeconds: jwksMaxAgeSeconds(config),
+        ready: () => server.health.status === 'SERVING',
+        onError: (err, req) => logger.error({ err, method: req.method }, 'http handler failed'),
+      });
+      const publicHttp = await startHttpListener(router, config.http.address, {
+        limits: config.http,
+        tls: await tlsIdentity(config.tls),
+        onError: (err) => logger.warn({ err }, 'http listener error'),
+      });
+      // Stopped after the gRPC server has drained, so that a load balancer
+      // polling /readyz sees 503 during the drain rather than a refused connection.
+      stops.push(() => publicHttp.close(config.shutdownGraceSeconds * 1000));
+      httpPort = publicHttp.port;
+    }
     // Last, so that nothing can fail after the port is open.
     const port = await server.listen(config.grpcAddress, await serverCredentials(config.tls));
     return {
       port,
       metricsPort,
+      httpPort,
       server,
       database,
       bootstrapToken,

@@ -43,6 +43,7 @@ function environment(settings: ServerSettings): Record<string, string> {
     ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0',
     // On, as in production, on a port of its own so that runs never collide.
     ROOMGATE_METRICS_ADDRESS: '127.0.0.1:0',
+    ROOMGATE_HTTP_ADDRESS: '127.0.0.1:0',
     ...settings.extraEnv,
   };
 }

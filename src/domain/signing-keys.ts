@@ -20,9 +20,15 @@ interface LoadedKey extends KeyFacts {
 /** How often an unknown `kid` may trigger a reload from the database. */
 const UNKNOWN_KID_RELOAD_MS = 1_000;
 
+/**
+ * Milliseconds between a ring's background reloads by default: the longest a
+ * new key can take to reach an instance whose NOTIFY connection is down.
+ */
+export const KEY_RELOAD_INTERVAL_MS = 30_000;
+
 /** Options of {@link SigningKeyRing}. */
 export interface SigningKeyRingOptions {
-  /** Milliseconds between background reloads once init() has run; 0 turns them off. Default 30 000. */
+  /** Milliseconds between background reloads once init() has run; 0 turns them off. Default {@link KEY_RELOAD_INTERVAL_MS}. */
   reloadIntervalMs?: number;
   /** Told about a background reload that failed; the ring keeps the keys it has and tries again later. */
   onReloadError?: (err: unknown) => void;
@@ -93,7 +99,7 @@ export class SigningKeyRing {
     const now = this.clock.now();
     const existing = await this.store.listUsable(now);
     await this.load(existing.length > 0 ? existing : await this.store.ensureActive(this.generateKey(), now));
-    const interval = this.options.reloadIntervalMs ?? 30_000;
+    const interval = this.options.reloadIntervalMs ?? KEY_RELOAD_INTERVAL_MS;
     if (interval > 0 && !this.timer) {
       const onError = this.options.onReloadError ?? (() => undefined);
       this.timer = setInterval(() => this.reload().catch(onError), interval);

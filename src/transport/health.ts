@@ -19,10 +19,12 @@ export class ServerHealth {
   readonly #names: readonly string[];
   readonly #watches = new Set<WatchCall>();
   #shutDown = false;
+  #status: ServingStatus;
 
   /** Reports `status` for "" and for every name in `services`. */
   constructor(services: readonly string[], status: ServingStatus) {
     this.#names = ['', ...services];
+    this.#status = status;
     this.#implementation = new HealthImplementation(
       Object.fromEntries(this.#names.map((name) => [name, status])),
     );
@@ -53,7 +55,13 @@ export class ServerHealth {
     // The ended Watch calls are still the library's watchers: writing to them
     // would fail, and replace the status they were ended with.
     if (this.#shutDown) return;
+    this.#status = status;
     for (const name of this.#names) this.#implementation.setStatus(name, status);
+  }
+
+  /** The status every name reports now (HTTP /readyz answers from it). */
+  get status(): ServingStatus {
+    return this.#status;
   }
 
   /**

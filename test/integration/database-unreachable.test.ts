@@ -39,7 +39,7 @@ interface Run {
 /** A `roomgate serve` process, with its output so far and its end. */
 function start(env: Record<string, string>) {
   const child = spawn(process.execPath, [ROOMGATE_BIN, 'serve'], {
-    env: { ...baseEnv, ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0', ROOMGATE_METRICS_ADDRESS: 'off', ROOMGATE_KEY_ENCRYPTION_KEY: KEK, ...env },
+    env: { ...baseEnv, ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0', ROOMGATE_METRICS_ADDRESS: 'off', ROOMGATE_HTTP_ADDRESS: 'off', ROOMGATE_KEY_ENCRYPTION_KEY: KEK, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const started = Date.now();

@@ -48,6 +48,7 @@ describe('health and the database', () => {
       ROOMGATE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0',
       ROOMGATE_METRICS_ADDRESS: 'off',
+      ROOMGATE_HTTP_ADDRESS: 'off',
       ROOMGATE_SHUTDOWN_GRACE_SECONDS: '1',
     });
     roomgate = await startRoomgate(config, pino({ level: 'silent' }));

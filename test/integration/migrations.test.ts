@@ -72,6 +72,7 @@ describe('migrations across upgrades', () => {
       ROOMGATE_MIGRATE_ON_START: 'false',
       ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0',
       ROOMGATE_METRICS_ADDRESS: 'off',
+      ROOMGATE_HTTP_ADDRESS: 'off',
     });
     expect(served.code).toBe(1);
     expect(served.stderr).toMatch(/the database needs migrations this build depends on \(0001_core, .*\): run `roomgate migrate`/);

@@ -71,6 +71,7 @@ async function npmStart(): Promise<Started> {
       ROOMGATE_KEY_ENCRYPTION_KEY: KEY_ENCRYPTION_KEY,
       ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0',
       ROOMGATE_METRICS_ADDRESS: '127.0.0.1:0',
+      ROOMGATE_HTTP_ADDRESS: '127.0.0.1:0',
       ROOMGATE_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS),
     },
     stdio: ['ignore', 'pipe', 'pipe'],

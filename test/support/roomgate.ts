@@ -24,6 +24,8 @@ import { createTestDatabase, type TestDatabase } from './database.js';
 /** A running server, its database, a client, and the log lines it wrote. */
 export interface TestRoomgate {
   address: string;
+  /** The public HTTP listener's base URL, e.g. http://127.0.0.1:PORT (https:// with ROOMGATE_TLS_*); throws when it is off. */
+  readonly httpUrl: string;
   config: Config;
   db: TestDatabase;
   roomgate: Roomgate;
@@ -68,6 +70,8 @@ export async function startTestRoomgate(env: Record<string, string> = {}, option
     ROOMGATE_LOG_LEVEL: 'info',
     ROOMGATE_SHUTDOWN_GRACE_SECONDS: '1',
     ROOMGATE_METRICS_ADDRESS: '127.0.0.1:0',
+    // A port of its own: test files run in parallel, and the default 8080 would collide.
+    ROOMGATE_HTTP_ADDRESS: '127.0.0.1:0',
     ...env,
   });
   const logs: string[] = [];
@@ -82,6 +86,10 @@ export async function startTestRoomgate(env: Record<string, string> = {}, option
   const client = createRoomgateClient(address);
   return {
     address,
+    get httpUrl() {
+      if (roomgate.httpPort === undefined) throw new Error('the HTTP listener is off (ROOMGATE_HTTP_ADDRESS=off)');
+      return `${config.tls ? 'https' : 'http'}://127.0.0.1:${roomgate.httpPort}`;
+    },
     config,
     db,
     roomgate,

@@ -13,7 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { servingPortIn as servingPort } from '../../src/cli/serving-line.js';
+import { servingPortsIn } from '../../src/cli/serving-line.js';
 
 /** The `roomgate` command: the package's bin, which runs the compiled dist/. */
 export const ROOMGATE_BIN = fileURLToPath(new URL('../../bin/roomgate.js', import.meta.url));
@@ -28,6 +28,10 @@ export interface RoomgateProcess {
   port: number;
   /** `127.0.0.1:<port>`, for createRoomgateClient. */
   address: string;
+  /** The public HTTP listener's port, as it logged it; undefined when ROOMGATE_HTTP_ADDRESS=off. */
+  httpPort: number | undefined;
+  /** `http://127.0.0.1:<httpPort>` (https:// when the env sets ROOMGATE_TLS_CERT_FILE); undefined when the listener is off. */
+  httpUrl: string | undefined;
   /** Everything it wrote to stdout so far: pino JSON lines only (the bootstrap token goes to a file). */
   stdout(): string;
   /** Everything it wrote to stderr so far. */
@@ -71,13 +75,20 @@ export async function freePort(): Promise<number> {
 /**
  * Starts `roomgate serve` with `env` and resolves once it logs that it is
  * serving. Without ROOMGATE_GRPC_ADDRESS it listens on 127.0.0.1:0, and the
- * port is read from its log, so no other process can take the port between
+ * port is read from its log (so is the HTTP listener's, on 127.0.0.1:0 unless
+ * ROOMGATE_HTTP_ADDRESS says otherwise), so no other process can take the port between
  * choosing and binding it. Rejects, with the process's output, when it exits
  * or is not ready in time; nothing is left running then.
  */
 export function serveRoomgate(env: Record<string, string>, options: ServeOptions = {}): Promise<RoomgateProcess> {
   const child = spawn(process.execPath, ['--import', ORPHAN_GUARD, ROOMGATE_BIN, 'serve'], {
-    env: { ...baseEnv, ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0', ROOMGATE_METRICS_ADDRESS: '127.0.0.1:0', ...env },
+    env: {
+      ...baseEnv,
+      ROOMGATE_GRPC_ADDRESS: '127.0.0.1:0',
+      ROOMGATE_METRICS_ADDRESS: '127.0.0.1:0',
+      ROOMGATE_HTTP_ADDRESS: '127.0.0.1:0',
+      ...env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -91,13 +102,17 @@ export function serveRoomgate(env: Record<string, string>, options: ServeOptions
       reject(new Error(`roomgate serve ${reason}\n--- stderr ---\n${err}\n--- stdout ---\n${out}`));
     };
     const onData = () => {
-      const port = servingPort(out);
-      if (port === undefined) return;
+      const ports = servingPortsIn(out);
+      if (ports === undefined) return;
+      const { port, httpPort } = ports;
       cleanup();
+      const scheme = env.ROOMGATE_TLS_CERT_FILE ? 'https' : 'http';
       resolve({
         child,
         port,
         address: `127.0.0.1:${port}`,
+        httpPort,
+        httpUrl: httpPort === undefined ? undefined : `${scheme}://127.0.0.1:${httpPort}`,
         stdout: () => out,
         stderr: () => err,
         stop: (timeoutMs) => stopRoomgate(child, timeoutMs),

@@ -1,0 +1,24 @@
+import type { IncomingMessage } from 'node:http';
+import { healthzRoute, readyzRoute } from './health-routes.js';
+import { JWKS_PATH, jwksRoute } from './jwks-route.js';
+import { HttpRouter } from './router.js';
+
+/** What the public routes read. */
+export interface PublicRoutesDeps {
+  /** The JWKS as text: TokenManager.jwks(), what GetJwks answers. */
+  tokens: { jwks(): string };
+  /** Cache-Control max-age of the JWKS (jwksMaxAgeSeconds). */
+  jwksMaxAgeSeconds: number;
+  /** Whether the server is ready for traffic: the grpc.health.v1 status. */
+  ready: () => boolean;
+  /** Told about a handler that threw. */
+  onError: (err: unknown, req: IncomingMessage) => void;
+}
+
+/** The router of the public listener: the JWKS and health; later issues add gRPC-Web and the console here. */
+export function publicRouter(deps: PublicRoutesDeps): HttpRouter {
+  return new HttpRouter(deps.onError)
+    .get(JWKS_PATH, jwksRoute(deps.tokens, deps.jwksMaxAgeSeconds))
+    .get('/healthz', healthzRoute)
+    .get('/readyz', readyzRoute(deps.ready));
+}
