@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { buildCoherentCaches } from './coherent-caches.js';
 import type { Config } from './config.js';
 import { Authenticator } from './domain/authenticator.js';
+import { BanManager } from './domain/ban-manager.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { EventCursors } from './domain/event-cursor.js';
 import { EventStream } from './domain/event-stream.js';
@@ -26,6 +27,7 @@ import { jwksMaxAgeSeconds } from './http/jwks-cache.js';
 import { publicRouter } from './http/public-routes.js';
 import { tlsIdentity } from './http/tls-identity.js';
 import { WebhookRelay } from './relay/webhook-relay.js';
+import { PgBanStore } from './store/ban-store.js';
 import { openDatabase, type Database } from './store/database.js';
 import { DatabaseProbe } from './store/database-probe.js';
 import { PgEventStore } from './store/event-store.js';
@@ -161,6 +163,7 @@ export async function startRoomgate(
       authenticator,
       rooms: new RoomManager(roomStore, config.limits, invalidate, pages),
       peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
+      bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),

@@ -6,6 +6,8 @@ import {
   type ClientUnaryCall,
   type ServiceError,
 } from '@grpc/grpc-js';
+import * as banMessages from '../gen/roomgate/v1/ban_service.js';
+import { BanServiceClient } from '../gen/roomgate/v1/ban_service.js';
 import * as eventMessages from '../gen/roomgate/v1/event_service.js';
 import { EventServiceClient } from '../gen/roomgate/v1/event_service.js';
 import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
@@ -15,13 +17,23 @@ import { RoomServiceClient } from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import { TokenServiceClient } from '../gen/roomgate/v1/token_service.js';
 
-export { EventServiceClient, PeerServiceClient, RoomServiceClient, TokenServiceClient };
+export { BanServiceClient, EventServiceClient, PeerServiceClient, RoomServiceClient, TokenServiceClient };
 export { EventType, DeliveryState, type Event, type WebhookDelivery, type WebhookEndpoint } from '../gen/roomgate/v1/events.js';
 import type { DeepPartial } from '../gen/roomgate/v1/room_service.js';
 export type {
+  CreateBanRequest,
+  CreateBanResponse,
+  DeleteBanRequest,
+  GetBanRequest,
+  ListBansRequest,
+  ListBansResponse,
+} from '../gen/roomgate/v1/ban_service.js';
+export type {
   CreatePeerRequest,
   CreatePeerResponse,
+  DeletePeerBan,
   DeletePeerRequest,
+  DeletePeerResponse,
   GetPeerRequest,
   ListPeersRequest,
   ListPeersResponse,
@@ -43,7 +55,7 @@ export type {
 } from '../gen/roomgate/v1/token_service.js';
 export { Environment } from '../gen/roomgate/v1/resources.js';
 export { PeerStatus } from '../gen/roomgate/v1/resources.js';
-export type { Peer, PeerPermissions, PeerTokenClaims, Room } from '../gen/roomgate/v1/resources.js';
+export type { Ban, Peer, PeerPermissions, PeerTokenClaims, Room } from '../gen/roomgate/v1/resources.js';
 
 /** Per-call options of the promise-based client. */
 export interface CallSettings {
@@ -91,6 +103,7 @@ export interface RoomgateClient {
   events: PromiseClient<EventServiceClient>;
   /** The generated EventService client, for the WatchEvents stream. */
   eventStream: EventServiceClient;
+  bans: PromiseClient<BanServiceClient>;
   close(): void;
 }
 
@@ -126,8 +139,8 @@ function promiseClient<C extends object>(
 }
 
 /**
- * Connects to roomgate at `address` (host:port). One channel is shared by the
- * three services.
+ * Connects to roomgate at `address` (host:port). One channel is shared by
+ * every service.
  */
 export function createRoomgateClient(address: string, options: RoomgateClientOptions = {}): RoomgateClient {
   const creds = options.credentials ?? grpcCredentials.createInsecure();
@@ -136,12 +149,14 @@ export function createRoomgateClient(address: string, options: RoomgateClientOpt
   const peers = new PeerServiceClient(address, creds, channelOverride);
   const tokens = new TokenServiceClient(address, creds, channelOverride);
   const events = new EventServiceClient(address, creds, channelOverride);
+  const bans = new BanServiceClient(address, creds, channelOverride);
   return {
     rooms: promiseClient(rooms, roomMessages, options),
     peers: promiseClient(peers, peerMessages, options),
     tokens: promiseClient(tokens, tokenMessages, options),
     events: promiseClient(events, eventMessages, options),
     eventStream: events,
+    bans: promiseClient(bans, banMessages, options),
     close: () => rooms.close(),
   };
 }

@@ -1,3 +1,4 @@
+import type { BanRecord } from './bans.js';
 import type { Environment } from './principal.js';
 import type { PeerRecord, RoomRecord } from './records.js';
 
@@ -12,7 +13,10 @@ export type EventType =
   | 'peer_connected'
   | 'peer_disconnected'
   | 'peer_token_revoked'
-  | 'room_purged';
+  | 'room_purged'
+  | 'ban_created'
+  | 'ban_lifted'
+  | 'ban_expired';
 
 /** All event types, in the wire enum's order. */
 export const EVENT_TYPES: readonly EventType[] = [
@@ -26,10 +30,13 @@ export const EVENT_TYPES: readonly EventType[] = [
   'peer_disconnected',
   'peer_token_revoked',
   'room_purged',
+  'ban_created',
+  'ban_lifted',
+  'ban_expired',
 ];
 
 /** Why a peer's tokens stopped verifying. */
-export type RevocationCause = 'peer_deleted' | 'room_deleted' | 'permissions_changed';
+export type RevocationCause = 'peer_deleted' | 'room_deleted' | 'permissions_changed' | 'banned';
 
 /** What an event says, by type. */
 export type EventPayload =
@@ -38,27 +45,29 @@ export type EventPayload =
       type: 'peer_created' | 'peer_deleted' | 'peer_metadata_updated' | 'peer_connected' | 'peer_disconnected';
       peer: PeerRecord;
     }
-  | { type: 'peer_token_revoked'; peerId: string; identity: string; cause: RevocationCause; generation: number };
+  | { type: 'peer_token_revoked'; peerId: string; identity: string; cause: RevocationCause; generation: number }
+  | { type: 'ban_created' | 'ban_lifted' | 'ban_expired'; ban: BanRecord };
 
-/** A committed room event, as read back from the outbox. */
+/** A committed event, as read back from the outbox. */
 export interface RoomEvent {
   id: string;
   environment: Environment;
-  roomId: string;
-  /** Position within the room: 1, 2, 3, … without gaps. */
-  sequence: string;
+  /** The room; null for an event of the whole environment (an environment-wide ban's). */
+  roomId: string | null;
+  /** Position within the room: 1, 2, 3, … without gaps; null when roomId is. */
+  sequence: string | null;
   createdAt: Date;
   /** Opaque stream position, for WatchEvents' after_cursor. */
   cursor: string;
   payload: EventPayload;
 }
 
-const DATE_FIELDS = ['createdAt', 'updatedAt', 'statusChangedAt'] as const;
+const DATE_FIELDS = ['createdAt', 'updatedAt', 'statusChangedAt', 'expiresAt'] as const;
 
 /** Turns a payload read back from JSON into one with Date fields again. */
 export function reviveEventPayload(json: unknown): EventPayload {
   const payload = json as EventPayload;
-  const record = 'room' in payload ? payload.room : 'peer' in payload ? payload.peer : undefined;
+  const record = 'room' in payload ? payload.room : 'peer' in payload ? payload.peer : 'ban' in payload ? payload.ban : undefined;
   if (record) {
     const r = record as unknown as Record<string, unknown>;
     for (const f of DATE_FIELDS) if (typeof r[f] === 'string') r[f] = new Date(r[f] as string);

@@ -10,6 +10,8 @@ export interface Limits {
   maxAuthorizationBytes: number;
   /** Most rooms one environment may hold at once. */
   maxRoomsPerEnvironment: number;
+  /** Most active bans one environment may hold at once. */
+  maxBansPerEnvironment: number;
   /** Longest a peer's session may last: no token outlives createdAt + this. */
   maxPeerSessionSeconds: number;
   /** Largest page a list call may ask for. */
@@ -30,6 +32,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxIdentityLength: 128,
   maxAuthorizationBytes: 8192,
   maxRoomsPerEnvironment: 100_000,
+  maxBansPerEnvironment: 100_000,
   maxPeerSessionSeconds: 7 * 86_400,
   maxPageSize: 100,
   defaultPageSize: 50,

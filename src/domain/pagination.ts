@@ -3,13 +3,13 @@ import type { Environment } from './principal.js';
 import { Sealer } from './sealed-token.js';
 
 /** The list calls that hand out page tokens; a token of one is refused by another. */
-export type PageList = 'rooms' | 'peers' | 'management-tokens' | 'webhook-endpoints';
+export type PageList = 'rooms' | 'peers' | 'management-tokens' | 'webhook-endpoints' | 'bans';
 
 /** What a page token is bound to: the caller's environment, the list, and for peers the room. */
 export interface PageScope {
   environment: Environment;
   list: PageList;
-  /** The room whose peers are listed; empty for lists that are not within a room. */
+  /** The room whose peers are listed, or a list's filters (bans); empty for lists that are neither. */
   within?: string;
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { banDuration, banReason, invalidateAfterBan, type BanRecord } from './bans.js';
 import { DomainError, invalidArgument, throwIt } from './errors.js';
 import { idempotencyKey } from './idempotency.js';
 import type { Limits } from './limits.js';
@@ -20,6 +21,13 @@ export interface CreatePeerInput {
   permissions: PeerPermissions | undefined;
   tokenTtlSeconds: number;
   requestId: string;
+}
+
+/** DeletePeer's ban, as received. */
+export interface DeletePeerBanInput {
+  environmentWide: boolean;
+  durationSeconds: number;
+  reason: string;
 }
 
 /** A new peer's permission generation (the peers.generation column's default). */
@@ -121,15 +129,37 @@ export class PeerManager {
     return this.pages.page(scope, rows, size);
   }
 
-  /** Removes a peer; its tokens stop verifying because the peer is gone. */
-  async delete(principal: Principal, roomId: string, peerId: string): Promise<void> {
+  /**
+   * Removes a peer; its tokens stop verifying because the peer is gone. With
+   * `ban`, bans its identity in the same transaction and returns the ban (the
+   * new one, or the active one of the same scope, kept unchanged).
+   */
+  async delete(principal: Principal, roomId: string, peerId: string, ban?: DeletePeerBanInput): Promise<BanRecord | undefined> {
     v.requireId('room_id', roomId);
     v.requireId('peer_id', peerId);
     ensureCan(principal, 'peer:delete', { roomId, peerId });
+    if (ban) return this.deleteAndBan(principal, roomId, peerId, ban);
     const deleted = await thenInvalidate(this.peers.delete(principal.environment, roomId, peerId), () =>
       this.invalidate.peer(peerId),
     );
     if (!deleted) throw notFound();
+    return undefined;
+  }
+
+  private async deleteAndBan(principal: Principal, roomId: string, peerId: string, input: DeletePeerBanInput): Promise<BanRecord> {
+    // Only backends ban: a peer token with can_remove_participants may kick, not ban.
+    ensureCan(principal, 'ban:manage');
+    const terms = {
+      id: randomUUID(),
+      roomId: input.environmentWide ? null : roomId,
+      durationSeconds: banDuration('ban.duration_seconds', input.durationSeconds),
+      reason: banReason('ban.reason', input.reason, this.limits),
+    };
+    const outcome = await invalidateAfterBan(
+      this.peers.deleteAndBan(principal.environment, roomId, peerId, terms, this.limits.maxBansPerEnvironment),
+      this.invalidate,
+    );
+    return outcome?.ban ?? throwIt(notFound());
   }
 
   /** Replaces the peer's client metadata. */

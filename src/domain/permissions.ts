@@ -22,7 +22,9 @@ export type Action =
   | 'signing-key:manage'
   | 'peer:report-status'
   | 'webhook:manage'
-  | 'event:watch';
+  | 'event:watch'
+  | 'ban:manage'
+  | 'ban:read';
 
 // The scopes that allow each action to a management token, besides `admin`,
 // which allows everything. An empty list means admin only.
@@ -47,6 +49,8 @@ const SCOPES_FOR: Record<Action, readonly Scope[]> = {
   'peer:report-status': ['verify', 'rooms'],
   'webhook:manage': ['rooms'],
   'event:watch': ['rooms', 'read'],
+  'ban:manage': ['rooms'],
+  'ban:read': ['rooms', 'read'],
 };
 
 /** The resource an action is aimed at. */
@@ -124,6 +128,8 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
     case 'peer:report-status':
     case 'webhook:manage':
     case 'event:watch':
+    case 'ban:manage':
+    case 'ban:read':
     case 'room:create':
     case 'room:list':
     case 'room:delete':

@@ -19,7 +19,7 @@ export interface PurgeSchedulerOptions {
 
 /**
  * Runs the room timeouts (Fishjam's peerlessPurgeTimeout and peerDisconnectedTimeout),
- * request_id expiry and event retention on a timer.
+ * ban expiry, request_id expiry and event retention on a timer.
  */
 export class PurgeScheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -53,15 +53,19 @@ export class PurgeScheduler {
   }
 
   /**
-   * One run: deletes expired peers, then expired rooms, then expired
-   * request_id keys, then events past retention; returns how many of each.
+   * One run: deletes expired peers, then expired rooms, then expired bans,
+   * then expired request_id keys, then events past retention; returns how
+   * many of each.
    */
-  async runOnce(): Promise<{ peers: number; rooms: number; idempotencyKeys: number; events: number }> {
+  async runOnce(): Promise<{ peers: number; rooms: number; bans: number; idempotencyKeys: number; events: number }> {
     const peers = await this.drain(() => this.store.purgeDisconnectedPeer());
     const rooms = await this.drain(() => this.store.purgePeerlessRoom());
+    // An expired ban already applies no more (checks compare expires_at with
+    // now()); the sweep only deletes it and tells watchers, so no cache is involved.
+    const bans = await this.batches((n) => this.store.expireBans(n));
     const idempotencyKeys = await this.batches((n) => this.store.expireIdempotencyKeys(this.options.idempotencyKeyTtlSeconds, n));
     const events = await this.batches((n) => this.store.pruneEvents(this.options.eventRetentionSeconds, n));
-    return { peers, rooms, idempotencyKeys, events };
+    return { peers, rooms, bans, idempotencyKeys, events };
   }
 
   // At most ten batches per run: a backlog drains over a few runs without one

@@ -11,8 +11,9 @@ export interface EventRow {
   txid: string;
   position: string;
   environment: Environment;
-  room_id: string;
-  room_seq: string;
+  /** NULL for an event of the whole environment, as room_seq. */
+  room_id: string | null;
+  room_seq: string | null;
   payload: unknown;
   created_at: Date;
 }
@@ -35,7 +36,8 @@ export function toRoomEvent(r: EventRow): RoomEvent {
 // at a (txid, position) before one returned here. pg_current_snapshot() is the
 // statement's own snapshot, the one that decides which rows are visible.
 // Rows outside the filter are read too (without their payload) so the reader
-// can move past them.
+// can move past them. A room filter never takes an environment-wide event
+// (room_id NULL): wanted is then NULL, which the reader counts as false.
 const READ_AFTER = `
 SELECT id, txid::text AS txid, position, environment, room_id, room_seq, created_at,
   CASE WHEN wanted THEN payload END AS payload, wanted

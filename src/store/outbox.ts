@@ -21,10 +21,12 @@ const APPEND_EVENT = prepared(
   `WITH e AS (
        INSERT INTO events (id, environment, room_id, room_seq, type, payload)
        VALUES ($1, $2, $3, $4, $5, $6)
-       RETURNING id, environment, room_id, room_seq, type
+       RETURNING id, position, environment, room_id, room_seq, type
      ), d AS (
+       -- An environment-wide event (no room) reaches only endpoints without a
+       -- room filter; its deliveries are ordered by its position instead.
        INSERT INTO webhook_deliveries (event_id, endpoint_id, room_id, room_seq)
-       SELECT e.id, w.id, e.room_id, e.room_seq
+       SELECT e.id, w.id, e.room_id, COALESCE(e.room_seq, e.position)
        FROM e JOIN webhook_endpoints w
          ON w.environment = e.environment AND w.enabled
         AND (w.room_id IS NULL OR w.room_id = e.room_id)
@@ -35,6 +37,14 @@ const APPEND_EVENT = prepared(
      SELECT pg_notify($7, $2)`,
 );
 
+/** An event of the whole environment: no room, no room sequence (an environment-wide ban's). */
+export interface EnvironmentEvent {
+  environment: Environment;
+  roomId: null;
+  roomSeq: null;
+  payload: EventPayload;
+}
+
 /**
  * Writes an event into the outbox inside the caller's transaction, together
  * with one pending delivery per enabled webhook endpoint whose filter matches:
@@ -42,7 +52,7 @@ const APPEND_EVENT = prepared(
  */
 export async function appendEvent(
   client: pg.PoolClient,
-  event: { environment: Environment; roomId: string; roomSeq: string; payload: EventPayload },
+  event: { environment: Environment; roomId: string; roomSeq: string; payload: EventPayload } | EnvironmentEvent,
 ): Promise<string> {
   const id = randomUUID();
   // One statement: the event, its deliveries, and the wake-up, which Postgres

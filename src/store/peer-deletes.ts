@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { RevocationCause } from '../domain/events.js';
 import type { Environment } from '../domain/principal.js';
 import { notifyRevocation } from './notify.js';
 import { appendEvent } from './outbox.js';
@@ -9,13 +10,14 @@ import { lockRoom } from './room-lock.js';
 /**
  * Deletes a peer inside the caller's transaction, with its peer_deleted and
  * peer_token_revoked events; false when there is no such peer. Shared by
- * DeletePeer and the disconnected-peer purge.
+ * DeletePeer, the disconnected-peer purge and bans (cause `banned`).
  */
 export async function deletePeerIn(
   client: pg.PoolClient,
   environment: Environment,
   roomId: string,
   peerId: string,
+  cause: RevocationCause = 'peer_deleted',
 ): Promise<boolean> {
   if (!(await lockRoom(client, environment, roomId))) return false;
   const deleted = await query<PeerRow>(
@@ -42,7 +44,7 @@ export async function deletePeerIn(
     environment,
     roomId,
     roomSeq: last.toString(),
-    payload: { type: 'peer_token_revoked', peerId, identity: peer.identity, cause: 'peer_deleted', generation: peer.generation + 1 },
+    payload: { type: 'peer_token_revoked', peerId, identity: peer.identity, cause, generation: peer.generation + 1 },
   });
   await notifyRevocation(client, { kind: 'peer', peerId });
   return true;

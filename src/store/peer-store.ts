@@ -1,8 +1,12 @@
 import type pg from 'pg';
+import { identityBanned } from '../domain/bans.js';
 import { DomainError } from '../domain/errors.js';
 import type { Environment, PeerPermissions } from '../domain/principal.js';
 import type { IdempotencyKey, PeerRecord, PeerStatus, TokenStamp } from '../domain/records.js';
-import type { NewPeer, PeerLiveness, PeerStore } from '../domain/ports/index.js';
+import type { BanOutcome, NewPeer, PeerLiveness, PeerStore } from '../domain/ports/index.js';
+import type { BanTerms } from '../domain/bans.js';
+import { activeBanOf, lockIdentity } from './ban-rows.js';
+import { makeBan } from './ban-writes.js';
 import { claimIdempotencyKey } from './idempotency-keys.js';
 import { notifyRevocation } from './notify.js';
 import { appendEvent, nextRoomSeq } from './outbox.js';
@@ -24,11 +28,20 @@ const RESERVE_SEAT = prepared(
      AND (max_peers = 0 OR peer_count < max_peers)
    RETURNING event_seq`,
 );
+/**
+ * Inserts the peer unless an active ban keeps its identity out of the room;
+ * no row then. The identity's lock is held (see lockIdentity), and this
+ * statement's snapshot is taken after it, so a ban that committed while
+ * CreatePeer waited for the lock is seen.
+ */
 const INSERT_PEER = prepared(
   'insert_peer',
   `INSERT INTO peers AS p (id, room_id, identity, name, metadata, can_publish, can_subscribe,
      can_update_metadata, can_update_room, can_remove_participants)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+   SELECT $1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::boolean, $7::boolean, $8::boolean, $9::boolean, $10::boolean
+   WHERE NOT EXISTS (
+     SELECT 1 FROM bans b WHERE b.environment = $11::text AND b.identity = $3::text
+       AND (b.room_id IS NULL OR b.room_id = $2::uuid) AND (b.expires_at IS NULL OR b.expires_at > now()))
    RETURNING $11::text AS environment, ${PEER_COLUMNS}`,
 );
 const PEER_LIVENESS = prepared(
@@ -57,7 +70,9 @@ export class PgPeerStore implements PeerStore {
   ): Promise<{ peer: PeerRecord; stamp: TokenStamp; replayed: boolean }> {
     let replayOf: { peerId: string; stamp: TokenStamp } | undefined;
     const created = await withTransaction(this.pool, async (client) => {
-      // The room's lock comes first, before anything takes a transaction id:
+      // Before any row lock, as every ban of the identity takes it.
+      await lockIdentity(client, peer.environment, peer.identity);
+      // The room's lock comes next, before anything takes a transaction id:
       // the event stream is ordered by transaction id, so whoever holds the
       // room's next sequence number must also get the later id (see
       // RESERVE_SEAT). The lock serializes joins: max_peers is never counted
@@ -90,7 +105,13 @@ export class PgPeerStore implements PeerStore {
           peer.environment,
         ],
       );
-      const record = toPeer(rows[0] as PeerRow);
+      if (!rows[0]) {
+        const ban = await activeBanOf(client, peer.environment, peer.identity, peer.roomId);
+        if (ban) throw identityBanned(ban);
+        // The ban was lifted between the two statements (a lift takes no identity lock).
+        throw new DomainError('ERR_DB_CONFLICT', "the identity's ban was lifted during the request; retry it");
+      }
+      const record = toPeer(rows[0]);
       await appendEvent(client, { environment: peer.environment, roomId: peer.roomId, roomSeq, payload: { type: 'peer_created', peer: record } });
       return record;
     }).catch((err: unknown) => {
@@ -132,6 +153,25 @@ export class PgPeerStore implements PeerStore {
 
   async delete(environment: Environment, roomId: string, peerId: string): Promise<boolean> {
     return withTransaction(this.pool, (client) => deletePeerIn(client, environment, roomId, peerId));
+  }
+
+  async deleteAndBan(
+    environment: Environment,
+    roomId: string,
+    peerId: string,
+    ban: Omit<BanTerms, 'identity'> & { id: string },
+    maxActiveBans: number,
+  ): Promise<BanOutcome | undefined> {
+    // The identity is read first, to take its lock before the room's; the
+    // ban checks under the locks that the peer (whose identity never
+    // changes) still exists.
+    const peer = await this.get(environment, roomId, peerId);
+    if (!peer) return undefined;
+    return makeBan(
+      this.pool,
+      { ...ban, environment, identity: peer.identity },
+      { maxActiveBans, target: { roomId, peerId }, keepExisting: true },
+    );
   }
 
   async updateClientMetadata(

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Environment } from '../domain/principal.js';
 import type { EventPosition } from '../domain/event-cursor.js';
 import type { EventRetentionStore, PurgeStore, PurgeVictim } from '../domain/ports/index.js';
+import { expireBans } from './ban-writes.js';
 import { deletePeerIn } from './peer-deletes.js';
 import { query, withTransaction } from './pool.js';
 import { deleteRoomIn } from './room-store.js';
@@ -89,6 +90,10 @@ export class PgPurgeStore implements PurgeStore, EventRetentionStore {
       }
       return undefined;
     });
+  }
+
+  expireBans(limit: number): Promise<number> {
+    return expireBans(this.pool, limit);
   }
 
   async expireIdempotencyKeys(maxAgeSeconds: number, limit: number): Promise<number> {

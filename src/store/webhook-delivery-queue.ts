@@ -20,7 +20,10 @@ interface ClaimRow extends EventRow {
 //   the endpoint may still have in flight (endpoint_turn <= $3 - busy).
 //   Only the head of each (endpoint, room) qualifies, which keeps them in
 //   order: a delivery waits while an earlier event of its room is pending for
-//   that endpoint, leased or not. The head test is "room_seq <= the smallest
+//   that endpoint, leased or not. Deliveries of environment-wide events (no
+//   room) form one more such sequence per endpoint, ordered by the event's
+//   position (their room_seq); the second subquery runs only for them, as
+//   the first is never NULL for a delivery with a room. The head test is "room_seq <= the smallest
 //   pending room_seq" (equal, in effect) rather than NOT EXISTS or "=": the
 //   planner turns NOT EXISTS into a join over all the endpoint's rows, and
 //   guesses "=" so selective that it reads them all before the LIMIT.
@@ -54,9 +57,11 @@ WITH busy AS (
     SELECT d.event_id, d.endpoint_id, d.next_attempt_at
     FROM webhook_deliveries d
     WHERE d.endpoint_id = w.id AND d.state = 'pending' AND d.next_attempt_at <= now()
-      AND d.room_seq <= (
-        SELECT min(p.room_seq) FROM webhook_deliveries p
-        WHERE p.endpoint_id = d.endpoint_id AND p.room_id = d.room_id AND p.state = 'pending')
+      AND d.room_seq <= COALESCE(
+        (SELECT min(p.room_seq) FROM webhook_deliveries p
+         WHERE p.endpoint_id = d.endpoint_id AND p.room_id = d.room_id AND p.state = 'pending'),
+        (SELECT min(p.room_seq) FROM webhook_deliveries p
+         WHERE p.endpoint_id = d.endpoint_id AND p.room_id IS NULL AND d.room_id IS NULL AND p.state = 'pending'))
     -- endpoint_id first, though it is fixed here: only the index on
     -- (endpoint_id, next_attempt_at) yields this order, which keeps the
     -- planner from walking the global due index once per endpoint.

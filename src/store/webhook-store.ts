@@ -202,8 +202,10 @@ export class PgWebhookStore implements WebhookEndpointStore {
     const { rows } = await query<DeliveryRow & { wanted: boolean | null }>(
       this.pool,
       `WITH target AS (
-         SELECT e.id, w.id AS endpoint_id, e.room_id, e.room_seq,
-                (w.room_id IS NULL OR w.room_id = e.room_id)
+         -- As in outbox.ts: an environment-wide event (no room) is for
+         -- endpoints without a room filter, ordered by its position.
+         SELECT e.id, w.id AS endpoint_id, e.room_id, COALESCE(e.room_seq, e.position) AS room_seq,
+                (w.room_id IS NULL OR COALESCE(w.room_id = e.room_id, false))
                 AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types)) AS wanted
          FROM events e JOIN webhook_endpoints w ON w.environment = e.environment
          WHERE e.id = $1 AND w.id = $2 AND e.environment = $3

@@ -1,6 +1,7 @@
 import type { EventPayload, EventType as DomainEventType, RevocationCause as DomainCause, RoomEvent } from '../domain/events.js';
 import { EventType, RevocationCause, type Event } from '../gen/roomgate/v1/events.js';
 import { Environment } from '../gen/roomgate/v1/resources.js';
+import { toBan } from './ban-mapper.js';
 import { toPeer, toRoom } from './mappers.js';
 
 /** Domain event type → wire enum. */
@@ -15,6 +16,9 @@ export const EVENT_TYPE_TO_WIRE: Record<DomainEventType, EventType> = {
   peer_disconnected: EventType.EVENT_TYPE_PEER_DISCONNECTED,
   peer_token_revoked: EventType.EVENT_TYPE_PEER_TOKEN_REVOKED,
   room_purged: EventType.EVENT_TYPE_ROOM_PURGED,
+  ban_created: EventType.EVENT_TYPE_BAN_CREATED,
+  ban_lifted: EventType.EVENT_TYPE_BAN_LIFTED,
+  ban_expired: EventType.EVENT_TYPE_BAN_EXPIRED,
 };
 
 /** Wire event types → domain; UNSPECIFIED or unknown values become undefined for validation to refuse. */
@@ -26,6 +30,7 @@ const CAUSES: Record<DomainCause, RevocationCause> = {
   peer_deleted: RevocationCause.REVOCATION_CAUSE_PEER_DELETED,
   room_deleted: RevocationCause.REVOCATION_CAUSE_ROOM_DELETED,
   permissions_changed: RevocationCause.REVOCATION_CAUSE_PERMISSIONS_CHANGED,
+  banned: RevocationCause.REVOCATION_CAUSE_BANNED,
 };
 
 function payloadOf(p: EventPayload): Event['payload'] {
@@ -53,16 +58,26 @@ function payloadOf(p: EventPayload): Event['payload'] {
         $case: 'peerTokenRevoked',
         value: { peerId: p.peerId, identity: p.identity, cause: CAUSES[p.cause], generation: p.generation },
       };
+    case 'ban_created':
+      return { $case: 'banCreated', value: toBan(p.ban) };
+    case 'ban_lifted':
+      return { $case: 'banLifted', value: toBan(p.ban) };
+    case 'ban_expired':
+      return { $case: 'banExpired', value: toBan(p.ban) };
   }
 }
 
-/** Maps a committed room event to the wire message (WatchEvents and webhook bodies). */
+/**
+ * Maps a committed event to the wire message (WatchEvents and webhook
+ * bodies); an event of the whole environment has an empty room_id and
+ * sequence 0.
+ */
 export function toWireEvent(e: RoomEvent): Event {
   return {
     id: e.id,
     environment: e.environment === 'production' ? Environment.ENVIRONMENT_PRODUCTION : Environment.ENVIRONMENT_SANDBOX,
-    roomId: e.roomId,
-    sequence: e.sequence,
+    roomId: e.roomId ?? '',
+    sequence: e.sequence ?? '0',
     createTime: e.createdAt,
     type: EVENT_TYPE_TO_WIRE[e.payload.type],
     cursor: e.cursor,

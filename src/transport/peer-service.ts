@@ -1,6 +1,7 @@
 import type { PeerManager } from '../domain/peer-manager.js';
 import type { PeerServiceServer } from '../gen/roomgate/v1/peer_service.js';
 import { PeerStatus } from '../gen/roomgate/v1/resources.js';
+import { toBan } from './ban-mapper.js';
 import { toPeer } from './mappers.js';
 import { unary, type UnaryDeps } from './unary.js';
 
@@ -20,8 +21,8 @@ export function peerService(deps: UnaryDeps, peers: PeerManager): PeerServiceSer
       return { peers: page.items.map(toPeer), nextPageToken: page.nextPageToken };
     }),
     deletePeer: unary(deps, 'DeletePeer', async (req, { principal }) => {
-      await peers.delete(principal, req.roomId, req.peerId);
-      return { ban: undefined };
+      const ban = await peers.delete(principal, req.roomId, req.peerId, req.ban);
+      return { ban: ban && toBan(ban) };
     }),
     updatePeerMetadata: unary(deps, 'UpdatePeerMetadata', async (req, { principal }) => ({
       peer: toPeer(await peers.updateClientMetadata(principal, req.roomId, req.peerId, req.clientMetadata)),

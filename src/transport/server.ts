@@ -1,11 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { FILE_DESCRIPTOR_SET_BASE64 } from '../gen/descriptor-set.js';
+import * as banMessages from '../gen/roomgate/v1/ban_service.js';
 import * as eventMessages from '../gen/roomgate/v1/event_service.js';
 import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
 import * as roomMessages from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
+import type { BanManager } from '../domain/ban-manager.js';
 import type { PeerManager } from '../domain/peer-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
+import { banService } from './ban-service.js';
 import { eventService, type EventServiceManagers } from './event-service.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
 import { peerService } from './peer-service.js';
@@ -21,12 +24,14 @@ export const ROOMGATE_SERVICE_NAMES = [
   'roomgate.v1.PeerService',
   'roomgate.v1.TokenService',
   'roomgate.v1.EventService',
+  'roomgate.v1.BanService',
 ];
 
 /** What the server calls into. */
 export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServiceManagers {
   rooms: RoomManager;
   peers: PeerManager;
+  bans: BanManager;
   watchEvents: grpc.handleServerStreamingCall<eventMessages.WatchEventsRequest, eventMessages.WatchEventsResponse>;
 }
 
@@ -63,6 +68,7 @@ export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions):
   server.addService(withStrictUtf8(peerMessages.PeerServiceService, peerMessages), peerService(deps, deps.peers));
   server.addService(withStrictUtf8(tokenMessages.TokenServiceService, tokenMessages), tokenService(deps, deps));
   server.addService(withStrictUtf8(eventMessages.EventServiceService, eventMessages), eventService(deps, deps, deps.watchEvents));
+  server.addService(withStrictUtf8(banMessages.BanServiceService, banMessages), banService(deps, deps.bans));
   const health = new ServerHealth(ROOMGATE_SERVICE_NAMES, 'SERVING');
   health.addToServer(server);
   addReflectionService(server, {

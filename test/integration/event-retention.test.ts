@@ -104,6 +104,7 @@ describe('event retention', () => {
       purgeDisconnectedPeer: () => store.purgeDisconnectedPeer(),
       purgePeerlessRoom: () => store.purgePeerlessRoom(),
       expireIdempotencyKeys: (s, n) => store.expireIdempotencyKeys(s, n),
+      expireBans: (n) => store.expireBans(n),
       pruneEvents: async (s, n) => {
         const deleted = await store.pruneEvents(s, n);
         batches.push({ limit: n, deleted });

@@ -65,6 +65,7 @@ describe('grpcurl list', () => {
         'roomgate.v1.PeerService',
         'roomgate.v1.TokenService',
         'roomgate.v1.EventService',
+        'roomgate.v1.BanService',
         'grpc.health.v1.Health',
         'grpc.reflection.v1.ServerReflection',
         'grpc.reflection.v1alpha.ServerReflection',

@@ -179,7 +179,17 @@ const REQUESTS: Record<string, (f: Fixture) => Promise<JsonValue>> = {
     return { eventId: deliveries[0]!.eventId, endpointId };
   },
   WatchEvents: async () => ({}),
+  CreateBan: async (f) => ({ identity: `banned-${f.peerId}`, roomId: f.roomId }),
+  GetBan: async (f) => ({ banId: await ban(f) }),
+  ListBans: async () => ({}),
+  DeleteBan: async (f) => ({ banId: await ban(f) }),
 };
+
+/** A ban made by an admin, of an identity with no peer, in the fixture's room. */
+async function ban(f: Fixture): Promise<string> {
+  const created = await invoke('CreateBan', { identity: `banned-${f.peerId}`, roomId: f.roomId });
+  return (created.ban as Record<string, string>).id!;
+}
 
 /** Calls `m` as `token` with a fresh fixture; OK or the status name. */
 async function outcome(m: DescMethod, caller: 'peer' | Scope | 'no token'): Promise<Outcome> {

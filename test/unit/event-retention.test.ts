@@ -45,7 +45,7 @@ describe('event retention', () => {
       eventId: pendingOne.id,
       endpointId: 'e',
       roomId: ROOM,
-      roomSeq: pendingOne.sequence,
+      roomSeq: pendingOne.sequence!,
       state: 'pending',
       attempts: 0,
       nextAttemptAt: clock.now(),

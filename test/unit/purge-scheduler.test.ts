@@ -124,6 +124,7 @@ describe('PurgeScheduler over the in-memory stores', () => {
       purgeDisconnectedPeer: () => Promise.reject(failure),
       purgePeerlessRoom: () => d.purgeStore.purgePeerlessRoom(),
       expireIdempotencyKeys: (age, limit) => d.purgeStore.expireIdempotencyKeys(age, limit),
+      expireBans: (limit) => d.purgeStore.expireBans(limit),
       pruneEvents: (age, limit) => d.purgeStore.pruneEvents(age, limit),
     };
     await expect(scheduler(d, { store }).s.runOnce()).rejects.toBe(failure);

@@ -1,4 +1,6 @@
+import type { BanTerms } from '../bans.js';
 import type { Environment, PeerPermissions } from '../principal.js';
+import type { BanOutcome } from './ban-store.js';
 import type { IdempotencyKey, PeerRecord, TokenStamp } from '../records.js';
 
 /** Input for PeerStore.create. */
@@ -38,9 +40,11 @@ export const NO_LIVENESS_RECORDER: PeerLivenessRecorder = { record: (_e, _r, _p,
 /** Peers of all environments; every method filters by environment through the room. */
 export interface PeerStore extends PeerLivenessSource {
   /**
-   * Inserts a peer if the room has space (ERR_ROOM_FULL otherwise) and the identity
-   * is free (ERR_PEER_IDENTITY_TAKEN), or returns what a previous call with the
-   * same idempotency key created.
+   * Inserts a peer if its identity is not banned from the room
+   * (ERR_IDENTITY_BANNED, checked serialized with bans of the identity, see
+   * BanStore.create), the room has space (ERR_ROOM_FULL otherwise) and the
+   * identity is free (ERR_PEER_IDENTITY_TAKEN), or returns what a previous call
+   * with the same idempotency key created.
    */
   create(peer: NewPeer, key: IdempotencyKey | null): Promise<{ peer: PeerRecord; stamp: TokenStamp; replayed: boolean }>;
   get(environment: Environment, roomId: string, peerId: string): Promise<PeerRecord | undefined>;
@@ -52,6 +56,20 @@ export interface PeerStore extends PeerLivenessSource {
     limit: number,
   ): Promise<PeerRecord[] | undefined>;
   delete(environment: Environment, roomId: string, peerId: string): Promise<boolean>;
+  /**
+   * DeletePeer with a ban: in one transaction, bans the peer's identity with
+   * `ban` (its roomId is this room, or null for the environment) as
+   * BanStore.create does, deleting this peer with it; an active ban of the
+   * same identity and scope is kept and returned (created false). Undefined
+   * when there is no such peer.
+   */
+  deleteAndBan(
+    environment: Environment,
+    roomId: string,
+    peerId: string,
+    ban: Omit<BanTerms, 'identity'> & { id: string },
+    maxActiveBans: number,
+  ): Promise<BanOutcome | undefined>;
   updateClientMetadata(
     environment: Environment,
     roomId: string,

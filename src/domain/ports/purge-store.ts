@@ -19,6 +19,12 @@ export interface PurgeStore {
   purgeDisconnectedPeer(): Promise<PurgeVictim | undefined>;
   /** Purges one room without a connected peer for longer than its peerless_purge_timeout_seconds; undefined when none was purged. */
   purgePeerlessRoom(): Promise<PurgeVictim | undefined>;
+  /**
+   * Deletes up to `limit` bans past their expiry (in the database's time),
+   * each with its ban_expired event; returns how many. Safe to call from
+   * every instance at once: each ban expires once.
+   */
+  expireBans(limit: number): Promise<number>;
   /** Deletes up to `limit` request_id keys older than `maxAgeSeconds`; returns how many. */
   expireIdempotencyKeys(maxAgeSeconds: number, limit: number): Promise<number>;
   /**

@@ -12,6 +12,7 @@ import { PageTokens } from '../../../src/domain/pagination.js';
 import { LastUsedTracker } from '../../../src/domain/last-used-tracker.js';
 import { DEFAULT_LIMITS, type Limits } from '../../../src/domain/limits.js';
 import { Authenticator } from '../../../src/domain/authenticator.js';
+import { BanManager } from '../../../src/domain/ban-manager.js';
 import { ManagementTokenCache } from '../../../src/domain/management-token-cache.js';
 import { ManagementTokenManager } from '../../../src/domain/management-token-manager.js';
 import { PeerLivenessCache } from '../../../src/domain/peer-liveness-cache.js';
@@ -28,6 +29,7 @@ import {
 import { RoomManager } from '../../../src/domain/room-manager.js';
 import { SigningKeyRing } from '../../../src/domain/signing-keys.js';
 import { TokenManager } from '../../../src/domain/token-manager.js';
+import { MemoryBanStore } from './memory-ban-store.js';
 import { MemoryManagementTokenStore } from './memory-management-token-store.js';
 import { MemoryPeerStore } from './memory-peer-store.js';
 import { MemoryPurgeStore } from './memory-purge-store.js';
@@ -92,6 +94,7 @@ export async function buildDomain(options: { limits?: Partial<Limits> } = {}) {
   const tables = new MemoryTables(clock);
   const roomStore = new MemoryRoomStore(tables);
   const peerStore = new MemoryPeerStore(tables);
+  const banStore = new MemoryBanStore(tables);
   const managementTokenStore = new MemoryManagementTokenStore(clock);
   const signingKeyStore = new MemorySigningKeyStore();
   const ring = new SigningKeyRing(signingKeyStore, new KeyEncryptor(randomBytes(32)), clock, { reloadIntervalMs: 0 });
@@ -123,6 +126,7 @@ export async function buildDomain(options: { limits?: Partial<Limits> } = {}) {
     tables,
     roomStore,
     peerStore,
+    banStore,
     purgeStore: new MemoryPurgeStore(roomStore, peerStore),
     managementTokenStore,
     ring,
@@ -134,6 +138,7 @@ export async function buildDomain(options: { limits?: Partial<Limits> } = {}) {
     pages,
     rooms: new RoomManager(roomStore, limits, invalidate, pages),
     peers: new PeerManager(peerStore, peerTokens, limits, invalidate, pages, peerLiveness),
+    bans: new BanManager(banStore, limits, invalidate, pages),
     managementTokens: new ManagementTokenManager(managementTokenStore, clock, limits, invalidate, pages),
     authenticator: new Authenticator(managementTokenCache, tokens, lastUsed, clock, limits),
   };

@@ -9,6 +9,7 @@
 // one MemoryOutbox the same way; tests write events into it with
 // MemoryOutbox.append (or begin(), for a transaction left running), because
 // the room and peer fakes record no outbox events.
+export { MemoryBanStore, memoryBan } from './memory-ban-store.js';
 export { comparePositions, MemoryEventStore } from './memory-event-store.js';
 export { MemoryManagementTokenStore } from './memory-management-token-store.js';
 export { MemoryPeerStore } from './memory-peer-store.js';

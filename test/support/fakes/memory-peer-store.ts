@@ -2,12 +2,15 @@
 // MemoryRoomStore (see memory-tables.ts for how tests are isolated). It
 // follows src/store/peer-store.ts step by step in create(): the room's seat,
 // then the idempotency key (so a retry of the request that filled a room is
-// still answered), then ERR_ROOM_FULL, then the (room, identity) uniqueness;
+// still answered), then ERR_ROOM_FULL, then an active ban of the identity
+// (ERR_IDENTITY_BANNED), then the (room, identity) uniqueness;
 // a refused create takes no seat and stores no key. Events are not modelled.
+import { identityBanned, type BanTerms } from '../../../src/domain/bans.js';
 import { DomainError } from '../../../src/domain/errors.js';
 import type { Environment, PeerPermissions } from '../../../src/domain/principal.js';
 import type { IdempotencyKey, PeerRecord, TokenStamp } from '../../../src/domain/records.js';
-import type { NewPeer, PeerLiveness, PeerStore } from '../../../src/domain/ports/index.js';
+import type { BanOutcome, NewPeer, PeerLiveness, PeerStore } from '../../../src/domain/ports/index.js';
+import { memoryBan } from './memory-ban-store.js';
 import { compareSeq } from './memory-room-store.js';
 import { copyPeer, MemoryTables } from './memory-tables.js';
 
@@ -35,6 +38,8 @@ export class MemoryPeerStore implements PeerStore {
     }
     if (!room) throw roomNotFound();
     if (!hasSeat) throw new DomainError('ERR_ROOM_FULL', 'the room is full: it already has max_peers peers');
+    const ban = t.activeBanOf(peer.environment, peer.identity, peer.roomId);
+    if (ban) throw identityBanned(ban);
     if ([...t.peers.values()].some((p) => p.roomId === peer.roomId && p.identity === peer.identity)) {
       throw new DomainError('ERR_PEER_IDENTITY_TAKEN', 'a peer with this identity already exists in the room');
     }
@@ -106,6 +111,22 @@ export class MemoryPeerStore implements PeerStore {
     // The last connected peer leaving starts the room's peerless timer.
     if (wasConnected && t.connectedCount(roomId) === 0) t.peerlessSince.set(roomId, t.clock.now());
     return copyPeer(peer);
+  }
+
+  async deleteAndBan(
+    environment: Environment,
+    roomId: string,
+    peerId: string,
+    ban: Omit<BanTerms, 'identity'> & { id: string },
+    maxActiveBans: number,
+  ): Promise<BanOutcome | undefined> {
+    const peer = this.tables.peer(environment, roomId, peerId);
+    if (!peer) return undefined;
+    return memoryBan(
+      this.tables,
+      { ...ban, environment, identity: peer.identity },
+      { maxActiveBans, target: { roomId, peerId }, keepExisting: true },
+    );
   }
 
   async updatePermissions(

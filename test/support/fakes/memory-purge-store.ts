@@ -3,7 +3,8 @@
 // isolated). It follows src/store/purge-store.ts, with the tables' clock as
 // the database's now(): a peer goes once it has been disconnected for its
 // room's peer_disconnected_timeout_seconds, a room once no peer has been
-// connected for its peerless_purge_timeout_seconds (0 turns either off), each
+// connected for its peerless_purge_timeout_seconds (0 turns either off), a
+// ban once past its expiry (without events, which these fakes do not keep), each
 // deleted as DeletePeer and DeleteRoom delete them, oldest first. Events are
 // pruned from the MemoryOutbox it is given (none without one) by the outbox's
 // clock, oldest first, keeping those with a pending delivery, as
@@ -73,6 +74,13 @@ export class MemoryPurgeStore implements PurgeStore, EventRetentionStore {
     if (!victim) return undefined;
     await this.rooms.delete(victim.environment, victim.id);
     return { kind: 'room', environment: victim.environment, roomId: victim.id };
+  }
+
+  async expireBans(limit: number): Promise<number> {
+    const t = this.rooms.tables;
+    const victims = [...t.bans.values()].filter((b) => !t.banActive(b)).slice(0, limit);
+    for (const b of victims) t.bans.delete(b.id);
+    return victims.length;
   }
 
   async expireIdempotencyKeys(maxAgeSeconds: number, limit: number): Promise<number> {

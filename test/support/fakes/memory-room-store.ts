@@ -65,6 +65,8 @@ export class MemoryRoomStore implements RoomStore {
     // ON DELETE CASCADE: the room's peers go with it.
     for (const [id, peer] of this.tables.peers) if (peer.roomId === roomId) this.tables.peers.delete(id);
     this.tables.rooms.delete(roomId);
+    // bans.room_id ON DELETE CASCADE.
+    for (const [id, ban] of this.tables.bans) if (ban.roomId === roomId) this.tables.bans.delete(id);
     this.tables.peerlessSince.delete(roomId);
     return true;
   }

@@ -7,6 +7,7 @@
 import { DomainError } from '../../../src/domain/errors.js';
 import { systemClock, type Clock } from '../../../src/domain/clock.js';
 import type { Environment } from '../../../src/domain/principal.js';
+import type { BanRecord } from '../../../src/domain/bans.js';
 import type { IdempotencyKey, PeerRecord, RoomRecord } from '../../../src/domain/records.js';
 
 /** One idempotency_keys row: the request's hash and the result it committed. */
@@ -20,6 +21,8 @@ interface StoredKey {
 export class MemoryTables {
   readonly rooms = new Map<string, RoomRecord>();
   readonly peers = new Map<string, PeerRecord>();
+  /** Bans by id, active or past their expiry and not yet swept, as the bans table holds them. */
+  readonly bans = new Map<string, BanRecord>();
   /** Per room, since when no peer has been connected (rooms.peerless_since); not part of RoomRecord. */
   readonly peerlessSince = new Map<string, Date>();
   private readonly keys = new Map<string, StoredKey>();
@@ -87,6 +90,19 @@ export class MemoryTables {
       }
     }
     return deleted;
+  }
+
+  /** Whether the ban applies at the tables' now() (expires_at NULL or after now()). */
+  banActive(ban: BanRecord): boolean {
+    return ban.expiresAt === null || ban.expiresAt.getTime() > this.clock.now().getTime();
+  }
+
+  /** The active ban keeping `identity` out of `roomId` (an environment-wide one first), as CreatePeer's check finds it. */
+  activeBanOf(environment: Environment, identity: string, roomId: string): BanRecord | undefined {
+    const applying = [...this.bans.values()].filter(
+      (b) => b.environment === environment && b.identity === identity && (b.roomId === null || b.roomId === roomId) && this.banActive(b),
+    );
+    return applying.find((b) => b.roomId === null) ?? applying[0];
   }
 
   /** How many of the room's peers are connected (rooms.connected_count). */

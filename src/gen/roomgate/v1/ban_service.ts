@@ -26,11 +26,17 @@ export const protobufFileName = "roomgate/v1/ban_service.proto";
 
 /** Request for CreateBan. */
 export interface CreateBanRequest {
-  /** The identity to ban: 1-256 characters, as Peer.identity. */
+  /**
+   * The identity to ban: required, and at most as long as Peer.identity may be
+   * (128 characters unless ROOMGATE_MAX_IDENTITY_LENGTH says otherwise).
+   */
   identity: string;
   /** The room to ban it from; empty bans it from every room of the environment. */
   roomId: string;
-  /** How long the ban lasts, in seconds; 0 means until lifted. */
+  /**
+   * How long the ban lasts, in seconds, at most 315360000 (10 years); 0 means
+   * until lifted.
+   */
   durationSeconds: number;
   /**
    * Why, for people: up to 512 characters. Never part of an error returned to
@@ -800,7 +806,9 @@ export const BanServiceService = {
   /**
    * Bans an identity in a room (room_id set) or in the whole environment.
    * Fails with ALREADY_EXISTS, naming the ban in ErrorInfo metadata banId,
-   * when an active ban with the same identity and scope exists.
+   * when an active ban with the same identity and scope exists; NOT_FOUND
+   * when room_id is not a room of the environment; RESOURCE_EXHAUSTED when
+   * the environment has ROOMGATE_MAX_BANS_PER_ENVIRONMENT active bans.
    * Authorization: management token with scope rooms or admin.
    */
   createBan: {
@@ -813,7 +821,7 @@ export const BanServiceService = {
     responseDeserialize: (value: Buffer): CreateBanResponse => CreateBanResponse.decode(value),
   },
   /**
-   * Returns one active ban.
+   * Returns one active ban; NOT_FOUND once it expired or was lifted.
    * Authorization: management token with scope rooms, read or admin.
    */
   getBan: {
@@ -839,7 +847,8 @@ export const BanServiceService = {
     responseDeserialize: (value: Buffer): ListBansResponse => ListBansResponse.decode(value),
   },
   /**
-   * Lifts a ban before its expiry: the identity may join again.
+   * Lifts a ban before its expiry: the identity may join again. NOT_FOUND
+   * when the ban expired or was lifted already.
    * Authorization: management token with scope rooms or admin.
    */
   deleteBan: {
@@ -857,12 +866,14 @@ export interface BanServiceServer extends UntypedServiceImplementation {
   /**
    * Bans an identity in a room (room_id set) or in the whole environment.
    * Fails with ALREADY_EXISTS, naming the ban in ErrorInfo metadata banId,
-   * when an active ban with the same identity and scope exists.
+   * when an active ban with the same identity and scope exists; NOT_FOUND
+   * when room_id is not a room of the environment; RESOURCE_EXHAUSTED when
+   * the environment has ROOMGATE_MAX_BANS_PER_ENVIRONMENT active bans.
    * Authorization: management token with scope rooms or admin.
    */
   createBan: handleUnaryCall<CreateBanRequest, CreateBanResponse>;
   /**
-   * Returns one active ban.
+   * Returns one active ban; NOT_FOUND once it expired or was lifted.
    * Authorization: management token with scope rooms, read or admin.
    */
   getBan: handleUnaryCall<GetBanRequest, GetBanResponse>;
@@ -872,7 +883,8 @@ export interface BanServiceServer extends UntypedServiceImplementation {
    */
   listBans: handleUnaryCall<ListBansRequest, ListBansResponse>;
   /**
-   * Lifts a ban before its expiry: the identity may join again.
+   * Lifts a ban before its expiry: the identity may join again. NOT_FOUND
+   * when the ban expired or was lifted already.
    * Authorization: management token with scope rooms or admin.
    */
   deleteBan: handleUnaryCall<DeleteBanRequest, DeleteBanResponse>;
@@ -882,7 +894,9 @@ export interface BanServiceClient extends Client {
   /**
    * Bans an identity in a room (room_id set) or in the whole environment.
    * Fails with ALREADY_EXISTS, naming the ban in ErrorInfo metadata banId,
-   * when an active ban with the same identity and scope exists.
+   * when an active ban with the same identity and scope exists; NOT_FOUND
+   * when room_id is not a room of the environment; RESOURCE_EXHAUSTED when
+   * the environment has ROOMGATE_MAX_BANS_PER_ENVIRONMENT active bans.
    * Authorization: management token with scope rooms or admin.
    */
   createBan(
@@ -901,7 +915,7 @@ export interface BanServiceClient extends Client {
     callback: (error: ServiceError | null, response: CreateBanResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Returns one active ban.
+   * Returns one active ban; NOT_FOUND once it expired or was lifted.
    * Authorization: management token with scope rooms, read or admin.
    */
   getBan(
@@ -939,7 +953,8 @@ export interface BanServiceClient extends Client {
     callback: (error: ServiceError | null, response: ListBansResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Lifts a ban before its expiry: the identity may join again.
+   * Lifts a ban before its expiry: the identity may join again. NOT_FOUND
+   * when the ban expired or was lifted already.
    * Authorization: management token with scope rooms or admin.
    */
   deleteBan(

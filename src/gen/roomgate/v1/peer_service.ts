@@ -109,7 +109,10 @@ export interface DeletePeerRequest {
 export interface DeletePeerBan {
   /** Ban the identity from every room of the environment, not only this one. */
   environmentWide: boolean;
-  /** How long the ban lasts, in seconds; 0 means until lifted. */
+  /**
+   * How long the ban lasts, in seconds, at most 315360000 (10 years); 0 means
+   * until lifted.
+   */
   durationSeconds: number;
   /** Why, for people: up to 512 characters. */
   reason: string;
