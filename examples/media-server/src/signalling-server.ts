@@ -87,7 +87,7 @@ export class SignallingServer {
     this.stopRevocations();
     clearInterval(this.pinger);
     this.http.close();
-    for (const session of this.sessions.values()) this.end(session, CLOSE.shutdown);
+    for (const session of [...this.sessions.values()]) this.end(session, CLOSE.shutdown);
     const closed = [...this.wss.clients].map((ws) => new Promise((resolve) => ws.once('close', resolve)));
     await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 3_000))]);
     for (const ws of this.wss.clients) ws.terminate();
@@ -156,19 +156,27 @@ export class SignallingServer {
     clearTimeout(session.expiry);
     const { roomId, peerId } = session.claims;
     this.options.log('info', 'closed', { roomId, peerId, code, by: session.closing ? 'server' : 'client', reason: session.closing?.reason });
-    // A replaced socket's peer is still connected, through its new socket.
-    if (this.sessions.get(peerId) !== session) return;
-    this.sessions.delete(peerId);
-    this.options.reporter.report(roomId, peerId, 'disconnected');
+    this.release(session);
   }
 
   /** Closes a session's socket once, with `why`. */
   private end(session: Session, why: CloseCode): void {
     if (session.closing) return;
     session.closing = why;
+    // The peer is gone from this server now, not when the client answers the
+    // close frame: a client that reconnects at once must be a new session.
+    if (why !== CLOSE.replaced) this.release(session);
     session.ws.close(why.code, why.reason);
     // A client that never answers the close frame is cut off.
     setTimeout(() => session.ws.terminate(), 5_000).unref();
+  }
+
+  /** Forgets a session and reports its peer DISCONNECTED, unless a newer socket of the peer holds its place. */
+  private release(session: Session): void {
+    const { roomId, peerId } = session.claims;
+    if (this.sessions.get(peerId) !== session) return;
+    this.sessions.delete(peerId);
+    this.options.reporter.report(roomId, peerId, 'disconnected');
   }
 
   // Many revocations can land in one tick (a room deleted, a feed catching up
@@ -178,7 +186,7 @@ export class SignallingServer {
     this.sweepQueued = true;
     setImmediate(() => {
       this.sweepQueued = false;
-      for (const session of this.sessions.values()) this.recheck(session);
+      for (const session of [...this.sessions.values()]) this.recheck(session);
     });
   }
 
