@@ -2,8 +2,8 @@ import type { EventCursors, EventPosition } from './event-cursor.js';
 import type { EventNotifier } from './event-notifier.js';
 import { EventTail } from './event-tail.js';
 import { DomainError, invalidArgument } from './errors.js';
-import type { EventType, RoomEvent } from './events.js';
-import { ensureCan } from './permissions.js';
+import { EVENT_TYPES, type EventType, type RoomEvent } from './events.js';
+import { can, ensureCan } from './permissions.js';
 import type { EventFilter, EventRetentionStore, EventStreamStore } from './ports/index.js';
 import type { Environment, Principal } from './principal.js';
 import { ReadGate } from './read-gate.js';
@@ -14,6 +14,8 @@ export interface WatchEventsInput {
   afterCursor: string;
   roomId: string;
   types: readonly (EventType | undefined)[];
+  /** Seconds without a message after which a caught-up stream gets a heartbeat, 1-60; 0 for none. */
+  heartbeatIntervalSeconds?: number;
 }
 
 /** What a watch yields: events to send, then where to resume once they are sent. */
@@ -21,6 +23,12 @@ export interface WatchProgress {
   events: RoomEvent[];
   /** Resume point after these events and any filtered-out rows read with them. */
   cursor: string;
+  /**
+   * Set on a heartbeat (no events): the database's time of the last read
+   * that left the stream caught up. Every matching event below `cursor` has
+   * been yielded.
+   */
+  heartbeat?: { time: Date };
 }
 
 /** Options of {@link EventStream}. */
@@ -77,6 +85,8 @@ export class EventStream {
   async *watch(principal: Principal, input: WatchEventsInput, signal: AbortSignal): AsyncGenerator<WatchProgress> {
     ensureCan(principal, 'event:watch');
     const filter = watchFilter(input);
+    if (!can(principal, 'event:watch-all')) restrictToRevocations(filter);
+    const heartbeatMs = heartbeatInterval(input.heartbeatIntervalSeconds ?? 0);
     const { environment } = principal;
     const start =
       input.afterCursor === '' ? await this.catchUp.run(() => this.store.head(), signal) : this.cursors.open(environment, input.afterCursor);
@@ -84,6 +94,8 @@ export class EventStream {
     let after: EventPosition = start;
     await this.ensureRetained(environment, after);
     yield { events: [], cursor: this.cursors.seal(environment, after) };
+    // When the last message went out, for heartbeats; the start counts as one.
+    let lastSent = performance.now();
     // Positions are global counters: only sealed ones leave the process.
     const sealed = (events: RoomEvent[]) => events.map((e) => ({ ...e, cursor: this.cursors.sealPlain(environment, e.cursor) }));
     while (!signal.aborted) {
@@ -97,18 +109,28 @@ export class EventStream {
       await this.ensureRetained(environment, after);
       if (batch.last) {
         after = batch.last;
+        if (batch.events.length > 0) lastSent = performance.now();
         yield { events: sealed(batch.events), cursor: this.cursors.seal(environment, after) };
       }
       // A full batch means more rows are already readable.
       if (batch.scanned === this.batchSize) continue;
-      const seat = this.tail.join(environment, after, filter);
+      const seat = this.tail.join(environment, after, filter, batch.readAt);
       if (!seat) continue;
       try {
         for (;;) {
-          const delivery = await seat.next(signal);
+          const idleMs = heartbeatMs === undefined ? undefined : Math.max(0, lastSent + heartbeatMs - performance.now());
+          const delivery = await seat.next(signal, idleMs);
           if (delivery === undefined) return;
           if (delivery === 'dropped') break;
+          if (delivery === 'idle') {
+            // Only a caught-up stream beats: the seat has been handed every
+            // read, so `after` is where the stream has read to.
+            lastSent = performance.now();
+            if (seat.caughtUpAt) yield { events: [], cursor: this.cursors.seal(environment, after), heartbeat: { time: seat.caughtUpAt } };
+            continue;
+          }
           after = delivery.last;
+          if (delivery.events.length > 0) lastSent = performance.now();
           yield { events: sealed(delivery.events), cursor: this.cursors.seal(environment, after) };
         }
       } finally {
@@ -144,6 +166,46 @@ function describeSeconds(seconds: number): string {
   const unit = seconds % 86_400 === 0 ? ['day', 86_400] as const : seconds % 3600 === 0 ? ['hour', 3600] as const : ['second', 1] as const;
   const n = seconds / unit[1];
   return `${n} ${unit[0]}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * The events that make a peer token invalid, which offline verifiers keep:
+ * what a token with scope verify (and no rooms, read or admin) may watch.
+ * Names of types this server does not know yet are ignored.
+ */
+export const REVOCATION_EVENT_TYPES: readonly string[] = [
+  'peer_token_revoked',
+  'room_deleted',
+  'room_purged',
+  'ban_created',
+  'ban_lifted',
+  'ban_expired',
+];
+
+/** Narrows a verify-only watcher's filter to the revocation types; PERMISSION_DENIED for any other type asked. */
+function restrictToRevocations(filter: EventFilter): void {
+  if (filter.types === undefined) {
+    filter.types = EVENT_TYPES.filter((t) => REVOCATION_EVENT_TYPES.includes(t));
+    return;
+  }
+  const other = filter.types.filter((t) => !REVOCATION_EVENT_TYPES.includes(t));
+  if (other.length > 0) {
+    const wire = (t: string) => `EVENT_TYPE_${t.toUpperCase()}`;
+    throw new DomainError(
+      'ERR_PERMISSION_DENIED',
+      `a management token with scope verify may watch only the revocation types (${REVOCATION_EVENT_TYPES.map(wire).join(', ')}); ` +
+        `${other.map(wire).join(', ')} needs scope rooms, read or admin`,
+      { metadata: { action: 'event:watch-all', requiredScope: 'rooms', allowedScopes: 'rooms,read,admin' } },
+    );
+  }
+}
+
+/** Milliseconds between heartbeats, or undefined for none; INVALID_ARGUMENT outside 0-60 s. */
+function heartbeatInterval(seconds: number): number | undefined {
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 60) {
+    throw invalidArgument('heartbeat_interval_seconds', 'must be 1-60 seconds, or 0 for no heartbeats');
+  }
+  return seconds === 0 ? undefined : seconds * 1000;
 }
 
 function watchFilter(input: WatchEventsInput): EventFilter {

@@ -38,6 +38,8 @@ export class TailSeat {
   private readonly queue: TailDelivery[] = [];
   private outcome: 'dropped' | { error: unknown } | undefined;
   private wakeReader: (() => void) | undefined;
+  /** The database's time of the last read that left this stream caught up. */
+  caughtUpAt: Date | undefined;
 
   constructor(
     /** Events at or before this position are not this stream's: it has them already. */
@@ -64,6 +66,11 @@ export class TailSeat {
     this.wakeReader?.();
   }
 
+  /** Records a tail read that found nothing more to read (at the database's time `at`). */
+  caughtUp(at: Date): void {
+    this.caughtUpAt = at;
+  }
+
   /** Ends the seat: the tail failed, or the stream is too slow for it. */
   end(outcome: 'dropped' | { error: unknown }): void {
     if (this.outcome) return;
@@ -75,17 +82,22 @@ export class TailSeat {
 
   /**
    * The next delivery; 'dropped' when the stream must catch up on its own;
-   * undefined when `signal` aborts. Rejects with the tail's read error.
+   * 'idle' when `idleMs` pass with none; undefined when `signal` aborts.
+   * Rejects with the tail's read error.
    */
-  async next(signal: AbortSignal): Promise<TailDelivery | 'dropped' | undefined> {
+  async next(signal: AbortSignal, idleMs?: number): Promise<TailDelivery | 'dropped' | 'idle' | undefined> {
+    const deadline = idleMs === undefined ? undefined : performance.now() + idleMs;
     for (;;) {
       const delivery = this.queue.shift();
       if (delivery) return delivery;
       if (this.outcome === 'dropped') return 'dropped';
       if (this.outcome) throw this.outcome.error;
       if (signal.aborted) return undefined;
+      if (deadline !== undefined && performance.now() >= deadline) return 'idle';
       await new Promise<void>((resolve) => {
+        const timer = deadline === undefined ? undefined : setTimeout(() => done(), Math.max(0, deadline - performance.now()));
         const done = () => {
+          clearTimeout(timer);
           this.wakeReader = undefined;
           signal.removeEventListener('abort', done);
           resolve();
@@ -126,11 +138,12 @@ class EnvironmentTail {
   ) {}
 
   /** A seat for a stream that has read everything readable up to `after`; undefined when the tail is past it, so the stream must read on first. */
-  join(after: EventPosition, filter: EventFilter): TailSeat | undefined {
+  join(after: EventPosition, filter: EventFilter, caughtUpAt?: Date): TailSeat | undefined {
     if (!this.running) this.position = after;
     // A stream behind the tail would miss the rows between: it catches up first.
     else if (this.position && comparePositions(after, this.position) < 0) return undefined;
     const seat = new TailSeat(after, filter, this.options.maxQueuedReads, (s) => this.seats.delete(s));
+    seat.caughtUpAt = caughtUpAt;
     this.seats.add(seat);
     if (!this.running) {
       this.running = true;
@@ -152,6 +165,7 @@ class EnvironmentTail {
             const read = batch.events.map((event) => ({ event, at: decodeEventCursor(event.cursor) }));
             for (const seat of [...this.seats]) seat.offer(read, batch.last);
           }
+          if (scanned < this.options.batchSize) for (const seat of this.seats) seat.caughtUp(batch.readAt);
         } catch (error) {
           // The streams end with the read's status, as each did when it read on its own.
           for (const seat of [...this.seats]) seat.end({ error });
@@ -178,12 +192,12 @@ export class EventTail {
   ) {}
 
   /** See {@link EnvironmentTail.join}. */
-  join(environment: Environment, after: EventPosition, filter: EventFilter): TailSeat | undefined {
+  join(environment: Environment, after: EventPosition, filter: EventFilter, caughtUpAt?: Date): TailSeat | undefined {
     let tail = this.tails.get(environment);
     if (!tail) {
       tail = new EnvironmentTail(environment, this.store, this.notifier, this.options);
       this.tails.set(environment, tail);
     }
-    return tail.join(after, filter);
+    return tail.join(after, filter, caughtUpAt);
   }
 }

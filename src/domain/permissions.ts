@@ -23,6 +23,7 @@ export type Action =
   | 'peer:report-status'
   | 'webhook:manage'
   | 'event:watch'
+  | 'event:watch-all'
   | 'ban:manage'
   | 'ban:read';
 
@@ -48,7 +49,9 @@ const SCOPES_FOR: Record<Action, readonly Scope[]> = {
   'signing-key:manage': [],
   'peer:report-status': ['verify', 'rooms'],
   'webhook:manage': ['rooms'],
-  'event:watch': ['rooms', 'read'],
+  // verify watches only the revocation types (see EventStream), which offline verifiers keep.
+  'event:watch': ['rooms', 'read', 'verify'],
+  'event:watch-all': ['rooms', 'read'],
   'ban:manage': ['rooms'],
   'ban:read': ['rooms', 'read'],
 };
@@ -68,6 +71,17 @@ const OWN_ROOM_ONLY = 'a peer token gives access to its own room only';
 
 const lacks = (doing: string, permission: string, action: Action) =>
   denied(`${doing} needs the ${permission} permission`, action, { requiredPermission: permission });
+
+/** Whether `principal` may perform `action` on `target`: {@link ensureCan} without the error. */
+export function can(principal: Principal, action: Action, target: Target = {}): boolean {
+  try {
+    ensureCan(principal, action, target);
+    return true;
+  } catch (err) {
+    if (err instanceof DomainError && (err.code === 'ERR_PERMISSION_DENIED' || err.code === 'ERR_UNAUTHENTICATED')) return false;
+    throw err;
+  }
+}
 
 /**
  * Throws PERMISSION_DENIED unless `principal` may perform `action` on `target`.
@@ -128,6 +142,7 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
     case 'peer:report-status':
     case 'webhook:manage':
     case 'event:watch':
+    case 'event:watch-all':
     case 'ban:manage':
     case 'ban:read':
     case 'room:create':

@@ -2,11 +2,12 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { importJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
 import type { Clock } from './clock.js';
 import type { KeyEncryptor } from './key-encryption.js';
+import { PEER_TOKEN_ALGORITHM } from './peer-token-rules.js';
 import type { SigningKeyInfo, SigningKeyRecord } from './records.js';
 import type { NewSigningKey, SigningKeyStore } from './ports/index.js';
 
-/** The JWS algorithm of every peer token. Verification accepts nothing else. */
-export const PEER_TOKEN_ALGORITHM = 'EdDSA';
+/** The JWS algorithm of every peer token (defined with the token rules). Verification accepts nothing else. */
+export { PEER_TOKEN_ALGORITHM };
 
 /** The public facts of a key, which decide its state. */
 type KeyFacts = Pick<SigningKeyRecord, 'kid' | 'algorithm' | 'createdAt' | 'activatedAt' | 'retiredAt'>;

@@ -52,6 +52,14 @@ FROM (
 ) s
 ORDER BY s.txid, s.position`;
 
+// READ_AFTER with the database's time of the read, which comes back even when
+// no row does: WatchEvents heartbeats say when a stream was last caught up.
+// The statement's time is when its snapshot was taken.
+const READ_AFTER_TIMED = `
+SELECT t.read_at, s.* FROM (SELECT statement_timestamp() AS read_at) t
+LEFT JOIN LATERAL (${READ_AFTER}) s ON true
+ORDER BY s.txid::xid8, s.position`;
+
 /** {@link EventStreamStore} on the Postgres outbox. */
 export class PgEventStore implements EventStreamStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -62,7 +70,7 @@ export class PgEventStore implements EventStreamStore {
     limit: number,
     filter: EventFilter,
   ): Promise<EventBatch> {
-    const { rows } = await query<EventRow & { wanted: boolean }>(this.pool, READ_AFTER, [
+    const { rows: timed } = await query<EventRow & { wanted: boolean; read_at: Date }>(this.pool, READ_AFTER_TIMED, [
       environment,
       after?.txid ?? '0',
       after?.position ?? '0',
@@ -70,8 +78,10 @@ export class PgEventStore implements EventStreamStore {
       filter.types ?? null,
       limit,
     ]);
+    const rows = timed.filter((r) => r.id !== null);
     const last = rows[rows.length - 1];
     return {
+      readAt: (timed[0] as { read_at: Date }).read_at,
       events: rows.filter((r) => r.wanted).map(toRoomEvent),
       scanned: rows.length,
       last: last ? { txid: last.txid, position: last.position } : null,

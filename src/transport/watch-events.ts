@@ -60,15 +60,20 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
       ending ??= err;
       stop.abort();
     });
-    const input = { afterCursor: call.request.afterCursor, roomId: call.request.roomId, types: fromEventTypes(call.request.types) };
+    const { afterCursor, roomId, heartbeatIntervalSeconds } = call.request;
+    const input = { afterCursor, roomId, types: fromEventTypes(call.request.types), heartbeatIntervalSeconds };
     for await (const progress of deps.events.watch(principal, input, stop.signal)) {
       // Headers go out once the starting point is fixed: a client that waits
       // for them knows that every event committed from then on will come.
       if (!subscribed) call.sendMetadata(new Metadata());
       subscribed = true;
-      const checking = progress.events.length > 0 ? lease.checked() : undefined;
+      const checking = progress.events.length > 0 || progress.heartbeat ? lease.checked() : undefined;
       if (checking) await checking;
       if (stop.signal.aborted) break;
+      // A consumer with messages still in flight will have them as proof of life; a heartbeat would only add to its backlog.
+      if (progress.heartbeat && backlog.size < deps.maxBacklog) {
+        backlog.write({ event: undefined, heartbeat: { cursor: progress.cursor, time: progress.heartbeat.time } });
+      }
       for (const event of progress.events) {
         if (backlog.size >= deps.maxBacklog) {
           const drained = await backlog.drainTo(Math.floor(deps.maxBacklog / 2), deps.stallTimeoutMs ?? 5_000, stop.signal);

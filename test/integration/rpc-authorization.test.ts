@@ -80,7 +80,11 @@ async function invoke(name: string, json: JsonValue, token: string | null = admi
   return toJson(m.output, fromBinary(m.output, reply)) as Record<string, JsonValue>;
 }
 
-/** The outcome of a WatchEvents call: OK once an event arrives (an admin creates a room to cause one). */
+/**
+ * The outcome of a WatchEvents call: OK once an event arrives (an admin
+ * creates and deletes a room to cause one: room_deleted is among the
+ * revocation types that a token with scope verify may watch).
+ */
 function watch(m: DescMethod, json: JsonValue, token: string | null): Promise<Outcome> {
   return new Promise((resolve) => {
     const stream = client.makeServerStreamRequest(
@@ -104,7 +108,7 @@ function watch(m: DescMethod, json: JsonValue, token: string | null): Promise<Ou
     const cause = () => {
       if (caused || settled) return;
       caused = true;
-      void invoke('CreateRoom', {});
+      void invoke('CreateRoom', {}).then((created) => invoke('DeleteRoom', { roomId: (created.room as { id: string }).id }));
     };
     const pause = setTimeout(cause, 300);
     const timer = setTimeout(() => settle('no event within 5 s'), 5000);

@@ -131,8 +131,10 @@ describe('management scopes', () => {
     expect(every.filter((a) => allowed(scoped('read'), a))).toEqual(['room:read', 'room:list', 'peer:read', 'peer:list', 'event:watch']);
   });
 
-  it('verify allows VerifyPeerToken only', () => {
-    expect(every.filter((a) => allowed(scoped('verify'), a))).toEqual(['token:verify', 'peer:report-status']);
+  it('verify allows VerifyPeerToken, ReportPeerStatus and the revocation feed of WatchEvents', () => {
+    expect(every.filter((a) => allowed(scoped('verify'), a))).toEqual(['token:verify', 'peer:report-status', 'event:watch']);
+    expect(allowed(scoped('verify'), 'event:watch-all')).toBe(false);
+    expect(allowed(scoped('read'), 'event:watch-all')).toBe(true);
   });
 
   it('names the missing scope', () => {

@@ -16,6 +16,8 @@ export interface EventBatch {
   scanned: number;
   /** The last row read, matching or not; null when none was. The next read starts after it. */
   last: EventPosition | null;
+  /** The database's time of the read. */
+  readAt: Date;
 }
 
 /**

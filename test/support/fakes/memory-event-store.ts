@@ -29,6 +29,7 @@ export class MemoryEventStore implements EventStreamStore {
       events: scanned.filter((e) => matches(e, filter)).map(toRoomEvent),
       scanned: scanned.length,
       last: last ? { txid: last.txid, position: last.position } : null,
+      readAt: new Date(),
     };
   }
 
