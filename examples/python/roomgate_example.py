@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """A Python backend calling roomgate: create a room, create a peer in it, and
-verify the peer token, as a media server would.
+verify the peer token, as a media server would: online with VerifyPeerToken,
+and offline with the keys from roomgate's JWKS URL (verify_offline.py).
 
 Run generate.sh first; see README.md.
 
 Environment:
-  ROOMGATE_ADDRESS  host:port of roomgate (default 127.0.0.1:50051)
-  ROOMGATE_TOKEN    a management token with the rooms and verify scopes (or admin)
-  ROOMGATE_GEN_DIR  where generate.sh wrote the stubs (default: gen/ next to this file)
+  ROOMGATE_ADDRESS   host:port of roomgate (default 127.0.0.1:50051)
+  ROOMGATE_TOKEN     a management token with the rooms and verify scopes (or admin)
+  ROOMGATE_JWKS_URL  roomgate's JWKS URL (default http://127.0.0.1:8080/.well-known/jwks.json)
+  ROOMGATE_GEN_DIR   where generate.sh wrote the stubs (default: gen/ next to this file)
 
 Exits 0 when every step worked, 1 when a call failed, 2 when misconfigured.
 """
@@ -23,6 +25,14 @@ try:
 except ImportError as err:
     print(f"cannot import grpc ({err}): apt-get install python3-grpcio, and run this with /usr/bin/python3", file=sys.stderr)
     sys.exit(2)
+
+try:
+    import jwt
+except ImportError as err:
+    print(f"cannot import jwt ({err}): apt-get install python3-jwt, and run this with /usr/bin/python3", file=sys.stderr)
+    sys.exit(2)
+
+from verify_offline import DEFAULT_JWKS_URL, OfflineVerifier
 
 sys.path.insert(0, os.environ.get("ROOMGATE_GEN_DIR") or str(Path(__file__).resolve().parent / "gen"))
 try:
@@ -139,6 +149,19 @@ def main() -> int:
         print(
             f"verified the peer token: valid for peer {claims.peer_id} in room {claims.room_id}, "
             f"can_publish={claims.permissions.can_publish} can_subscribe={claims.permissions.can_subscribe}"
+        )
+
+        # What a media server does per connection: verify offline, with the
+        # keys fetched from the JWKS URL once and cached, and no call to roomgate.
+        jwks_url = os.environ.get("ROOMGATE_JWKS_URL") or DEFAULT_JWKS_URL
+        try:
+            offline = OfflineVerifier(jwks_url).verify(created.peer_token)
+        except (jwt.InvalidTokenError, jwt.PyJWKClientError) as err:
+            print(f"offline verification with the keys at {jwks_url} failed: {type(err).__name__}: {err}", file=sys.stderr)
+            return 1
+        print(
+            f"verified the peer token offline with the keys at {jwks_url}: peer {offline['sub']} in room {offline['room']}, "
+            f"key {offline['kid']}, can_publish={offline['permissions']['canPublish']}"
         )
 
         # A failed call raises grpc.RpcError, which carries the status code, a

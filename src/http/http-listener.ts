@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { HttpConfig } from '../config.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { clientKey } from './client-address.js';
@@ -30,6 +31,11 @@ export interface HttpListener {
 
 /** How often Node checks connections against the headers timeout; its default (30 s) would let a slow client stay 30 s past it. */
 const TIMEOUT_CHECK_INTERVAL_MS = 500;
+
+const REFUSED_BODY = 'bad request: request target must be a path\n';
+const RAW_BAD_REQUEST =
+  'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+  `Content-Length: ${REFUSED_BODY.length}\r\nX-Content-Type-Options: nosniff\r\n\r\n${REFUSED_BODY}`;
 
 /**
  * Starts the public listener on `address` (host:port; port 0 picks one) with
@@ -62,6 +68,12 @@ export async function startHttpListener(router: HttpRouter, address: string, opt
     ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key, handshakeTimeout: limits.headersTimeoutMs }, onRequest)
     : http.createServer(serverOptions, onRequest);
   server.maxConnections = limits.maxConnections;
+  // Without a listener Node drops a CONNECT with no answer at all (an Upgrade is served as a plain request).
+  const refuse = (_req: http.IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    socket.end(RAW_BAD_REQUEST);
+  };
+  server.on('connect', refuse);
   const open = new Map<string, number>();
   // First among the connection listeners, so a socket over the limit is gone before HTTP or TLS starts on it.
   server.prependListener('connection', (socket: Socket) => {

@@ -24,7 +24,11 @@ export function parseRequestTarget(target: string | undefined): RequestTarget | 
   if (!target) return { refused: 'missing request target' };
   let rest = target;
   const absolute = ABSOLUTE_FORM.exec(rest);
-  if (absolute) rest = rest.slice(absolute[0].length) || '/';
+  if (absolute) {
+    rest = rest.slice(absolute[0].length);
+    // An empty path is "/" (RFC 9112 section 3.2.1).
+    if (!rest.startsWith('/')) rest = `/${rest}`;
+  }
   if (!rest.startsWith('/')) return { refused: 'request target must be a path' };
   if (rest.includes('#')) return { refused: 'request target must not carry a fragment' };
   const q = rest.indexOf('?');

@@ -1,7 +1,7 @@
 // The public HTTP listener of a real roomgate (startRoomgate on a database of
 // this file's own): the JWKS at its well-known URL against GetJwks, its cache
 // headers and ETag, and the health endpoints, over real HTTP with fetch.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { jwksMaxAgeSeconds } from '../../src/http/jwks-cache.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 
@@ -41,7 +41,7 @@ describe('GET /.well-known/jwks.json', () => {
     expect((await fetch(url, { headers: { 'if-none-match': '"other"' } })).status).toBe(200);
 
     const admin = await t.managementToken();
-    const { signingKey: key } = await t.client.tokens.rotateSigningKey({}, { token: admin });
+    const { signingKey: key } = await t.client.tokens.rotateSigningKey({ prepublishSeconds: 0 }, { token: admin });
     const after = await fetch(url, { headers: { 'if-none-match': etag } });
     expect(after.status).toBe(200);
     expect(after.headers.get('etag')).not.toBe(etag);
@@ -58,6 +58,38 @@ describe('GET /.well-known/jwks.json', () => {
     expect(await head.text()).toBe('');
     expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
     expect(head.headers.get('etag')).toBe(get.headers.get('etag'));
+  });
+});
+
+describe('across instances', () => {
+  it('serves the same bytes and ETag on every instance of one database, before and after a rotation on one of them', async () => {
+    const second = await startTestRoomgate({}, { sharing: t });
+    try {
+      const fetchBoth = () =>
+        Promise.all(
+          [t, second].map(async (r) => {
+            const res = await fetch(`${r.httpUrl}/.well-known/jwks.json`);
+            return { etag: res.headers.get('etag'), body: await res.text() };
+          }),
+        );
+      const [a, b] = await fetchBoth();
+      expect(b).toEqual(a);
+      const admin = await t.managementToken();
+      const { signingKey } = await second.client.tokens.rotateSigningKey({ prepublishSeconds: 0 }, { token: admin });
+      // The other instance reloads on the rotation's NOTIFY.
+      await vi.waitFor(async () => {
+        const [x, y] = await fetchBoth();
+        expect(x!.body).toContain(signingKey!.kid);
+        expect(y).toEqual(x);
+        expect(x!.etag).not.toBe(a!.etag);
+      });
+      // A verifier's If-None-Match from one instance is honoured by the other.
+      const [x] = await fetchBoth();
+      const res = await fetch(`${second.httpUrl}/.well-known/jwks.json`, { headers: { 'if-none-match': x!.etag! } });
+      expect(res.status).toBe(304);
+    } finally {
+      await second.close();
+    }
   });
 });
 

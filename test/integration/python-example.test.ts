@@ -4,8 +4,8 @@
 // database of this file's own (createTestDatabase); what it printed is then
 // checked through the TypeScript client.
 //
-// It needs Debian's python3-grpcio, python3-grpc-tools, protobuf-compiler and
-// libprotobuf-dev (examples/python/README.md says why each), used through
+// It needs Debian's python3-grpcio, python3-grpc-tools, protobuf-compiler,
+// libprotobuf-dev and python3-jwt (examples/python/README.md says why each), used through
 // /usr/bin/python3 and /usr/bin/protoc unless PYTHON or PROTOC say otherwise.
 // Without them the tests skip, saying what is missing, so `npm test` passes on
 // a fresh machine; with ROOMGATE_REQUIRE_PYTHON_EXAMPLE=1 (set by .ci/run) they
@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRoomgateClient, type RoomgateClient } from '../../src/client/index.js';
+import { JWKS_PATH } from '../../src/http/jwks-route.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { mintTestToken } from '../support/roomgate.js';
 import { baseEnv, serveRoomgate, type RoomgateProcess } from '../support/server-process.js';
@@ -38,6 +39,9 @@ async function missingPrerequisites(): Promise<string | undefined> {
   await run(PYTHON, ['-c', 'import grpc, grpc_tools.protoc, google.protobuf']).catch(() =>
     missing.push(`${PYTHON} cannot import grpc, grpc_tools and google.protobuf (python3-grpcio, python3-grpc-tools, python3-pkg-resources)`),
   );
+  await run(PYTHON, ['-c', 'import jwt, cryptography']).catch(() =>
+    missing.push(`${PYTHON} cannot import jwt with its crypto backend (python3-jwt, python3-cryptography)`),
+  );
   await run(PROTOC, ['--version']).catch(() => missing.push(`no ${PROTOC} (protobuf-compiler)`));
   // Debian's protoc finds the well-known types here; protobuf-compiler only recommends libprotobuf-dev.
   if (PROTOC === '/usr/bin/protoc') {
@@ -47,7 +51,7 @@ async function missingPrerequisites(): Promise<string | undefined> {
 }
 
 const missing = await missingPrerequisites();
-const SKIP_REASON = `needs Debian's python3-grpcio, python3-grpc-tools, protobuf-compiler and libprotobuf-dev: ${missing}`;
+const SKIP_REASON = `needs Debian's python3-grpcio, python3-grpc-tools, protobuf-compiler, libprotobuf-dev and python3-jwt: ${missing}`;
 // Said once, in the run's output: the default reporter shows no skip notes.
 if (missing !== undefined && !REQUIRED) console.warn(`examples/python tests skipped: ${SKIP_REASON}`);
 
@@ -106,10 +110,11 @@ describe('examples/python against a live roomgate serve', () => {
     ctx.skip(SKIP_REASON);
   });
 
-  const example = (env: Record<string, string>) => runExample({ ROOMGATE_ADDRESS: server.address, ROOMGATE_GEN_DIR: gen, ...env });
+  const example = (env: Record<string, string>) =>
+    runExample({ ROOMGATE_ADDRESS: server.address, ROOMGATE_JWKS_URL: `${server.httpUrl}${JWKS_PATH}`, ROOMGATE_GEN_DIR: gen, ...env });
 
   it('generate.sh writes message classes and stubs for every roomgate.v1 file, with proto3 optional presence', async () => {
-    expect(generated).toMatch(/^generated 14 modules into .+ \(libprotoc \d+\.\d+/);
+    expect(generated).toMatch(/^generated 16 modules into .+ \(libprotoc \d+\.\d+/);
     // The google.rpc error model, which Debian packages neither as grpcio-status nor as googleapis-common-protos.
     expect((await readdir(path.join(gen, 'google', 'rpc'))).sort()).toEqual([
       'error_details_pb2.py',
@@ -137,19 +142,24 @@ print(m.HasField("max_peers"), m.SerializeToString().hex())`,
     expect(stdout.trim()).toBe('False True 0a01781800');
   });
 
-  it('creates a room and a peer, verifies the peer token, and shows errors with their ErrorInfo reason and BadRequest field', async () => {
+  it('creates a room and a peer, verifies the peer token online and offline (PyJWKClient on the JWKS URL), and shows errors with their ErrorInfo reason and BadRequest field', async () => {
     const before = (await client.rooms.listRooms({ pageSize: 100 })).rooms.length;
     const { code, stdout, stderr } = await example({ ROOMGATE_TOKEN: admin });
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const lines = stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(5);
+    expect(lines).toHaveLength(6);
     const [, roomId, roomName] = lines[0]!.match(/^created room ([0-9a-f-]{36}) \(name (python-example-[0-9a-f]{8}), max_peers 10\)$/) ?? [];
     expect(roomId, lines[0]).toBeDefined();
     const [, peerId] = lines[1]!.match(/^created peer ([0-9a-f-]{36}) \(identity user-123\) with a peer token that expires at \S+Z$/) ?? [];
     expect(peerId, lines[1]).toBeDefined();
     expect(lines[2]).toBe(`verified the peer token: valid for peer ${peerId} in room ${roomId}, can_publish=True can_subscribe=True`);
-    expect(lines[3]).toBe('GetRoom of a random id failed as expected: NOT_FOUND: room not found (reason ERR_ROOM_NOT_FOUND)');
-    expect(lines[4]).toBe(
+    const { keys } = JSON.parse((await client.tokens.getJwks({})).jwksJson) as { keys: { kid: string }[] };
+    expect(keys).toHaveLength(1);
+    expect(lines[3]).toBe(
+      `verified the peer token offline with the keys at ${server.httpUrl}${JWKS_PATH}: peer ${peerId} in room ${roomId}, key ${keys[0]!.kid}, can_publish=True`,
+    );
+    expect(lines[4]).toBe('GetRoom of a random id failed as expected: NOT_FOUND: room not found (reason ERR_ROOM_NOT_FOUND)');
+    expect(lines[5]).toBe(
       'CreateRoom with max_peers 3000000000 failed as expected: INVALID_ARGUMENT: ' +
         'max_peers: must be between 0 (unlimited) and 2147483647 (reason ERR_INVALID_ARGUMENT, field max_peers)',
     );
@@ -188,6 +198,16 @@ print(m.HasField("max_peers"), m.SerializeToString().hex())`,
     expect(denied.stderr).toMatch(/^roomgate call failed: PERMISSION_DENIED: .+ \(reason ERR_PERMISSION_DENIED\)\n$/);
 
     expect((await client.rooms.listRooms({ pageSize: 100 })).rooms).toHaveLength(before);
+  });
+
+  it('exits 1, saying why, when the keys cannot be fetched from the JWKS URL', async () => {
+    const url = `${server.httpUrl}/no-such-path`;
+    const outcome = await example({ ROOMGATE_TOKEN: admin, ROOMGATE_JWKS_URL: url });
+    expect(outcome.code).toBe(1);
+    expect(outcome.stdout.split('\n')[2]).toMatch(/^verified the peer token: valid/);
+    expect(outcome.stderr).toBe(
+      `offline verification with the keys at ${url} failed: PyJWKClientError: Fail to fetch data from the url, err: "HTTP Error 404: Not Found"\n`,
+    );
   });
 
   it('exits 2 and says what to set when ROOMGATE_TOKEN is missing', async () => {
