@@ -37,6 +37,10 @@ const EXPECTED: Record<string, status> = {
   ERR_DB_TIMEOUT: status.DEADLINE_EXCEEDED,
   ERR_DB_UNAVAILABLE: status.UNAVAILABLE,
   ERR_KEY_DECRYPTION_FAILED: status.INTERNAL,
+  ERR_BAN_NOT_FOUND: status.NOT_FOUND,
+  ERR_BAN_EXISTS: status.ALREADY_EXISTS,
+  ERR_IDENTITY_BANNED: status.FAILED_PRECONDITION,
+  ERR_BAN_QUOTA_EXCEEDED: status.RESOURCE_EXHAUSTED,
 };
 
 const detailsOf = (sent: ReturnType<typeof toServiceError>) => statusDetailsOf(sent.metadata);
