@@ -21,12 +21,18 @@ let t: TestRoomgate;
 let admin: string;
 let verifyToken: string;
 let adapter: MediaServer;
+let before: { live: Awaited<ReturnType<typeof peerIn>>; deleted: Awaited<ReturnType<typeof peerIn>> };
 
 beforeAll(async () => {
   await buildMediaServer();
   t = await startTestRoomgate({ ROOMGATE_HTTP_ADDRESS: '127.0.0.1:0' });
   admin = await t.managementToken();
   verifyToken = await t.managementToken('sandbox', ['verify']);
+  // Made before the adapter (and its feed) starts: the feed never sees this
+  // deletion, so only the adapter's online check of older tokens refuses it.
+  const roomId = await room();
+  before = { live: await peerIn(roomId), deleted: await peerIn(roomId) };
+  await t.client.peers.deletePeer({ roomId, peerId: before.deleted.peerId }, { token: admin });
   adapter = await startMediaServer({
     ROOMGATE_GRPC_ADDRESS: t.address,
     ROOMGATE_JWKS_URL: `${t.httpUrl}/.well-known/jwks.json`,
@@ -65,6 +71,9 @@ function waitForStatus(roomId: string, peerId: string, want: PeerStatus): Promis
   return waitUntil(async () => (await peerStatus(roomId, peerId)) === want, 5_000);
 }
 
+/** Kicks measured; ROOMGATE_MEDIA_SERVER_KICKS raises it for a longer measurement. */
+const KICKS = Number(process.env.ROOMGATE_MEDIA_SERVER_KICKS ?? 20);
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
@@ -78,6 +87,13 @@ describe('joining', () => {
     await waitForStatus(p.roomId, p.peerId, PeerStatus.PEER_STATUS_CONNECTED);
     ws.close(1000);
     await waitForStatus(p.roomId, p.peerId, PeerStatus.PEER_STATUS_DISCONNECTED);
+  });
+
+  it('asks roomgate about tokens issued before its feed started: a peer deleted before then is refused, a live one admitted', async () => {
+    expect(await connectPeer(adapter.url(before.deleted.roomId), before.deleted.token).closed).toMatchObject({ code: 4008, reason: 'revoked' });
+    const live = connectPeer(adapter.url(before.live.roomId), before.live.token);
+    expect(await live.joined).toMatchObject({ peerId: before.live.peerId });
+    live.ws.close();
   });
 
   it('reports DISCONNECTED when a client drops its socket without a close frame', async () => {
@@ -160,23 +176,27 @@ describe('revoking', () => {
   it('closes a deleted peer\'s socket with 4008 revoked within 1 s, and refuses the token from then on', async () => {
     const roomId = await room();
     const latencies: number[] = [];
-    for (let i = 0; i < 20; i++) {
+    const afterResponse: number[] = [];
+    for (let i = 0; i < KICKS; i++) {
       const p = await peerIn(roomId);
       const { joined, closed } = connectPeer(adapter.url(roomId), p.token);
       await joined;
       const start = performance.now();
       await t.client.peers.deletePeer({ roomId, peerId: p.peerId }, { token: admin });
+      const answered = performance.now();
       const end = await closed;
       expect(end).toMatchObject({ code: 4008, reason: 'revoked' });
       latencies.push(end.at - start);
+      afterResponse.push(end.at - answered);
       if (i === 0) expect(await connectPeer(adapter.url(roomId), p.token).closed).toMatchObject({ code: 4008, reason: 'revoked' });
     }
-    latencies.sort((a, b) => a - b);
-    const p50 = percentile(latencies, 50);
-    const p99 = percentile(latencies, 99);
-    console.log(`media-server kick: DeletePeer sent -> socket closed, ${latencies.length} kicks: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms`);
-    // Generous: the figure printed above is the one that matters.
-    expect(p99).toBeLessThan(2_000);
+    const summary = (xs: number[]) => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      return `p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`;
+    };
+    console.log(`media-server kick, ${KICKS} kicks: DeletePeer sent -> socket closed: ${summary(latencies)}; DeletePeer answered -> socket closed: ${summary(afterResponse)}`);
+    // Generous: the figures printed above are the ones that matter.
+    expect(percentile([...latencies].sort((a, b) => a - b), 99)).toBeLessThan(3_000);
   });
 
   it('closes a superseded peer\'s socket with 4009 when its permissions change; a refreshed token joins again', async () => {

@@ -7,6 +7,10 @@ import { loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { SignallingServer } from './signalling-server.js';
 import { StatusReporter } from './status-reporter.js';
+import { TokenGate } from './token-gate.js';
+
+/** roomgate's own tolerance on exp and nbf. */
+const CLOCK_TOLERANCE_SECONDS = 5;
 
 const config = (() => {
   try {
@@ -23,6 +27,7 @@ const verifier = await PeerTokenVerifier.create({
   jwksUrl: config.jwksUrl,
   issuer: config.issuer,
   environment: config.environment,
+  clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
   feed: {
     address: config.grpcAddress,
     token: config.verifyToken,
@@ -31,15 +36,39 @@ const verifier = await PeerTokenVerifier.create({
   },
   stale: config.failClosedAfterSeconds === undefined ? 'fail-open' : { failClosedAfterSeconds: config.failClosedAfterSeconds },
 });
+// create() resolves once the feed's starting point is fixed: revocations
+// from here on reach the verifier, earlier ones are the gate's to ask about.
+const feedStartedAtMs = Date.now();
 const client = createRoomgateClient(config.grpcAddress, { token: config.verifyToken, credentials: grpcCredentials });
+const gate = new TokenGate({
+  verifier,
+  client,
+  log,
+  feedStartedAtMs,
+  clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
+  failClosed: config.failClosedAfterSeconds !== undefined,
+});
 const reporter = new StatusReporter(client, log);
 const server = new SignallingServer({
   verifier,
+  gate,
   reporter,
   log,
+  failClosedAfterSeconds: config.failClosedAfterSeconds,
   maxConnections: config.maxConnections,
   pingIntervalSeconds: config.pingIntervalSeconds,
 });
+// One line per change of the feed's state, for operators: connected or
+// not, and stale (results marked stale, joins refused once fail-closed).
+let feedState = '';
+const feedWatch = setInterval(() => {
+  const { connected, stale, lastEventAgeMs } = verifier.freshness();
+  const state = `${connected}/${stale}`;
+  if (state === feedState) return;
+  feedState = state;
+  log(stale ? 'warn' : 'info', 'revocation feed', { connected, stale, lastEventAgeMs });
+}, 1_000);
+feedWatch.unref();
 const port = await server.listen(config.listenHost, config.listenPort);
 log('info', 'listening', { host: config.listenHost, port, environment: config.environment });
 
@@ -48,6 +77,7 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log('info', 'shutting down', { signal, connected: server.connectedCount });
+  clearInterval(feedWatch);
   await server.close();
   // The DISCONNECTED reports of the sockets just closed.
   await reporter.drain(10_000);

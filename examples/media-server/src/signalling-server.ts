@@ -6,11 +6,16 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE, closeFor, type CloseCode } from './close-codes.js';
 import type { Logger } from './log.js';
 import type { StatusReporter } from './status-reporter.js';
+import type { TokenGate } from './token-gate.js';
 import { APP_PROTOCOL, readOffer, roomFromPath } from './token-protocol.js';
 
 /** What the signalling edge needs; the adapter passes its settings and collaborators. */
 export interface SignallingServerOptions {
-  verifier: Pick<PeerTokenVerifier, 'verify' | 'recheck' | 'onRevocation'>;
+  verifier: Pick<PeerTokenVerifier, 'recheck' | 'onRevocation' | 'freshness'>;
+  /** Decides joins: the verifier, and VerifyPeerToken for tokens older than the feed. */
+  gate: Pick<TokenGate, 'check'>;
+  /** With fail-closed, how old the feed may be before joins are refused; /readyz answers 503 past it. Undefined for fail-open. */
+  failClosedAfterSeconds: number | undefined;
   reporter: StatusReporter;
   log: Logger;
   maxConnections: number;
@@ -52,8 +57,9 @@ export class SignallingServer {
       handleProtocols: (offered) => (offered.has(APP_PROTOCOL) ? APP_PROTOCOL : false),
     });
     this.http = createServer((req, res) => {
-      const status = req.url === '/healthz' ? 200 : 426;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok\n' : 'WebSocket only: /rooms/<room id>\n');
+      const [status, text] =
+        req.url === '/healthz' ? [200, 'ok'] : req.url === '/readyz' ? this.readiness() : [426, 'WebSocket only: /rooms/<room id>'];
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(`${text}\n`);
     });
     this.http.headersTimeout = 10_000;
     this.http.requestTimeout = 15_000;
@@ -94,6 +100,15 @@ export class SignallingServer {
     this.http.closeAllConnections();
   }
 
+  // For a load balancer: take this server out of rotation while it would
+  // refuse every join anyway (fail-closed, feed silent too long).
+  private readiness(): [number, string] {
+    const { lastEventAgeMs, connected } = this.options.verifier.freshness();
+    const limitMs = (this.options.failClosedAfterSeconds ?? Infinity) * 1000;
+    if (lastEventAgeMs !== undefined && lastEventAgeMs > limitMs) return [503, 'revocation feed stale'];
+    return [200, connected ? 'ready' : 'ready (feed reconnecting)'];
+  }
+
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const roomId = roomFromPath(req.url);
     if (roomId === undefined) return refuseHttp(socket, 404, 'Not Found');
@@ -109,8 +124,8 @@ export class SignallingServer {
     try {
       if (token === undefined) verdict = CLOSE.tokenMissing;
       else {
-        const result = await this.options.verifier.verify(token, { roomId });
-        verdict = result.valid ? { claims: result.claims, stale: result.stale } : closeFor(result.reason);
+        const admission = await this.options.gate.check(token, roomId);
+        verdict = admission.ok ? { claims: admission.claims, stale: admission.stale } : closeFor(admission.reason);
       }
     } finally {
       this.pending--;
