@@ -13,6 +13,7 @@ import { KeyEncryptor } from '../../src/domain/key-encryption.js';
 import { PeerTokens } from '../../src/domain/peer-token.js';
 import { SigningKeyRing } from '../../src/domain/signing-keys.js';
 import { PgSigningKeyStore } from '../../src/store/signing-key-store.js';
+import { createTestDatabase } from '../support/database.js';
 import { buildMediaServer, connectPeer, startMediaServer, type MediaServer } from '../support/media-server.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { waitUntil } from '../support/wait-until.js';
@@ -248,6 +249,36 @@ describe('revoking', () => {
   });
 });
 
+describe('what delays a kick', () => {
+  it('a write transaction open in another database of the same Postgres holds the revocation back until it ends (measured)', async () => {
+    // WatchEvents hands out an event once every transaction that was open
+    // when it committed has ended, and Postgres's snapshot counts those of
+    // every database in the cluster (docs/media-servers.md, "How fast").
+    const HOLD_MS = 3_000;
+    const elsewhere = await createTestDatabase();
+    const roomId = await room();
+    const p = await peerIn(roomId);
+    const peer = connectPeer(adapter.url(roomId), p.token);
+    await peer.joined;
+    const client = await elsewhere.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT txid_current()');
+      const start = performance.now();
+      const committed = new Promise((r) => setTimeout(r, HOLD_MS)).then(() => client.query('COMMIT'));
+      await t.client.peers.deletePeer({ roomId, peerId: p.peerId }, { token: admin });
+      const end = await peer.closed;
+      await committed;
+      expect(end).toMatchObject({ code: 4008 });
+      console.log(`media-server kick with a ${HOLD_MS} ms write transaction open in another database: ${(end.at - start).toFixed(0)} ms`);
+      expect(end.at - start).toBeLessThan(HOLD_MS + 5_000);
+    } finally {
+      client.release();
+      await elsewhere.drop();
+    }
+  });
+});
+
 describe('many peers', () => {
   it('serves 200 sockets at once, reports each CONNECTED, and drops them all when the room is deleted', async () => {
     const COUNT = 200;
@@ -277,6 +308,6 @@ describe('many peers', () => {
     expect(new Set(ends.map((e) => e.code))).toEqual(new Set([4008]));
     const last = Math.max(...ends.map((e) => e.at)) - start;
     console.log(`media-server: ${COUNT} sockets, DeleteRoom sent -> last socket closed in ${last.toFixed(1)} ms`);
-    expect(last).toBeLessThan(5_000);
+    expect(last).toBeLessThan(10_000);
   }, 60_000);
 });
