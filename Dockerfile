@@ -14,6 +14,7 @@ FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     ROOMGATE_GRPC_ADDRESS=0.0.0.0:50051 \
     ROOMGATE_METRICS_ADDRESS=0.0.0.0:9464 \
+    ROOMGATE_HTTP_ADDRESS=0.0.0.0:8080 \
     ROOMGATE_EMBEDDED_POSTGRES=false
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -22,7 +23,7 @@ COPY --from=build /app/dist ./dist
 COPY src/store/migrations ./src/store/migrations
 COPY bin ./bin
 USER node
-EXPOSE 50051 9464
+EXPOSE 50051 8080 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 CMD ["node", "bin/roomgate.js", "health"]
 ENTRYPOINT ["node", "bin/roomgate.js"]
 CMD ["serve"]

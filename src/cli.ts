@@ -128,7 +128,8 @@ async function migrateStatus(config: Config): Promise<number> {
 
 const SERVE_USAGE = `Usage: roomgate serve
 
-Serves gRPC on ROOMGATE_GRPC_ADDRESS (default 127.0.0.1:50051) and Prometheus metrics on
+Serves gRPC on ROOMGATE_GRPC_ADDRESS (default 127.0.0.1:50051), the JWKS and health
+endpoints on ROOMGATE_HTTP_ADDRESS (default 127.0.0.1:8080) and Prometheus metrics on
 ROOMGATE_METRICS_ADDRESS. Uses DATABASE_URL, or an embedded Postgres in ROOMGATE_DATA_DIR
 when it is unset; applies migrations first. SIGTERM or SIGINT shut it down gracefully.
 Configuration comes from the environment; see docs/configuration.md.`;

@@ -35,7 +35,7 @@
 // two fingerprints. Nothing else writes meanwhile: the webhook relay is off,
 // the purge timer is an hour, and the fixtures are repaired only between
 // batches.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import http2 from 'node:http2';
 import { Client, credentials, Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import type { DescMessage } from '@bufbuild/protobuf';
@@ -43,6 +43,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoomgateClient, type RoomgateClient } from '../../src/client/index.js';
 import { HealthCheckRequest, HealthCheckResponse, HealthCheckResponse_ServingStatus } from '../../src/gen/grpc/health/v1/health.js';
+import * as banMessages from '../../src/gen/roomgate/v1/ban_service.js';
 import * as eventMessages from '../../src/gen/roomgate/v1/event_service.js';
 import * as peerMessages from '../../src/gen/roomgate/v1/peer_service.js';
 import { ManagementScope } from '../../src/gen/roomgate/v1/resources.js';
@@ -98,7 +99,7 @@ function roomgateMethods(): { services: string[]; methods: Method[] } {
   const registry = descriptorRegistry();
   const services: string[] = [];
   const methods: Method[] = [];
-  for (const module of [roomMessages, peerMessages, tokenMessages, eventMessages] as Record<string, unknown>[]) {
+  for (const module of [roomMessages, peerMessages, tokenMessages, eventMessages, banMessages] as Record<string, unknown>[]) {
     for (const [name, value] of Object.entries(module)) {
       if (!name.endsWith('Service') || typeof value !== 'object' || value === null) continue;
       const service = withStrictUtf8(value as Parameters<typeof withStrictUtf8>[0], module);
@@ -123,6 +124,8 @@ interface Fixtures {
   eventId: string;
   /** A read-only management token that RevokeManagementToken requests name; never the admin one. */
   victimTokenId: string;
+  /** An environment-wide ban of an identity no case uses, which GetBan and DeleteBan requests name. */
+  banId: string;
 }
 
 interface FuzzCase {
@@ -324,6 +327,9 @@ const fieldValues = (): FieldValues => ({
   roomId: (r) => (r.chance(0.9) ? fixtures.roomId : uuidFrom(r)),
   peerId: (r) => (r.chance(0.9) ? fixtures.peerId : uuidFrom(r)),
   endpointId: (r) => (r.chance(0.9) ? fixtures.endpointId : uuidFrom(r)),
+  banId: (r) => (r.chance(0.9) ? fixtures.banId : uuidFrom(r)),
+  reason: (r) => r.pick(['', 'fuzz']),
+  durationSeconds: (r) => r.pick([0, 60]),
   eventId: () => fixtures.eventId,
   id: () => fixtures.victimTokenId,
   token: () => fixtures.peerToken,
@@ -380,7 +386,16 @@ async function createFixtures(): Promise<Fixtures> {
   const endpoint = await rg.events.createWebhookEndpoint({ url: 'https://1.1.1.1/fixture' }, as);
   const { rows } = await db.pool.query<{ id: string }>('SELECT id FROM events ORDER BY position DESC LIMIT 1');
   const victim = fixtures?.victimTokenId ?? (await rg.tokens.createManagementToken({ name: 'fuzz-victim', scopes: [ManagementScope.MANAGEMENT_SCOPE_READ] }, as)).managementToken!.id;
-  return { roomId, peerId: peer.peer!.id, peerToken: peer.peerToken, endpointId: endpoint.endpoint!.id, eventId: rows[0]!.id, victimTokenId: victim };
+  const ban = (await rg.bans.createBan({ identity: `fuzz-banned-${randomUUID()}` }, as)).ban!;
+  return {
+    roomId,
+    peerId: peer.peer!.id,
+    peerToken: peer.peerToken,
+    endpointId: endpoint.endpoint!.id,
+    eventId: rows[0]!.id,
+    victimTokenId: victim,
+    banId: ban.id,
+  };
 }
 
 /**
@@ -393,15 +408,16 @@ async function createFixtures(): Promise<Fixtures> {
  * cases. Returns whether it wrote.
  */
 async function tidyFixtures(): Promise<boolean> {
-  const { rows } = await db.pool.query<{ generation: number | null; endpoint: boolean; extra: string[] }>(
+  const { rows } = await db.pool.query<{ generation: number | null; endpoint: boolean; ban: boolean; extra: string[] }>(
     `SELECT (SELECT generation FROM peers WHERE id = $2 AND room_id = $1) AS generation,
             EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = $3) AS endpoint,
+            EXISTS (SELECT 1 FROM bans WHERE id = $4) AS ban,
             ARRAY(SELECT id::text FROM webhook_endpoints WHERE id <> $3) AS extra`,
-    [fixtures.roomId, fixtures.peerId, fixtures.endpointId],
+    [fixtures.roomId, fixtures.peerId, fixtures.endpointId, fixtures.banId],
   );
-  const { generation, endpoint, extra } = rows[0]!;
+  const { generation, endpoint, ban, extra } = rows[0]!;
   for (const endpointId of extra) await rg.events.deleteWebhookEndpoint({ endpointId }, { token: admin });
-  if (generation === null || !endpoint) {
+  if (generation === null || !endpoint || !ban) {
     fixtures = await createFixtures();
     return true;
   }
