@@ -85,6 +85,10 @@ serveRequests({
     await tokenBench?.close();
     tokenBench = await TokenBench.open(String(r.connectionString), Buffer.from(String(r.keyEncryptionKey), 'base64'), String(r.issuer));
   },
+  async fillVerifierTokens(r) {
+    if (!tokenBench) throw new Error('the token bench is not open');
+    await tokenBench.fillVerifier(Number(r.count), Number(r.concurrency));
+  },
   async fillTokens(r) {
     if (!tokenBench) throw new Error('the token bench is not open');
     await tokenBench.fill(r.family as Parameters<TokenBench['fill']>[0], Number(r.count), Number(r.concurrency));

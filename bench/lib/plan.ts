@@ -16,7 +16,7 @@ import type { BenchResults, PhaseResult } from './results.js';
 import { createManagementToken, startRoomgate, type RoomgateServer, type ServerSettings } from './roomgate-process.js';
 import { countPeers, seedPeers } from './seed.js';
 import { Session, type PhaseSpec } from './session.js';
-import { TOKEN_PAIRS } from './token-scenarios.js';
+import { TOKEN_PAIRS, VERIFIER_SCENARIOS } from './token-scenarios.js';
 import { Worker } from './worker-ipc.js';
 
 const worker = (file: string) => fileURLToPath(new URL(`../${file}`, import.meta.url));
@@ -137,6 +137,15 @@ async function tokenPhases(session: Session, settings: ServerSettings): Promise<
         );
       });
     }
+    // The offline verifier and bare Ed25519 verify, each over its copy of one list of distinct tokens.
+    const fill = (rps: number) => {
+      const count = Math.ceil(1.5 * rps * ((o.warmupMs + o.durationMs) / 1000));
+      return session.step(`${count} roomgate tokens for the offline verifier and bare verify (not measured)`, () =>
+        session.loadgen.request({ type: 'fillVerifierTokens', count, concurrency: c }),
+      );
+    };
+    await fill(o.smoke ? 2_000 : 40_000);
+    for (const scenario of VERIFIER_SCENARIOS) await measureConsuming(session, { scenario, kind: 'tokens', concurrency: c }, (rps) => fill(2 * rps));
   }
 }
 

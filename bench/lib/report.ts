@@ -17,6 +17,7 @@ const BASELINES: Record<string, string[]> = {
   ListPeers: ['echo'],
   'roomgate:mint': ['livekit:toJwt', 'jose:sign', 'node:ed25519-sign'],
   'roomgate:verify': ['livekit:verify', 'jose:verify', 'node:ed25519-verify'],
+  'verifier:verify': ['node:ed25519-verify-token'],
 };
 
 /** "0.42× echo, 0.81× sql:CreatePeer": the phase's RPS over each baseline's at the same concurrency. */
@@ -84,6 +85,7 @@ export function judgeTargets(
     atLeast('CreatePeer RPS / direct-SQL CreatePeer RPS', 0.5, find('CreatePeer', g), find('sql:CreatePeer', g)),
     atLeast('in-process mint / livekit AccessToken.toJwt', 1.0, find('roomgate:mint', t), find('livekit:toJwt', t)),
     atLeast('in-process verify / livekit TokenVerifier.verify', 0.6, find('roomgate:verify', t), find('livekit:verify', t)),
+    atLeast('offline verifier / bare node:crypto Ed25519 verify (same tokens)', 0.9, find('verifier:verify', t), find('node:ed25519-verify-token', t)),
   ];
   const scale = phases.filter((p) => p.kind === 'scale');
   const small = scale[0];

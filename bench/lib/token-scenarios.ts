@@ -1,12 +1,17 @@
 // In-process token speed: roomgate's own minting and checking code (the
 // functions CreatePeer and VerifyPeerToken run), the peer's (livekit-server-sdk,
-// HMAC), and the crypto limit (jose's bare JWS and node:crypto, Ed25519).
+// HMAC), the crypto limit (jose's bare JWS and node:crypto, Ed25519), and the
+// offline verifier of @roomgate/client/verifier against node:crypto's verify
+// of the same tokens' signatures.
 // Each mint phase keeps what it made; the verify phase after it checks each
 // of those once, so no verification sees the same input twice.
-import { randomUUID, sign, verify, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { randomUUID, sign, verify, generateKeyPairSync, KeyObject } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CompactSign, compactVerify, generateKeyPair, type CryptoKey } from 'jose';
 import { AccessToken, TokenVerifier } from 'livekit-server-sdk';
 import type pg from 'pg';
+import { PeerTokenVerifier } from '../../src/client/verifier/index.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { KeyEncryptor } from '../../src/domain/key-encryption.js';
 import { PeerTokens, type PeerTokenSubject } from '../../src/domain/peer-token.js';
@@ -23,8 +28,14 @@ export const TOKEN_PAIRS = [
   { family: 'jose', mint: 'jose:sign', verify: 'jose:verify' },
   { family: 'node', mint: 'node:ed25519-sign', verify: 'node:ed25519-verify' },
 ] as const;
-/** A mint or verify scenario of {@link TOKEN_PAIRS}. */
-export type TokenScenario = (typeof TOKEN_PAIRS)[number]['mint' | 'verify'];
+/**
+ * The offline verifier (@roomgate/client/verifier) and its floor: bare
+ * node:crypto Ed25519 verify of the signature of the same roomgate tokens.
+ * Each phase checks its own copy of one list of distinct tokens, once each.
+ */
+export const VERIFIER_SCENARIOS = ['node:ed25519-verify-token', 'verifier:verify'] as const;
+/** A mint or verify scenario of {@link TOKEN_PAIRS}, or one of {@link VERIFIER_SCENARIOS}. */
+export type TokenScenario = (typeof TOKEN_PAIRS)[number]['mint' | 'verify'] | (typeof VERIFIER_SCENARIOS)[number];
 type Family = (typeof TOKEN_PAIRS)[number]['family'];
 
 const LIVEKIT_KEY = 'APIbenchkey0001';
@@ -49,7 +60,14 @@ function payload(): Uint8Array {
 
 /** Keys and the outputs of the last mint phase of each library. */
 export class TokenBench {
-  private readonly made = { roomgate: [] as string[], livekit: [] as string[], jose: [] as string[], node: [] as Array<[Uint8Array, Buffer]> };
+  private readonly made = {
+    roomgate: [] as string[],
+    livekit: [] as string[],
+    jose: [] as string[],
+    node: [] as Array<[Uint8Array, Buffer]>,
+    forVerifier: [] as string[],
+    forBare: [] as string[],
+  };
   private readonly verifier = new TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET);
   private readonly edKeys: { privateKey: KeyObject; publicKey: KeyObject } = generateKeyPairSync('ed25519');
 
@@ -58,6 +76,7 @@ export class TokenBench {
     private readonly ring: SigningKeyRing,
     private readonly tokens: PeerTokens,
     private readonly joseKeys: { privateKey: CryptoKey; publicKey: CryptoKey },
+    private readonly offline: { verifier: PeerTokenVerifier; jwks: http.Server; publicKey: KeyObject },
   ) {}
 
   /**
@@ -71,7 +90,19 @@ export class TokenBench {
     });
     await ring.init();
     const tokens = new PeerTokens(ring, systemClock, { issuer, clockToleranceSeconds: 5 });
-    return new TokenBench(pool, ring, tokens, await generateKeyPair('EdDSA'));
+    // The verifier fetches the ring's JWKS over HTTP, as from roomgate's
+    // listener. It runs without a feed: its revocation lookups still run on
+    // every token (on empty maps), the staleness test is then constant.
+    const body = JSON.stringify(ring.jwks());
+    const jwks = http.createServer((_, res) => res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=300' }).end(body));
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const verifier = await PeerTokenVerifier.create({
+      jwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`,
+      issuer,
+      environment: SUBJECT.environment,
+    });
+    const publicKey = KeyObject.from((await ring.publicKey(ring.current().kid))! as Parameters<typeof KeyObject.from>[0]);
+    return new TokenBench(pool, ring, tokens, await generateKeyPair('EdDSA'), { verifier, jwks, publicKey });
   }
 
   /** The operation of an in-process scenario; a mint phase forgets what the previous one made. */
@@ -123,6 +154,25 @@ export class TokenBench {
             }),
           );
         };
+      case 'verifier:verify': {
+        const { verifier } = this.offline;
+        return drain(made.forVerifier, (t) =>
+          verifier.verify(t, { roomId: SUBJECT.roomId }).then((r) => {
+            if (!r.valid) throw new Error(`the offline verifier refused a good token: ${r.reason}`);
+          }),
+        );
+      }
+      case 'node:ed25519-verify-token': {
+        // The floor: the signature alone, on the same bytes, synchronously as the verifier does it.
+        const { publicKey } = this.offline;
+        return drain(made.forBare, (t) => {
+          const dot = t.lastIndexOf('.');
+          if (!verify(null, Buffer.from(t.slice(0, dot), 'latin1'), publicKey, Buffer.from(t.slice(dot + 1), 'base64url'))) {
+            return Promise.reject(new Error('Ed25519 signature did not verify'));
+          }
+          return Promise.resolve();
+        });
+      }
       case 'node:ed25519-verify':
         return drain(made.node, ([data, signature]) =>
           new Promise<void>((resolve, reject) =>
@@ -143,8 +193,18 @@ export class TokenBench {
     await runAll(count, concurrency, mint);
   }
 
-  /** Ends the pool. */
+  /** Mints `count` distinct roomgate tokens, unmeasured, for both {@link VERIFIER_SCENARIOS} (each its own copy). */
+  async fillVerifier(count: number, concurrency: number): Promise<void> {
+    const minted: string[] = [];
+    await runAll(count, concurrency, () => this.tokens.sign(SUBJECT, this.tokens.stamp(BENCH_PEER.tokenTtlSeconds)).then((t) => minted.push(t)));
+    this.made.forVerifier = minted;
+    this.made.forBare = [...minted];
+  }
+
+  /** Ends the pool, the verifier and its JWKS server. */
   async close(): Promise<void> {
+    await this.offline.verifier.close();
+    this.offline.jwks.close();
     this.ring.stop();
     await this.pool.end();
   }

@@ -129,6 +129,8 @@ class EnvironmentTail {
   private readonly seats = new Set<TailSeat>();
   private position: EventPosition | undefined;
   private running = false;
+  /** The notifier's version at the last read, to tell a wake from a poll. */
+  private lastSeen = -1;
 
   constructor(
     private readonly environment: Environment,
@@ -153,9 +155,20 @@ class EnvironmentTail {
   }
 
   private async run(): Promise<void> {
+    // The event a wake announces may not be readable yet: reads stop below
+    // the oldest transaction still running in the whole Postgres cluster
+    // (any database's), and that may be older than the event. Rather than
+    // leave it to the next poll, the tail reads again soon after each wake
+    // (20, 40, 80, then every 100 ms) for up to a poll interval: offline
+    // verifiers are promised revocations within a second.
+    let retryMs: number | undefined;
+    let retryUntil = 0;
+    this.lastSeen = this.notifier.version(this.environment);
     try {
       while (this.seats.size > 0) {
         const seen = this.notifier.version(this.environment);
+        const woken = seen !== this.lastSeen;
+        this.lastSeen = seen;
         let scanned = 0;
         try {
           const batch = await this.store.readAfter(this.environment, this.position ?? null, this.options.batchSize, {});
@@ -170,9 +183,13 @@ class EnvironmentTail {
           // The streams end with the read's status, as each did when it read on its own.
           for (const seat of [...this.seats]) seat.end({ error });
         }
+        if (woken) {
+          retryMs = FIRST_RETRY_MS;
+          retryUntil = performance.now() + this.options.pollIntervalMs;
+        } else if (retryMs !== undefined) retryMs = performance.now() < retryUntil ? Math.min(retryMs * 2, MAX_RETRY_MS) : undefined;
         // A full batch means more rows are already readable.
         if (scanned < this.options.batchSize && this.seats.size > 0) {
-          await this.notifier.wait(this.environment, seen, this.options.pollIntervalMs);
+          await this.notifier.wait(this.environment, seen, retryMs ?? this.options.pollIntervalMs);
         }
       }
     } finally {
@@ -180,6 +197,11 @@ class EnvironmentTail {
     }
   }
 }
+
+/** The first quick re-read after a wake that found nothing; doubles up to the poll interval. */
+const FIRST_RETRY_MS = 20;
+/** The longest wait between those re-reads, until a poll interval has passed since the wake. */
+const MAX_RETRY_MS = 100;
 
 /** One {@link EnvironmentTail} per environment, created on first use. */
 export class EventTail {

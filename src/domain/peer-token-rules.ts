@@ -6,7 +6,8 @@
 // token is believed. The order of the checks, and so the reason a token gets,
 // is jose's jwtVerify's, which the server used before: header and algorithm,
 // key, signature, payload, typ, required claims, iss, nbf, exp.
-import { ENVIRONMENTS, type Environment, type PeerPermissions } from './principal.js';
+import { isUtf8 } from 'node:buffer';
+import { type Environment, type PeerPermissions } from './principal.js';
 
 /** The JWS algorithm of peer tokens, pinned on both sides: Ed25519. */
 export const PEER_TOKEN_ALGORITHM = 'EdDSA';
@@ -75,14 +76,12 @@ export interface ParsedPeerToken {
   /** The decoded signature. */
   signature: Buffer;
   header: Record<string, unknown>;
-  payloadSegment: string;
+  /** The decoded payload (canonical spelling checked), not yet parsed. */
+  payload: Buffer;
 }
 
-const PERMISSION_KEYS = ['canPublish', 'canSubscribe', 'canUpdateMetadata', 'canUpdateRoom', 'canRemoveParticipants'] as const;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const REQUIRED_CLAIMS = ['exp', 'iat', 'nbf', 'jti', 'sub', 'aud', 'iss'] as const;
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Whether `segment` is the one base64url spelling of its bytes. The last
@@ -95,34 +94,59 @@ export function isCanonicalBase64url(segment: string): boolean {
   return Buffer.from(segment, 'base64url').toString('base64url') === segment;
 }
 
+/** Parsed protected headers by their segment: every token of a key has the same one. */
+export type HeaderCache = Map<string, Record<string, unknown> | 'MALFORMED'>;
+
+/** Headers a {@link HeaderCache} holds at most; a flood of distinct ones only cycles it. */
+const HEADER_CACHE_SIZE = 64;
+
 /**
- * Checks a token's form and protected header: three canonical base64url
- * segments, a JSON object header with `alg` EdDSA and no `crit` but jose's
- * `b64`. MALFORMED otherwise.
+ * Checks a token's form and protected header: three non-empty canonical
+ * base64url segments, a JSON object header with `alg` EdDSA and no `crit`
+ * but jose's `b64`. MALFORMED otherwise. `headers`, when given, keeps the
+ * outcome for a header segment seen before (the same bytes always give the
+ * same outcome): the verifier's fast path.
  */
-export function parsePeerToken(token: string): ParsedPeerToken | 'MALFORMED' {
-  // One spelling per token: the signature segment is not itself signed, so
-  // without this check one token would have many accepted forms.
-  if (!COMPACT_JWS.test(token)) return 'MALFORMED';
+export function parsePeerToken(token: string, headers?: HeaderCache): ParsedPeerToken | 'MALFORMED' {
   const first = token.indexOf('.');
-  const second = token.indexOf('.', first + 1);
+  const second = first < 1 ? -1 : token.indexOf('.', first + 1);
+  // Three non-empty segments. Their alphabet needs no test of its own: the
+  // re-encoding of what Node decodes is made of base64url characters only,
+  // so a segment with any other character is not canonical.
+  if (second < first + 2 || second === token.length - 1 || token.indexOf('.', second + 1) !== -1) return 'MALFORMED';
   const headerSegment = token.slice(0, first);
   const payloadSegment = token.slice(first + 1, second);
   const signatureSegment = token.slice(second + 1);
+  // One spelling per token: the signature segment is not itself signed, so
+  // without this check one token would have many accepted forms.
   const signature = Buffer.from(signatureSegment, 'base64url');
-  if (signature.toString('base64url') !== signatureSegment || !isCanonicalBase64url(payloadSegment)) return 'MALFORMED';
-  const headerBytes = Buffer.from(headerSegment, 'base64url');
-  if (headerBytes.toString('base64url') !== headerSegment) return 'MALFORMED';
-  const header = parseJsonObject(headerBytes);
-  if (!header || !critAllowed(header) || header.alg !== PEER_TOKEN_ALGORITHM) return 'MALFORMED';
+  if (signature.toString('base64url') !== signatureSegment) return 'MALFORMED';
+  const payload = Buffer.from(payloadSegment, 'base64url');
+  if (payload.toString('base64url') !== payloadSegment) return 'MALFORMED';
+  let header = headers?.get(headerSegment);
+  if (header === undefined) {
+    header = parseHeader(headerSegment);
+    if (headers) {
+      if (headers.size >= HEADER_CACHE_SIZE) headers.delete(headers.keys().next().value as string);
+      headers.set(headerSegment, header);
+    }
+  }
+  if (header === 'MALFORMED') return 'MALFORMED';
   const kid = header.kid;
   return {
     keyId: typeof kid === 'string' && kid.length <= 64 ? kid : undefined,
     signingInput: token.slice(0, second),
     signature,
     header,
-    payloadSegment,
+    payload,
   };
+}
+
+function parseHeader(segment: string): Record<string, unknown> | 'MALFORMED' {
+  const bytes = Buffer.from(segment, 'base64url');
+  if (bytes.toString('base64url') !== segment) return 'MALFORMED';
+  const header = parseJsonObject(bytes);
+  return header && critAllowed(header) && header.alg === PEER_TOKEN_ALGORITHM ? header : 'MALFORMED';
 }
 
 /**
@@ -134,7 +158,7 @@ export function parsePeerToken(token: string): ParsedPeerToken | 'MALFORMED' {
 export function checkPeerClaims(parsed: ParsedPeerToken, rules: PeerClaimRules): PeerTokenCheck {
   // jose's b64:false (an unencoded payload, allowed under crit) is not a JWT.
   if (parsed.header.b64 === false) return malformed;
-  const p = parseJsonObject(Buffer.from(parsed.payloadSegment, 'base64url'));
+  const p = parseJsonObject(parsed.payload);
   if (!p) return malformed;
   const typ = parsed.header.typ;
   if (typeof typ !== 'string' || normalizeTyp(typ) !== NORMALIZED_TYPE) return malformed;
@@ -146,7 +170,7 @@ export function checkPeerClaims(parsed: ParsedPeerToken, rules: PeerClaimRules):
   if (nbf > now + rules.clockToleranceSeconds) return { valid: false, reason: 'NOT_YET_VALID' };
   if (typeof exp !== 'number') return malformed;
   if (exp <= now - rules.clockToleranceSeconds) return { valid: false, reason: 'EXPIRED' };
-  const environment = ENVIRONMENTS.find((e) => p.aud === audienceFor(e));
+  const environment = p.aud === SANDBOX_AUDIENCE ? 'sandbox' : p.aud === PRODUCTION_AUDIENCE ? 'production' : undefined;
   const perms = p.permissions as Record<string, unknown> | undefined;
   if (
     !environment ||
@@ -154,13 +178,21 @@ export function checkPeerClaims(parsed: ParsedPeerToken, rules: PeerClaimRules):
     typeof p.room !== 'string' || !UUID.test(p.room) ||
     typeof p.identity !== 'string' || typeof p.name !== 'string' || typeof p.metadata !== 'string' ||
     typeof perms !== 'object' || perms === null || Array.isArray(perms) ||
-    !PERMISSION_KEYS.every((k) => typeof perms[k] === 'boolean') ||
+    typeof perms.canPublish !== 'boolean' || typeof perms.canSubscribe !== 'boolean' ||
+    typeof perms.canUpdateMetadata !== 'boolean' || typeof perms.canUpdateRoom !== 'boolean' ||
+    typeof perms.canRemoveParticipants !== 'boolean' ||
     typeof p.jti !== 'string' ||
     !Number.isSafeInteger(p.gen) || (p.gen as number) < 1
   ) {
     return malformed;
   }
-  const permissions = Object.fromEntries(PERMISSION_KEYS.map((k) => [k, perms[k] as boolean])) as unknown as PeerPermissions;
+  const permissions: PeerPermissions = {
+    canPublish: perms.canPublish as boolean,
+    canSubscribe: perms.canSubscribe as boolean,
+    canUpdateMetadata: perms.canUpdateMetadata as boolean,
+    canUpdateRoom: perms.canUpdateRoom as boolean,
+    canRemoveParticipants: perms.canRemoveParticipants as boolean,
+  };
   return {
     valid: true,
     claims: {
@@ -183,16 +215,19 @@ export function checkPeerClaims(parsed: ParsedPeerToken, rules: PeerClaimRules):
 }
 
 const malformed = { valid: false, reason: 'MALFORMED' } as const;
+const SANDBOX_AUDIENCE = audienceFor('sandbox');
+const PRODUCTION_AUDIENCE = audienceFor('production');
 
 // As jose compares typ: case-insensitive, with an implied "application/".
 const normalizeTyp = (value: string) => (value.includes('/') ? value.toLowerCase() : `application/${value.toLowerCase()}`);
 const NORMALIZED_TYPE = normalizeTyp(PEER_TOKEN_TYPE);
 
 /** A top-level JSON object from strict UTF-8 bytes; undefined for anything else. */
-function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
+function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
+  if (!isUtf8(bytes)) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(strictUtf8.decode(bytes));
+    value = JSON.parse(bytes.toString('utf8'));
   } catch {
     return undefined;
   }

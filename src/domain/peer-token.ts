@@ -9,6 +9,7 @@ import {
   audienceFor,
   checkPeerClaims,
   parsePeerToken,
+  type HeaderCache,
   type PeerTokenCheck,
   type PeerTokenSubject,
 } from './peer-token-rules.js';
@@ -69,6 +70,8 @@ const ED25519_SIGNATURE_CHARS = 86;
 export class PeerTokens {
   /** Per kid: the base64url protected header, the same for every token of that key. */
   private readonly headers = new Map<string, string>();
+  /** Protected headers already checked, by segment (see parsePeerToken). */
+  private readonly parsedHeaders: HeaderCache = new Map();
   /** Per signing key: node:crypto's handle on it, made once. */
   private readonly keyObjects = new WeakMap<CryptoKey, KeyObject>();
 
@@ -155,7 +158,7 @@ export class PeerTokens {
    * database and is the caller's job.
    */
   async check(token: string): Promise<PeerTokenCheck> {
-    const parsed = parsePeerToken(token);
+    const parsed = parsePeerToken(token, this.parsedHeaders);
     if (parsed === 'MALFORMED') return { valid: false, reason: 'MALFORMED' };
     const key = parsed.keyId === undefined ? undefined : await this.keys.publicKey(parsed.keyId);
     if (!key || !verify(null, Buffer.from(parsed.signingInput, 'latin1'), this.keyObject(key), parsed.signature)) {

@@ -65,7 +65,9 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
     for await (const progress of deps.events.watch(principal, input, stop.signal)) {
       // Headers go out once the starting point is fixed: a client that waits
       // for them knows that every event committed from then on will come.
-      if (!subscribed) call.sendMetadata(new Metadata());
+      // The starting cursor goes with them, so a client cut off before its
+      // first event or heartbeat can still resume without a gap.
+      if (!subscribed) call.sendMetadata(startHeaders(progress.cursor));
       subscribed = true;
       const checking = progress.events.length > 0 || progress.heartbeat ? lease.checked() : undefined;
       if (checking) await checking;
@@ -96,6 +98,13 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
     deps.stopping?.removeEventListener('abort', onStop);
   }
   finish(deps.logger, call, ending, { sent, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+}
+
+/** The response headers of WatchEvents: `roomgate-start-cursor`, where the stream starts. */
+function startHeaders(cursor: string): Metadata {
+  const headers = new Metadata();
+  headers.set('roomgate-start-cursor', cursor);
+  return headers;
 }
 
 /** An error that ends a stream the client may resume, with the cursor in the message and as `resumeCursor` metadata. */

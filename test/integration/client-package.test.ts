@@ -24,12 +24,27 @@ const TSC = path.join(REPO, 'node_modules/typescript/bin/tsc');
 const TYPES_NODE = `@types/node@${(JSON.parse(await fs.readFile(path.join(REPO, 'node_modules/@types/node/package.json'), 'utf8')) as { version: string }).version}`;
 const npmEnv = { ...baseEnv, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
 
-/** The first ```ts block of the package README: the example a user copies. */
-async function readmeExample(): Promise<string> {
+/** The `n`th (0-based) ```ts block of the package README: the examples a user copies. */
+async function readmeExample(n = 0): Promise<string> {
   const readme = await fs.readFile(path.join(CLIENT_DIR, 'README.md'), 'utf8');
-  const block = /^```ts\n([\s\S]*?)^```$/m.exec(readme);
-  if (!block) throw new Error('packages/client/README.md has no ```ts block');
+  const block = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)][n];
+  if (!block) throw new Error(`packages/client/README.md has no ${n + 1}. \`\`\`ts block`);
   return block[1]!;
+}
+
+/** Compiles `source` with tsc --strict in a project of `type` under the consumer, into out/example.js. */
+async function compile(name: string, type: string, source: string): Promise<string> {
+  const dir = path.join(consumer, name);
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, 'package.json'), JSON.stringify({ type }) + '\n');
+  await fs.writeFile(path.join(dir, 'example.ts'), source);
+  // No skipLibCheck: the package's declarations are checked too.
+  await run(process.execPath, [TSC, '--strict', '--module', 'nodenext', '--target', 'es2022', '--outDir', 'out', 'example.ts'], {
+    cwd: dir,
+  }).catch((err: { stdout?: string; message: string }) => {
+    throw new Error(`tsc failed as ${type}:\n${err.stdout ?? err.message}`);
+  });
+  return dir;
 }
 
 let consumer: string;
@@ -79,17 +94,33 @@ describe('@roomgate/client installed from its tarball', () => {
   it.each([
     ['ES module', 'module'],
     ['CommonJS', 'commonjs'],
+  ])('imports @roomgate/client/verifier as %s: the README example verifies a live token offline with the feed on, and refuses a malformed one', async (_, type) => {
+    const dir = await compile(`verifier-${type}`, type, await readmeExample(1));
+    const compiled = await fs.readFile(path.join(dir, 'out/example.js'), 'utf8');
+    expect(compiled.includes('require("@roomgate/client/verifier")')).toBe(type === 'commonjs');
+    const { room } = await server.client.rooms.createRoom({}, { token });
+    const { peer, peerToken } = await server.client.peers.createPeer({ roomId: room!.id, identity: 'media' }, { token });
+    const env = {
+      ...baseEnv,
+      RG_JWKS_URL: `${server.httpUrl}/.well-known/jwks.json`,
+      RG_ISSUER: server.config.issuer,
+      RG_ADDRESS: server.address,
+      RG_VERIFY_TOKEN: await server.managementToken('sandbox', ['verify']),
+      RG_PEER_TOKEN: peerToken,
+      RG_ROOM_ID: room!.id,
+    };
+    const first = await run(process.execPath, ['out/example.js'], { cwd: dir, env, timeout: 30_000 });
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toBe(`peer ${peer!.id} may join room ${room!.id} (stale=false)\nfeed connected=true\n`);
+    const second = await run(process.execPath, ['out/example.js'], { cwd: dir, env: { ...env, RG_PEER_TOKEN: 'x.y.z' }, timeout: 30_000 });
+    expect(second.stdout).toBe('refused: MALFORMED\nfeed connected=true\n');
+  }, 120_000);
+
+  it.each([
+    ['ES module', 'module'],
+    ['CommonJS', 'commonjs'],
   ])('compiles the README example with tsc --strict as %s and runs it twice', async (_, type) => {
-    const dir = path.join(consumer, type);
-    await fs.mkdir(dir, { recursive: true });
-    await fs.writeFile(path.join(dir, 'package.json'), JSON.stringify({ type }) + '\n');
-    await fs.writeFile(path.join(dir, 'example.ts'), await readmeExample());
-    // No skipLibCheck: the package's declarations are checked too.
-    await run(process.execPath, [TSC, '--strict', '--module', 'nodenext', '--target', 'es2022', '--outDir', 'out', 'example.ts'], {
-      cwd: dir,
-    }).catch((err: { stdout?: string; message: string }) => {
-      throw new Error(`tsc failed as ${type}:\n${err.stdout ?? err.message}`);
-    });
+    const dir = await compile(type, type, await readmeExample());
     const compiled = await fs.readFile(path.join(dir, 'out/example.js'), 'utf8');
     expect(compiled.includes('require("@roomgate/client")')).toBe(type === 'commonjs');
 

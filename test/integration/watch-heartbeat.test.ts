@@ -25,12 +25,19 @@ class Feed {
   error: ServiceError | undefined;
   readonly call: ClientReadableStream<WatchEventsResponse>;
   readonly subscribed: Promise<void>;
+  /** The response header roomgate-start-cursor. */
+  startCursor = '';
 
   constructor(client: EventServiceClient, request: Partial<WatchEventsRequest>, token: string) {
     const metadata = new Metadata();
     metadata.set('authorization', `Bearer ${token}`);
     this.call = client.watchEvents({ afterCursor: '', roomId: '', types: [], heartbeatIntervalSeconds: 0, ...request }, metadata);
-    this.subscribed = new Promise((resolve) => this.call.once('metadata', () => resolve()));
+    this.subscribed = new Promise((resolve) =>
+      this.call.once('metadata', (headers: Metadata) => {
+        this.startCursor = String(headers.get('roomgate-start-cursor')[0] ?? '');
+        resolve();
+      }),
+    );
     this.call.on('error', (err: ServiceError) => (this.error = err));
     this.call.on('data', (m: WatchEventsResponse) => this.messages.push({ ...m, at: Date.now() }));
   }
@@ -127,6 +134,18 @@ describe('WatchEvents heartbeats', () => {
     expect(silent.events).toHaveLength(6);
     busy.call.cancel();
     silent.call.cancel();
+  });
+
+  it("send the start cursor as a response header, so a stream cut before its first message resumes without a gap", async () => {
+    const feed = watch({ heartbeatIntervalSeconds: 60 });
+    await feed.subscribed;
+    expect(feed.startCursor).not.toBe('');
+    feed.call.cancel();
+    const { room } = await t.client.rooms.createRoom({ name: 'after-start' }, as(admin));
+    const resumed = watch({ afterCursor: feed.startCursor });
+    await resumed.until('the room created after the first call started', () => resumed.events.some((e) => e.roomId === room!.id));
+    expect(resumed.startCursor).toBe(feed.startCursor);
+    resumed.call.cancel();
   });
 
   it('refuse an interval over 60 s with INVALID_ARGUMENT naming the field', async () => {

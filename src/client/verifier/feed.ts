@@ -44,7 +44,12 @@ export class RevocationFeed {
   private error: ServiceError | undefined;
 
   constructor(private readonly options: RevocationFeedOptions) {
-    this.client = new EventServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure());
+    // grpc-js backs reconnects off up to 120 s by default; the feed retries on
+    // its own schedule and wants the channel back as soon as roomgate is.
+    this.client = new EventServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure(), {
+      'grpc.initial_reconnect_backoff_ms': 250,
+      'grpc.max_reconnect_backoff_ms': 5_000,
+    });
     this.cursor = options.afterCursor ?? '';
     const silentMs = options.heartbeatIntervalSeconds * 3_000 + 2_000;
     this.watchdog = setInterval(() => {
@@ -99,8 +104,11 @@ export class RevocationFeed {
     );
     this.call = call;
     this.calls++;
-    call.on('metadata', () => {
+    call.on('metadata', (headers: Metadata) => {
       if (this.call !== call) return;
+      // Before any event or heartbeat, the start is where to resume from.
+      const start = headers.get('roomgate-start-cursor')[0];
+      if (this.cursor === '' && typeof start === 'string') this.cursor = start;
       this.connected = true;
       this.failures = 0;
       // The server sends headers once the stream's start is fixed: news as good as a heartbeat.

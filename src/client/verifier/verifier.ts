@@ -1,6 +1,6 @@
 import { verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import { checkPeerClaims, parsePeerToken, type PeerTokenClaims, type TokenInvalidReason } from '../../domain/peer-token-rules.js';
+import { checkPeerClaims, parsePeerToken, type HeaderCache, type PeerTokenClaims, type TokenInvalidReason } from '../../domain/peer-token-rules.js';
 import type { Event } from '../../gen/roomgate/v1/events.js';
 import { RevocationCause } from '../../gen/roomgate/v1/events.js';
 import { RevocationFeed } from './feed.js';
@@ -92,6 +92,8 @@ export class PeerTokenVerifier {
   private readonly revocations: RevocationState;
   private readonly listeners = new Set<(change: RevocationChange) => void>();
   private feed: RevocationFeed | undefined;
+  /** Protected headers already checked, by segment: every token of a key has the same. */
+  private readonly headers: HeaderCache = new Map();
   private readonly pruner: NodeJS.Timeout;
 
   private constructor(
@@ -140,7 +142,7 @@ export class PeerTokenVerifier {
    * given), the lifetime bound, then the feed's state and staleness.
    */
   async verify(token: string, options?: { roomId?: string }): Promise<VerifyResult> {
-    const parsed = parsePeerToken(token);
+    const parsed = parsePeerToken(token, this.headers);
     if (parsed === 'MALFORMED') return this.refuse('MALFORMED');
     let key: KeyObject | undefined;
     if (parsed.keyId !== undefined) key = this.keys.get(parsed.keyId) ?? (await this.keys.resolve(parsed.keyId));

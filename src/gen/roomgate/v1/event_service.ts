@@ -2131,7 +2131,11 @@ export const EventServiceService = {
   },
   /**
    * Streams the environment's events in commit order, from after_cursor (or
-   * from now). Resume with the cursor of the last event received. The stream
+   * from now). Resume with the cursor of the last event or heartbeat
+   * received; before the first, with the response header
+   * roomgate-start-cursor, where the stream starts (sent once that starting
+   * point is fixed, so a stream cut before its first message still resumes
+   * without a gap). The stream
    * ends with UNAUTHENTICATED once its token is revoked, its grace period ends
    * or it expires; with RESOURCE_EXHAUSTED when the consumer is too slow or
    * too many streams are open for the token or environment; with UNAVAILABLE
@@ -2199,7 +2203,11 @@ export interface EventServiceServer extends UntypedServiceImplementation {
   redeliverEvent: handleUnaryCall<RedeliverEventRequest, RedeliverEventResponse>;
   /**
    * Streams the environment's events in commit order, from after_cursor (or
-   * from now). Resume with the cursor of the last event received. The stream
+   * from now). Resume with the cursor of the last event or heartbeat
+   * received; before the first, with the response header
+   * roomgate-start-cursor, where the stream starts (sent once that starting
+   * point is fixed, so a stream cut before its first message still resumes
+   * without a gap). The stream
    * ends with UNAUTHENTICATED once its token is revoked, its grace period ends
    * or it expires; with RESOURCE_EXHAUSTED when the consumer is too slow or
    * too many streams are open for the token or environment; with UNAVAILABLE
@@ -2371,7 +2379,11 @@ export interface EventServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Streams the environment's events in commit order, from after_cursor (or
-   * from now). Resume with the cursor of the last event received. The stream
+   * from now). Resume with the cursor of the last event or heartbeat
+   * received; before the first, with the response header
+   * roomgate-start-cursor, where the stream starts (sent once that starting
+   * point is fixed, so a stream cut before its first message still resumes
+   * without a gap). The stream
    * ends with UNAUTHENTICATED once its token is revoked, its grace period ends
    * or it expires; with RESOURCE_EXHAUSTED when the consumer is too slow or
    * too many streams are open for the token or environment; with UNAVAILABLE
