@@ -70,6 +70,7 @@ export async function startRoomgate(
   const stops: (() => Promise<void> | void)[] = [];
   let metricsPort: number | undefined;
   let httpPort: number | undefined;
+  let grpcPort: number | undefined;
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
     if (!options.database) await database.close();
@@ -212,7 +213,8 @@ export async function startRoomgate(
       const router = publicRouter({
         tokens,
         jwksMaxAgeSeconds: jwksMaxAgeSeconds(config),
-        ready: () => server.health.status === 'SERVING',
+        // Not ready before the gRPC port is open, a moment after this one.
+        ready: () => grpcPort !== undefined && server.health.status === 'SERVING',
         onError: (err, req) => logger.error({ err, method: req.method }, 'http handler failed'),
       });
       const publicHttp = await startHttpListener(router, config.http.address, {
@@ -227,6 +229,7 @@ export async function startRoomgate(
     }
     // Last, so that nothing can fail after the port is open.
     const port = await server.listen(config.grpcAddress, await serverCredentials(config.tls));
+    grpcPort = port;
     return {
       port,
       metricsPort,

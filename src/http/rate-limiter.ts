@@ -39,7 +39,8 @@ export class RateLimiter {
     const now = this.clock.now().getTime();
     const previous = this.buckets.get(key);
     const bucket = previous ?? { tokens: burst, at: now };
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+    // A wall clock stepped back earns nothing, rather than taking tokens away.
+    bucket.tokens = Math.min(burst, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * perSecond);
     bucket.at = now;
     // Re-inserted, so that the Map's order is least recently seen first.
     if (previous) this.buckets.delete(key);
