@@ -66,9 +66,8 @@ async function peerStatus(roomId: string, peerId: string): Promise<PeerStatus> {
 describe('while roomgate is down', () => {
   it('refuses joins with 4010 once the feed is stale, keeps connected peers, and applies what it missed when roomgate is back', async () => {
     // Tokens issued within the clock tolerance (5 s) of the feed's start are
-    // checked online too, which would refuse them as soon as roomgate stops;
-    // and a feed resumes from the cursor of its last event or heartbeat, so it
-    // needs one before the outage. Both hold after a few seconds.
+    // checked online too, which would refuse them as soon as roomgate stops:
+    // these must be newer.
     await new Promise((r) => setTimeout(r, 6_000));
     const roomId = (await owner.client.rooms.createRoom({}, { token: admin })).room!.id;
     const [kicked, kept, late] = await Promise.all([peerIn(roomId), peerIn(roomId), peerIn(roomId)]);
