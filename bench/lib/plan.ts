@@ -126,25 +126,28 @@ async function tokenPhases(session: Session, settings: ServerSettings): Promise<
   });
   const o = session.options;
   for (const c of o.tokenConcurrency) {
+    let bareRps: number | undefined;
     for (const { family, mint, verify } of TOKEN_PAIRS) {
       const minted = await session.measure({ scenario: mint, kind: 'tokens', concurrency: c });
       // Checking can be faster than minting (HMAC): then the mint phase left too few outputs.
-      await measureConsuming(session, { scenario: verify, kind: 'tokens', concurrency: c }, (rps) => {
+      const checked = await measureConsuming(session, { scenario: verify, kind: 'tokens', concurrency: c }, (rps) => {
         // Twice the faster of the two rates: the short attempt's rate is a rough one.
         const count = Math.ceil(2 * Math.max(rps, minted?.rps ?? 10_000) * ((o.warmupMs + o.durationMs) / 1000));
         return session.step(`${count} ${family} tokens for ${verify} again (not measured)`, () =>
           session.loadgen.request({ type: 'fillTokens', family, count, concurrency: c }),
         );
       });
+      if (family === 'node') bareRps = checked?.rps;
     }
     // The offline verifier and bare Ed25519 verify, each over its copy of one list of distinct tokens.
     const fill = (rps: number) => {
-      const count = Math.ceil(1.5 * rps * ((o.warmupMs + o.durationMs) / 1000));
+      const count = Math.ceil(1.3 * rps * ((o.warmupMs + o.durationMs) / 1000));
       return session.step(`${count} roomgate tokens for the offline verifier and bare verify (not measured)`, () =>
         session.loadgen.request({ type: 'fillVerifierTokens', count, concurrency: c }),
       );
     };
-    await fill(o.smoke ? 2_000 : 40_000);
+    // As many as bare verify (the faster of the two) checked of node's own tokens just before.
+    await fill(bareRps ?? 10_000);
     for (const scenario of VERIFIER_SCENARIOS) await measureConsuming(session, { scenario, kind: 'tokens', concurrency: c }, (rps) => fill(2 * rps));
   }
 }

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
 import type { Config } from '../../src/config.js';
-import { bannedPeers, raceBansAndJoins } from '../support/ban-race.js';
+import { bannedPeers, eventsOutOfRoomOrder, raceBansAndJoins } from '../support/ban-race.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { pgbouncerMissing, startPgBouncer, type PgBouncer } from '../support/pgbouncer.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
@@ -51,6 +51,7 @@ it('never lets a banned identity in through a transaction pooler either', async 
   const before = await bouncer.stats(db.name);
   const outcomes = await raceBansAndJoins({ banner: a.client, joiner: b.client, token, rounds: 20, rooms: 3, label: 'pooled' });
   expect(await bannedPeers(db.pool)).toEqual([]);
+  expect(await eventsOutOfRoomOrder(db.pool)).toEqual([]);
   expect(outcomes.refused + outcomes.joinedThenDeleted, JSON.stringify(outcomes)).toBeGreaterThan(0);
   expect(bouncer.alive(), bouncer.log()).toBe(true);
   // The calls went through the bouncer.

@@ -123,7 +123,7 @@ describe('examples/python against a live roomgate serve', () => {
       'status_pb2.pyi',
     ]);
     const files = (await readdir(path.join(gen, 'roomgate', 'v1'))).sort();
-    for (const name of ['events', 'resources', 'room_service', 'peer_service', 'token_service', 'event_service']) {
+    for (const name of ['events', 'resources', 'room_service', 'peer_service', 'token_service', 'event_service', 'ban_service']) {
       expect(files).toEqual(expect.arrayContaining([`${name}_pb2.py`, `${name}_pb2.pyi`, `${name}_pb2_grpc.py`]));
     }
     // UpdateRoom tells "not set" from 0 only if the message classes know proto3 `optional`.

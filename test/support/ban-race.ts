@@ -69,3 +69,20 @@ export async function bannedPeers(pool: pg.Pool): Promise<unknown[]> {
   );
   return rows;
 }
+
+/**
+ * Room events that the stream (ordered by transaction id, then position)
+ * gives out of their room's sequence order: none may exist. An
+ * environment-wide ban writes events in several rooms in one transaction, so
+ * it must not wait for a room while holding a transaction id that a later
+ * writer of that room could undercut (see lockRooms in src/store/ban-writes.ts).
+ */
+export async function eventsOutOfRoomOrder(pool: pg.Pool): Promise<unknown[]> {
+  const { rows } = await pool.query(
+    `SELECT room_id, room_seq, before FROM (
+       SELECT room_id, room_seq, lag(room_seq) OVER (PARTITION BY room_id ORDER BY txid, position) AS before
+       FROM events WHERE room_id IS NOT NULL) s
+     WHERE room_seq <= before`,
+  );
+  return rows;
+}

@@ -104,6 +104,7 @@ export class RevocationFeed {
     );
     this.call = call;
     this.calls++;
+    const resuming = this.cursor !== '';
     call.on('metadata', (headers: Metadata) => {
       if (this.call !== call) return;
       // Before any event or heartbeat, the start is where to resume from.
@@ -111,8 +112,10 @@ export class RevocationFeed {
       if (this.cursor === '' && typeof start === 'string') this.cursor = start;
       this.connected = true;
       this.failures = 0;
-      // The server sends headers once the stream's start is fixed: news as good as a heartbeat.
-      this.lastMessageMs = this.options.now();
+      // A stream from now is caught up once its start is fixed: news as good
+      // as a heartbeat. A resumed one may still have the outage to replay, so
+      // it is fresh again only with its first event or heartbeat.
+      if (!resuming) this.lastMessageMs = this.options.now();
       this.firstSubscription?.resolve();
       this.firstSubscription = undefined;
     });
