@@ -159,8 +159,8 @@ class EnvironmentTail {
     // the oldest transaction still running in the whole Postgres cluster
     // (any database's), and that may be older than the event. Rather than
     // leave it to the next poll, the tail reads again soon after each wake
-    // (20, 40, 80, then every 100 ms) for up to a poll interval: offline
-    // verifiers are promised revocations within a second.
+    // (20, 40, 80, then every 100 ms) for 3 s: offline verifiers are
+    // promised revocations within a second.
     let retryMs: number | undefined;
     let retryUntil = 0;
     this.lastSeen = this.notifier.version(this.environment);
@@ -185,7 +185,7 @@ class EnvironmentTail {
         }
         if (woken) {
           retryMs = FIRST_RETRY_MS;
-          retryUntil = performance.now() + this.options.pollIntervalMs;
+          retryUntil = performance.now() + RETRY_WINDOW_MS;
         } else if (retryMs !== undefined) retryMs = performance.now() < retryUntil ? Math.min(retryMs * 2, MAX_RETRY_MS) : undefined;
         // A full batch means more rows are already readable.
         if (scanned < this.options.batchSize && this.seats.size > 0) {
@@ -200,8 +200,10 @@ class EnvironmentTail {
 
 /** The first quick re-read after a wake that found nothing; doubles up to the poll interval. */
 const FIRST_RETRY_MS = 20;
-/** The longest wait between those re-reads, until a poll interval has passed since the wake. */
+/** The longest wait between those re-reads. */
 const MAX_RETRY_MS = 100;
+/** How long after a wake the re-reads go on: long enough for a `DROP DATABASE` elsewhere on the cluster. */
+const RETRY_WINDOW_MS = 3_000;
 
 /** One {@link EnvironmentTail} per environment, created on first use. */
 export class EventTail {

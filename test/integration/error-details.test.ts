@@ -8,6 +8,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventType } from '../../src/gen/roomgate/v1/events.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { statusDetailsOf } from '../support/status-details.js';
 import { Watch } from '../support/watch.js';
@@ -131,12 +132,14 @@ describe('grpc-status-details-bin on the WatchEvents stream', () => {
   });
 
   it('names the missing scope of a token refused with PERMISSION_DENIED', async () => {
-    const err = await new Watch(t.client.eventStream, {}, await t.managementToken('sandbox', ['verify'])).ended();
+    // Scope verify may watch the revocation types only.
+    const asked = { types: [EventType.EVENT_TYPE_ROOM_CREATED] };
+    const err = await new Watch(t.client.eventStream, asked, await t.managementToken('sandbox', ['verify'])).ended();
     expect(err.code).toBe(status.PERMISSION_DENIED);
     expect(detailsOf(err).errorInfo[0]).toEqual({
       reason: 'ERR_PERMISSION_DENIED',
       domain: 'roomgate',
-      metadata: { action: 'event:watch', requiredScope: 'rooms', allowedScopes: 'rooms,read,admin' },
+      metadata: { action: 'event:watch-all', requiredScope: 'rooms', allowedScopes: 'rooms,read,admin' },
     });
   });
 });
