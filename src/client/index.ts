@@ -54,6 +54,7 @@ export type {
   VerifyPeerTokenResponse,
 } from '../gen/roomgate/v1/token_service.js';
 export { Environment } from '../gen/roomgate/v1/resources.js';
+export { PeerStatus } from '../gen/roomgate/v1/resources.js';
 export type { Ban, Peer, PeerPermissions, PeerTokenClaims, Room } from '../gen/roomgate/v1/resources.js';
 
 /** Per-call options of the promise-based client. */
