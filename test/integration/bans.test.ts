@@ -206,6 +206,23 @@ describe('DeletePeer with a ban', () => {
     await expectStatus(join(await newRoom(), identity), status.FAILED_PRECONDITION, /every room/);
   });
 
+  it('keeps an active ban of the same identity and scope unchanged and returns it, still deleting the peer', async () => {
+    const roomId = await newRoom();
+    const identity = unique('already');
+    const p = await join(roomId, identity);
+    // Through the API a ban deletes the identity's peers in its scope and keeps
+    // new ones out, so this state needs a row written behind its back: a ban
+    // made while the peer already existed.
+    const { rows } = await t.db.pool.query<{ id: string }>(
+      `INSERT INTO bans (id, environment, identity, room_id, reason) VALUES (gen_random_uuid(), 'sandbox', $1, $2, 'first') RETURNING id`,
+      [identity, roomId],
+    );
+    const res = await t.client.peers.deletePeer({ roomId, peerId: p.peer!.id, ban: { reason: 'second', durationSeconds: 60 } }, { token });
+    expect(res.ban).toMatchObject({ id: rows[0]!.id, reason: 'first', expireTime: undefined });
+    expect(await verify(t, p.peerToken)).toBe(TokenInvalidReason.TOKEN_INVALID_REASON_REVOKED);
+    expect((await t.client.bans.listBans({ identity }, { token })).bans.map((b) => b.id)).toEqual([rows[0]!.id]);
+  });
+
   it('refuses a ban asked by a peer token (PERMISSION_DENIED) and deletes nothing; a plain kick by it works', async () => {
     const roomId = await newRoom();
     const moderator = await join(roomId, unique('mod'));

@@ -180,6 +180,17 @@ describe('PeerManager.delete with a ban', () => {
     expect(d.tables.bans.size).toBe(2);
   });
 
+  it('keeps an active ban of the same scope unchanged and returns it, still deleting the peer', async () => {
+    const { d, room, peer, token } = await withPeer({ identity: 'mallory' });
+    // Only reachable behind the API's back: a ban that predates the peer's deletion.
+    const existing = { id: 'b1', environment: 'sandbox' as const, identity: 'mallory', roomId: room.id, reason: 'first', createdAt: T0, expiresAt: null, seq: d.tables.nextSeq() };
+    d.tables.bans.set(existing.id, existing);
+    const ban = await d.peers.delete(rooms, room.id, peer.id, { environmentWide: false, durationSeconds: 60, reason: 'second' });
+    expect(ban).toEqual(existing);
+    expect(d.tables.bans.size).toBe(1);
+    expect(await verifyToken(d, token)).toMatchObject({ valid: false, reason: 'REVOKED' });
+  });
+
   it('without a ban answers none; a peer token that asks for one is PERMISSION_DENIED and deletes nothing', async () => {
     const d = await buildDomain();
     const room = await createRoom(d);
