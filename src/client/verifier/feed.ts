@@ -34,6 +34,8 @@ export class RevocationFeed {
   private cursor: string;
   private connected = false;
   private lastMessageMs: number | undefined;
+  /** When the open call was subscribed (ms). */
+  private subscribedAtMs = -Infinity;
   private failures = 0;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -53,7 +55,9 @@ export class RevocationFeed {
     this.cursor = options.afterCursor ?? '';
     const silentMs = options.heartbeatIntervalSeconds * 3_000 + 2_000;
     this.watchdog = setInterval(() => {
-      if (this.connected && this.lastMessageMs !== undefined && options.now() - this.lastMessageMs > silentMs) this.call?.cancel();
+      // Silence counts from the call's subscription at the earliest: a resumed call has not spoken yet.
+      const heard = Math.max(this.lastMessageMs ?? -Infinity, this.subscribedAtMs);
+      if (this.connected && options.now() - heard > silentMs) this.call?.cancel();
     }, 1_000);
     this.watchdog.unref();
   }
@@ -112,6 +116,7 @@ export class RevocationFeed {
       if (this.cursor === '' && typeof start === 'string') this.cursor = start;
       this.connected = true;
       this.failures = 0;
+      this.subscribedAtMs = this.options.now();
       // A stream from now is caught up once its start is fixed: news as good
       // as a heartbeat. A resumed one may still have the outage to replay, so
       // it is fresh again only with its first event or heartbeat.
