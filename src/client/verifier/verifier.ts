@@ -11,7 +11,7 @@ import { RevocationState, type RevocationCounts } from './revocations.js';
 export interface VerifierOptions {
   /** roomgate's JWKS URL, e.g. `http://roomgate:8080/.well-known/jwks.json`. */
   jwksUrl: string;
-  /** The issuer roomgate signs with (ROOMGATE_TOKEN_ISSUER). */
+  /** The issuer roomgate signs with (ROOMGATE_ISSUER). */
   issuer: string;
   /** The environment whose tokens are accepted; others are WRONG_ENVIRONMENT. */
   environment: 'sandbox' | 'production';
@@ -39,7 +39,7 @@ export interface VerifierOptions {
   stale?: { failClosedAfterSeconds: number } | 'fail-open';
   /**
    * The longest token lifetime honoured (exp - iat), 86400 s by default (the
-   * server's ROOMGATE_MAX_TOKEN_TTL_SECONDS). Revocations are kept this long,
+   * server's longest token_ttl_seconds, 86400). Revocations are kept this long,
    * and a token is EXPIRED this long after its iat even if its exp is later.
    */
   maxTokenLifetimeSeconds?: number;
