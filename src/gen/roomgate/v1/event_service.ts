@@ -165,6 +165,18 @@ export interface RedeliverEventResponse {
   delivery: WebhookDelivery | undefined;
 }
 
+/** Request for SendTestWebhookEvent. */
+export interface SendTestWebhookEventRequest {
+  /** The endpoint to send the test event to. */
+  endpointId: string;
+}
+
+/** Response for SendTestWebhookEvent. */
+export interface SendTestWebhookEventResponse {
+  /** The delivery of the test event, pending. */
+  delivery: WebhookDelivery | undefined;
+}
+
 /** Request for WatchEvents. */
 export interface WatchEventsRequest {
   /**
@@ -1686,6 +1698,148 @@ export const RedeliverEventResponse: MessageFns<RedeliverEventResponse> = {
   },
 };
 
+function createBaseSendTestWebhookEventRequest(): SendTestWebhookEventRequest {
+  return { endpointId: "" };
+}
+
+export const SendTestWebhookEventRequest: MessageFns<SendTestWebhookEventRequest> = {
+  encode(message: SendTestWebhookEventRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendTestWebhookEventRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendTestWebhookEventRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendTestWebhookEventRequest {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+    };
+  },
+
+  toJSON(message: SendTestWebhookEventRequest): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SendTestWebhookEventRequest>): SendTestWebhookEventRequest {
+    return SendTestWebhookEventRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SendTestWebhookEventRequest>): SendTestWebhookEventRequest {
+    const message = createBaseSendTestWebhookEventRequest();
+    message.endpointId = object.endpointId ?? "";
+    return message;
+  },
+};
+
+function createBaseSendTestWebhookEventResponse(): SendTestWebhookEventResponse {
+  return { delivery: undefined };
+}
+
+export const SendTestWebhookEventResponse: MessageFns<SendTestWebhookEventResponse> = {
+  encode(message: SendTestWebhookEventResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.delivery !== undefined) {
+      WebhookDelivery.encode(message.delivery, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendTestWebhookEventResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendTestWebhookEventResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.delivery = WebhookDelivery.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendTestWebhookEventResponse {
+    return { delivery: isSet(object.delivery) ? WebhookDelivery.fromJSON(object.delivery) : undefined };
+  },
+
+  toJSON(message: SendTestWebhookEventResponse): unknown {
+    const obj: any = {};
+    if (message.delivery !== undefined) {
+      obj.delivery = WebhookDelivery.toJSON(message.delivery);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SendTestWebhookEventResponse>): SendTestWebhookEventResponse {
+    return SendTestWebhookEventResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SendTestWebhookEventResponse>): SendTestWebhookEventResponse {
+    const message = createBaseSendTestWebhookEventResponse();
+    message.delivery = (object.delivery !== undefined && object.delivery !== null)
+      ? WebhookDelivery.fromPartial(object.delivery)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseWatchEventsRequest(): WatchEventsRequest {
   return { afterCursor: "", roomId: "", types: [], heartbeatIntervalSeconds: 0 };
 }
@@ -2130,6 +2284,24 @@ export const EventServiceService = {
     responseDeserialize: (value: Buffer): RedeliverEventResponse => RedeliverEventResponse.decode(value),
   },
   /**
+   * Sends a test event (EVENT_TYPE_WEBHOOK_TEST) to one endpoint, signed and
+   * retried like any other delivery, so that a receiver can be checked end to
+   * end. Other endpoints and WatchEvents never see it. FAILED_PRECONDITION
+   * when the endpoint is disabled.
+   * Authorization: management token with scope rooms or admin.
+   */
+  sendTestWebhookEvent: {
+    path: "/roomgate.v1.EventService/SendTestWebhookEvent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SendTestWebhookEventRequest): Buffer =>
+      Buffer.from(SendTestWebhookEventRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SendTestWebhookEventRequest => SendTestWebhookEventRequest.decode(value),
+    responseSerialize: (value: SendTestWebhookEventResponse): Buffer =>
+      Buffer.from(SendTestWebhookEventResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SendTestWebhookEventResponse => SendTestWebhookEventResponse.decode(value),
+  },
+  /**
    * Streams the environment's events in commit order, from after_cursor (or
    * from now). Resume with the cursor of the last event or heartbeat
    * received; before the first, with the response header
@@ -2201,6 +2373,14 @@ export interface EventServiceServer extends UntypedServiceImplementation {
    * Authorization: management token with scope rooms or admin.
    */
   redeliverEvent: handleUnaryCall<RedeliverEventRequest, RedeliverEventResponse>;
+  /**
+   * Sends a test event (EVENT_TYPE_WEBHOOK_TEST) to one endpoint, signed and
+   * retried like any other delivery, so that a receiver can be checked end to
+   * end. Other endpoints and WatchEvents never see it. FAILED_PRECONDITION
+   * when the endpoint is disabled.
+   * Authorization: management token with scope rooms or admin.
+   */
+  sendTestWebhookEvent: handleUnaryCall<SendTestWebhookEventRequest, SendTestWebhookEventResponse>;
   /**
    * Streams the environment's events in commit order, from after_cursor (or
    * from now). Resume with the cursor of the last event or heartbeat
@@ -2376,6 +2556,28 @@ export interface EventServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RedeliverEventResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Sends a test event (EVENT_TYPE_WEBHOOK_TEST) to one endpoint, signed and
+   * retried like any other delivery, so that a receiver can be checked end to
+   * end. Other endpoints and WatchEvents never see it. FAILED_PRECONDITION
+   * when the endpoint is disabled.
+   * Authorization: management token with scope rooms or admin.
+   */
+  sendTestWebhookEvent(
+    request: SendTestWebhookEventRequest,
+    callback: (error: ServiceError | null, response: SendTestWebhookEventResponse) => void,
+  ): ClientUnaryCall;
+  sendTestWebhookEvent(
+    request: SendTestWebhookEventRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SendTestWebhookEventResponse) => void,
+  ): ClientUnaryCall;
+  sendTestWebhookEvent(
+    request: SendTestWebhookEventRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SendTestWebhookEventResponse) => void,
   ): ClientUnaryCall;
   /**
    * Streams the environment's events in commit order, from after_cursor (or

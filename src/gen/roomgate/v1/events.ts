@@ -43,6 +43,11 @@ export enum EventType {
   EVENT_TYPE_BAN_LIFTED = 12,
   /** EVENT_TYPE_BAN_EXPIRED - A ban reached its expire_time. */
   EVENT_TYPE_BAN_EXPIRED = 13,
+  /**
+   * EVENT_TYPE_WEBHOOK_TEST - A test event asked for with SendTestWebhookEvent. Delivered only to the
+   * endpoint named in the request, whatever its filter; never on WatchEvents.
+   */
+  EVENT_TYPE_WEBHOOK_TEST = 14,
   UNRECOGNIZED = -1,
 }
 
@@ -90,6 +95,9 @@ export function eventTypeFromJSON(object: any): EventType {
     case 13:
     case "EVENT_TYPE_BAN_EXPIRED":
       return EventType.EVENT_TYPE_BAN_EXPIRED;
+    case 14:
+    case "EVENT_TYPE_WEBHOOK_TEST":
+      return EventType.EVENT_TYPE_WEBHOOK_TEST;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -127,6 +135,8 @@ export function eventTypeToJSON(object: EventType): string {
       return "EVENT_TYPE_BAN_LIFTED";
     case EventType.EVENT_TYPE_BAN_EXPIRED:
       return "EVENT_TYPE_BAN_EXPIRED";
+    case EventType.EVENT_TYPE_WEBHOOK_TEST:
+      return "EVENT_TYPE_WEBHOOK_TEST";
     case EventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -311,7 +321,16 @@ export interface Event {
     | //
     /** The ban as it was when it expired. */
     { $case: "banExpired"; value: Ban }
+    | //
+    /** What the test event was sent to. */
+    { $case: "webhookTest"; value: WebhookTest }
     | undefined;
+}
+
+/** Payload of EVENT_TYPE_WEBHOOK_TEST. */
+export interface WebhookTest {
+  /** The endpoint the test event was sent to. */
+  endpointId: string;
 }
 
 /** Payload of EVENT_TYPE_PEER_TOKEN_REVOKED. */
@@ -456,6 +475,9 @@ export const Event: MessageFns<Event> = {
         break;
       case "banExpired":
         Ban.encode(message.payload.value, writer.uint32(178).fork()).join();
+        break;
+      case "webhookTest":
+        WebhookTest.encode(message.payload.value, writer.uint32(186).fork()).join();
         break;
     }
     return writer;
@@ -634,6 +656,14 @@ export const Event: MessageFns<Event> = {
             message.payload = { $case: "banExpired", value: Ban.decode(reader, reader.uint32()) };
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.payload = { $case: "webhookTest", value: WebhookTest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -715,6 +745,10 @@ export const Event: MessageFns<Event> = {
         ? { $case: "banExpired", value: Ban.fromJSON(object.banExpired) }
         : isSet(object.ban_expired)
         ? { $case: "banExpired", value: Ban.fromJSON(object.ban_expired) }
+        : isSet(object.webhookTest)
+        ? { $case: "webhookTest", value: WebhookTest.fromJSON(object.webhookTest) }
+        : isSet(object.webhook_test)
+        ? { $case: "webhookTest", value: WebhookTest.fromJSON(object.webhook_test) }
         : undefined,
     };
   },
@@ -768,6 +802,8 @@ export const Event: MessageFns<Event> = {
       obj.banLifted = Ban.toJSON(message.payload.value);
     } else if (message.payload?.$case === "banExpired") {
       obj.banExpired = Ban.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "webhookTest") {
+      obj.webhookTest = WebhookTest.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -863,7 +899,86 @@ export const Event: MessageFns<Event> = {
         }
         break;
       }
+      case "webhookTest": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "webhookTest", value: WebhookTest.fromPartial(object.payload.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseWebhookTest(): WebhookTest {
+  return { endpointId: "" };
+}
+
+export const WebhookTest: MessageFns<WebhookTest> = {
+  encode(message: WebhookTest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WebhookTest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWebhookTest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WebhookTest {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+    };
+  },
+
+  toJSON(message: WebhookTest): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WebhookTest>): WebhookTest {
+    return WebhookTest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WebhookTest>): WebhookTest {
+    const message = createBaseWebhookTest();
+    message.endpointId = object.endpointId ?? "";
     return message;
   },
 };

@@ -129,6 +129,8 @@ export enum ManagementScope {
    * WatchEvents.
    */
   MANAGEMENT_SCOPE_READ = 4,
+  /** MANAGEMENT_SCOPE_AUDIT - Read the audit log (ListAuditEvents) and nothing else. */
+  MANAGEMENT_SCOPE_AUDIT = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -149,6 +151,9 @@ export function managementScopeFromJSON(object: any): ManagementScope {
     case 4:
     case "MANAGEMENT_SCOPE_READ":
       return ManagementScope.MANAGEMENT_SCOPE_READ;
+    case 5:
+    case "MANAGEMENT_SCOPE_AUDIT":
+      return ManagementScope.MANAGEMENT_SCOPE_AUDIT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -168,6 +173,8 @@ export function managementScopeToJSON(object: ManagementScope): string {
       return "MANAGEMENT_SCOPE_VERIFY";
     case ManagementScope.MANAGEMENT_SCOPE_READ:
       return "MANAGEMENT_SCOPE_READ";
+    case ManagementScope.MANAGEMENT_SCOPE_AUDIT:
+      return "MANAGEMENT_SCOPE_AUDIT";
     case ManagementScope.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -219,6 +226,56 @@ export function signingKeyStateToJSON(object: SigningKeyState): string {
     case SigningKeyState.SIGNING_KEY_STATE_PREVIOUS:
       return "SIGNING_KEY_STATE_PREVIOUS";
     case SigningKeyState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Who made an audited call. */
+export enum AuditActorKind {
+  /** AUDIT_ACTOR_KIND_UNSPECIFIED - Not set. */
+  AUDIT_ACTOR_KIND_UNSPECIFIED = 0,
+  /** AUDIT_ACTOR_KIND_MANAGEMENT_TOKEN - A management token: management_token_id, _name and _hint are set. */
+  AUDIT_ACTOR_KIND_MANAGEMENT_TOKEN = 1,
+  /** AUDIT_ACTOR_KIND_PEER_TOKEN - A peer token: peer_id and room_id are set. */
+  AUDIT_ACTOR_KIND_PEER_TOKEN = 2,
+  /** AUDIT_ACTOR_KIND_CLI - The roomgate command line: os_user is set. */
+  AUDIT_ACTOR_KIND_CLI = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function auditActorKindFromJSON(object: any): AuditActorKind {
+  switch (object) {
+    case 0:
+    case "AUDIT_ACTOR_KIND_UNSPECIFIED":
+      return AuditActorKind.AUDIT_ACTOR_KIND_UNSPECIFIED;
+    case 1:
+    case "AUDIT_ACTOR_KIND_MANAGEMENT_TOKEN":
+      return AuditActorKind.AUDIT_ACTOR_KIND_MANAGEMENT_TOKEN;
+    case 2:
+    case "AUDIT_ACTOR_KIND_PEER_TOKEN":
+      return AuditActorKind.AUDIT_ACTOR_KIND_PEER_TOKEN;
+    case 3:
+    case "AUDIT_ACTOR_KIND_CLI":
+      return AuditActorKind.AUDIT_ACTOR_KIND_CLI;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AuditActorKind.UNRECOGNIZED;
+  }
+}
+
+export function auditActorKindToJSON(object: AuditActorKind): string {
+  switch (object) {
+    case AuditActorKind.AUDIT_ACTOR_KIND_UNSPECIFIED:
+      return "AUDIT_ACTOR_KIND_UNSPECIFIED";
+    case AuditActorKind.AUDIT_ACTOR_KIND_MANAGEMENT_TOKEN:
+      return "AUDIT_ACTOR_KIND_MANAGEMENT_TOKEN";
+    case AuditActorKind.AUDIT_ACTOR_KIND_PEER_TOKEN:
+      return "AUDIT_ACTOR_KIND_PEER_TOKEN";
+    case AuditActorKind.AUDIT_ACTOR_KIND_CLI:
+      return "AUDIT_ACTOR_KIND_CLI";
+    case AuditActorKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -417,6 +474,77 @@ export interface Ban {
     | undefined;
   /** When the ban ends by itself; unset when it lasts until lifted. */
   expireTime: Date | undefined;
+}
+
+/** The credential behind an audited call; never the token itself. */
+export interface AuditActor {
+  /** Which kind of credential. */
+  kind: AuditActorKind;
+  /** Identifier of the management token. */
+  managementTokenId: string;
+  /** Name the management token was given at creation. */
+  managementTokenName: string;
+  /** Display hint of the management token, e.g. `rg_live_…a1B2`. */
+  managementTokenHint: string;
+  /** Peer the peer token was issued for. */
+  peerId: string;
+  /** Room of that peer. */
+  roomId: string;
+  /** Operating-system user who ran the command line. */
+  osUser: string;
+}
+
+/** Something an audited call acted on. */
+export interface AuditTarget {
+  /**
+   * Kind of resource: room, peer, ban, webhook_endpoint, event,
+   * management_token or signing_key.
+   */
+  type: string;
+  /** Its identifier (for a signing key, the kid). */
+  id: string;
+}
+
+/**
+ * One record of the audit log: a change made with a management token, a
+ * peer token or the command line, written in the same transaction as the
+ * change; or a call refused with PERMISSION_DENIED after authentication.
+ * Records of an environment form a hash chain: `hash` is the SHA-256 of the
+ * record's content and `previous_hash`, so an edited, inserted or deleted
+ * record breaks every hash after it (`roomgate audit verify`).
+ */
+export interface AuditEvent {
+  /** Identifier (UUID). */
+  id: string;
+  /** Position in the environment's chain, starting at 1, without gaps. */
+  sequence: string;
+  /** When the call was served. */
+  time:
+    | Date
+    | undefined;
+  /** Environment the call acted in. */
+  environment: Environment;
+  /** Who made the call. */
+  actor:
+    | AuditActor
+    | undefined;
+  /**
+   * Full RPC name, e.g. `roomgate.v1.RoomService/CreateRoom`, or the command
+   * line's, e.g. `cli token create`.
+   */
+  method: string;
+  /** What the call acted on, where known. */
+  targets: AuditTarget[];
+  /** The call's x-request-id. */
+  requestId: string;
+  /** The call's gRPC status name: OK or PERMISSION_DENIED. */
+  result: string;
+  /** The roomgate error code (ErrorInfo reason) when the call failed. */
+  errorReason: string;
+  /** `hash` of the environment's previous record, hex; 64 zeros for the first. */
+  previousHash: string;
+  /** SHA-256 of this record, hex. */
+  hash: string;
 }
 
 function createBaseRoom(): Room {
@@ -1982,6 +2110,560 @@ export const Ban: MessageFns<Ban> = {
     message.reason = object.reason ?? "";
     message.createTime = object.createTime ?? undefined;
     message.expireTime = object.expireTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAuditActor(): AuditActor {
+  return {
+    kind: 0,
+    managementTokenId: "",
+    managementTokenName: "",
+    managementTokenHint: "",
+    peerId: "",
+    roomId: "",
+    osUser: "",
+  };
+}
+
+export const AuditActor: MessageFns<AuditActor> = {
+  encode(message: AuditActor, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.managementTokenId !== "") {
+      writer.uint32(18).string(message.managementTokenId);
+    }
+    if (message.managementTokenName !== "") {
+      writer.uint32(26).string(message.managementTokenName);
+    }
+    if (message.managementTokenHint !== "") {
+      writer.uint32(34).string(message.managementTokenHint);
+    }
+    if (message.peerId !== "") {
+      writer.uint32(42).string(message.peerId);
+    }
+    if (message.roomId !== "") {
+      writer.uint32(50).string(message.roomId);
+    }
+    if (message.osUser !== "") {
+      writer.uint32(58).string(message.osUser);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditActor {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditActor();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.managementTokenId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.managementTokenName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.managementTokenHint = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.osUser = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditActor {
+    return {
+      kind: isSet(object.kind) ? auditActorKindFromJSON(object.kind) : 0,
+      managementTokenId: isSet(object.managementTokenId)
+        ? globalThis.String(object.managementTokenId)
+        : isSet(object.management_token_id)
+        ? globalThis.String(object.management_token_id)
+        : "",
+      managementTokenName: isSet(object.managementTokenName)
+        ? globalThis.String(object.managementTokenName)
+        : isSet(object.management_token_name)
+        ? globalThis.String(object.management_token_name)
+        : "",
+      managementTokenHint: isSet(object.managementTokenHint)
+        ? globalThis.String(object.managementTokenHint)
+        : isSet(object.management_token_hint)
+        ? globalThis.String(object.management_token_hint)
+        : "",
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+        ? globalThis.String(object.peer_id)
+        : "",
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+        ? globalThis.String(object.room_id)
+        : "",
+      osUser: isSet(object.osUser)
+        ? globalThis.String(object.osUser)
+        : isSet(object.os_user)
+        ? globalThis.String(object.os_user)
+        : "",
+    };
+  },
+
+  toJSON(message: AuditActor): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = auditActorKindToJSON(message.kind);
+    }
+    if (message.managementTokenId !== "") {
+      obj.managementTokenId = message.managementTokenId;
+    }
+    if (message.managementTokenName !== "") {
+      obj.managementTokenName = message.managementTokenName;
+    }
+    if (message.managementTokenHint !== "") {
+      obj.managementTokenHint = message.managementTokenHint;
+    }
+    if (message.peerId !== "") {
+      obj.peerId = message.peerId;
+    }
+    if (message.roomId !== "") {
+      obj.roomId = message.roomId;
+    }
+    if (message.osUser !== "") {
+      obj.osUser = message.osUser;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuditActor>): AuditActor {
+    return AuditActor.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuditActor>): AuditActor {
+    const message = createBaseAuditActor();
+    message.kind = object.kind ?? 0;
+    message.managementTokenId = object.managementTokenId ?? "";
+    message.managementTokenName = object.managementTokenName ?? "";
+    message.managementTokenHint = object.managementTokenHint ?? "";
+    message.peerId = object.peerId ?? "";
+    message.roomId = object.roomId ?? "";
+    message.osUser = object.osUser ?? "";
+    return message;
+  },
+};
+
+function createBaseAuditTarget(): AuditTarget {
+  return { type: "", id: "" };
+}
+
+export const AuditTarget: MessageFns<AuditTarget> = {
+  encode(message: AuditTarget, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditTarget {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditTarget();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditTarget {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+    };
+  },
+
+  toJSON(message: AuditTarget): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuditTarget>): AuditTarget {
+    return AuditTarget.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuditTarget>): AuditTarget {
+    const message = createBaseAuditTarget();
+    message.type = object.type ?? "";
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseAuditEvent(): AuditEvent {
+  return {
+    id: "",
+    sequence: "0",
+    time: undefined,
+    environment: 0,
+    actor: undefined,
+    method: "",
+    targets: [],
+    requestId: "",
+    result: "",
+    errorReason: "",
+    previousHash: "",
+    hash: "",
+  };
+}
+
+export const AuditEvent: MessageFns<AuditEvent> = {
+  encode(message: AuditEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.sequence !== "0") {
+      writer.uint32(16).uint64(message.sequence);
+    }
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(26).fork()).join();
+    }
+    if (message.environment !== 0) {
+      writer.uint32(32).int32(message.environment);
+    }
+    if (message.actor !== undefined) {
+      AuditActor.encode(message.actor, writer.uint32(42).fork()).join();
+    }
+    if (message.method !== "") {
+      writer.uint32(50).string(message.method);
+    }
+    for (const v of message.targets) {
+      AuditTarget.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.requestId !== "") {
+      writer.uint32(66).string(message.requestId);
+    }
+    if (message.result !== "") {
+      writer.uint32(74).string(message.result);
+    }
+    if (message.errorReason !== "") {
+      writer.uint32(82).string(message.errorReason);
+    }
+    if (message.previousHash !== "") {
+      writer.uint32(90).string(message.previousHash);
+    }
+    if (message.hash !== "") {
+      writer.uint32(98).string(message.hash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sequence = reader.uint64().toString();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.environment = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.actor = AuditActor.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.targets.push(AuditTarget.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.result = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.errorReason = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.previousHash = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditEvent {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      sequence: isSet(object.sequence) ? globalThis.String(object.sequence) : "0",
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      environment: isSet(object.environment) ? environmentFromJSON(object.environment) : 0,
+      actor: isSet(object.actor) ? AuditActor.fromJSON(object.actor) : undefined,
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      targets: globalThis.Array.isArray(object?.targets) ? object.targets.map((e: any) => AuditTarget.fromJSON(e)) : [],
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      result: isSet(object.result) ? globalThis.String(object.result) : "",
+      errorReason: isSet(object.errorReason)
+        ? globalThis.String(object.errorReason)
+        : isSet(object.error_reason)
+        ? globalThis.String(object.error_reason)
+        : "",
+      previousHash: isSet(object.previousHash)
+        ? globalThis.String(object.previousHash)
+        : isSet(object.previous_hash)
+        ? globalThis.String(object.previous_hash)
+        : "",
+      hash: isSet(object.hash) ? globalThis.String(object.hash) : "",
+    };
+  },
+
+  toJSON(message: AuditEvent): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.sequence !== "0") {
+      obj.sequence = message.sequence;
+    }
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    if (message.environment !== 0) {
+      obj.environment = environmentToJSON(message.environment);
+    }
+    if (message.actor !== undefined) {
+      obj.actor = AuditActor.toJSON(message.actor);
+    }
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.targets?.length) {
+      obj.targets = message.targets.map((e) => AuditTarget.toJSON(e));
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.result !== "") {
+      obj.result = message.result;
+    }
+    if (message.errorReason !== "") {
+      obj.errorReason = message.errorReason;
+    }
+    if (message.previousHash !== "") {
+      obj.previousHash = message.previousHash;
+    }
+    if (message.hash !== "") {
+      obj.hash = message.hash;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuditEvent>): AuditEvent {
+    return AuditEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuditEvent>): AuditEvent {
+    const message = createBaseAuditEvent();
+    message.id = object.id ?? "";
+    message.sequence = object.sequence ?? "0";
+    message.time = object.time ?? undefined;
+    message.environment = object.environment ?? 0;
+    message.actor = (object.actor !== undefined && object.actor !== null)
+      ? AuditActor.fromPartial(object.actor)
+      : undefined;
+    message.method = object.method ?? "";
+    message.targets = object.targets?.map((e) => AuditTarget.fromPartial(e)) || [];
+    message.requestId = object.requestId ?? "";
+    message.result = object.result ?? "";
+    message.errorReason = object.errorReason ?? "";
+    message.previousHash = object.previousHash ?? "";
+    message.hash = object.hash ?? "";
     return message;
   },
 };

@@ -68,6 +68,12 @@ export interface ListRoomsRequest {
   pageSize: number;
   /** next_page_token from a previous response; empty for the first page. */
   pageToken: string;
+  /**
+   * Only rooms whose name contains this text, ignoring case; empty lists all
+   * rooms. At most 64 characters. A page token is valid only with the filter
+   * it was issued for.
+   */
+  nameFilter: string;
 }
 
 /** Response for ListRooms. */
@@ -497,7 +503,7 @@ export const GetRoomResponse: MessageFns<GetRoomResponse> = {
 };
 
 function createBaseListRoomsRequest(): ListRoomsRequest {
-  return { pageSize: 0, pageToken: "" };
+  return { pageSize: 0, pageToken: "", nameFilter: "" };
 }
 
 export const ListRoomsRequest: MessageFns<ListRoomsRequest> = {
@@ -507,6 +513,9 @@ export const ListRoomsRequest: MessageFns<ListRoomsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(18).string(message.pageToken);
+    }
+    if (message.nameFilter !== "") {
+      writer.uint32(26).string(message.nameFilter);
     }
     return writer;
   },
@@ -540,6 +549,14 @@ export const ListRoomsRequest: MessageFns<ListRoomsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nameFilter = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -564,6 +581,11 @@ export const ListRoomsRequest: MessageFns<ListRoomsRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      nameFilter: isSet(object.nameFilter)
+        ? globalThis.String(object.nameFilter)
+        : isSet(object.name_filter)
+        ? globalThis.String(object.name_filter)
+        : "",
     };
   },
 
@@ -575,6 +597,9 @@ export const ListRoomsRequest: MessageFns<ListRoomsRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.nameFilter !== "") {
+      obj.nameFilter = message.nameFilter;
+    }
     return obj;
   },
 
@@ -585,6 +610,7 @@ export const ListRoomsRequest: MessageFns<ListRoomsRequest> = {
     const message = createBaseListRoomsRequest();
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.nameFilter = object.nameFilter ?? "";
     return message;
   },
 };
