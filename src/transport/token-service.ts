@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import type { ManagementTokenManager } from '../domain/management-token-manager.js';
 import type { SigningKeyManager } from '../domain/signing-key-manager.js';
 import type { TokenManager } from '../domain/token-manager.js';
@@ -48,6 +49,9 @@ export function tokenService(deps: UnaryDeps, m: TokenServiceManagers): TokenSer
         nextPageToken: page.nextPageToken,
       };
     }),
+    // Placeholder until implemented (issue 14).
+    getCurrentManagementToken: (_call, callback) =>
+      callback({ code: status.UNIMPLEMENTED, details: 'GetCurrentManagementToken is not implemented yet' }),
     revokeManagementToken: unary(deps, 'RevokeManagementToken', async (req, { principal }) => {
       const record = await m.managementTokens.revoke(principal, req.id, req.graceSeconds);
       return { managementToken: toManagementToken(record, m.managementTokens.isActive(record)) };

@@ -205,6 +205,16 @@ export interface CreateManagementTokenResponse {
   managementToken: ManagementToken | undefined;
 }
 
+/** Request for GetCurrentManagementToken. */
+export interface GetCurrentManagementTokenRequest {
+}
+
+/** Response for GetCurrentManagementToken. */
+export interface GetCurrentManagementTokenResponse {
+  /** The calling token. */
+  token: ManagementToken | undefined;
+}
+
 /** Request for ListManagementTokens. */
 export interface ListManagementTokensRequest {
   /** Page size, 1-100; 0 means 50. */
@@ -1163,6 +1173,127 @@ export const CreateManagementTokenResponse: MessageFns<CreateManagementTokenResp
   },
 };
 
+function createBaseGetCurrentManagementTokenRequest(): GetCurrentManagementTokenRequest {
+  return {};
+}
+
+export const GetCurrentManagementTokenRequest: MessageFns<GetCurrentManagementTokenRequest> = {
+  encode(_: GetCurrentManagementTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCurrentManagementTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCurrentManagementTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetCurrentManagementTokenRequest {
+    return {};
+  },
+
+  toJSON(_: GetCurrentManagementTokenRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCurrentManagementTokenRequest>): GetCurrentManagementTokenRequest {
+    return GetCurrentManagementTokenRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetCurrentManagementTokenRequest>): GetCurrentManagementTokenRequest {
+    const message = createBaseGetCurrentManagementTokenRequest();
+    return message;
+  },
+};
+
+function createBaseGetCurrentManagementTokenResponse(): GetCurrentManagementTokenResponse {
+  return { token: undefined };
+}
+
+export const GetCurrentManagementTokenResponse: MessageFns<GetCurrentManagementTokenResponse> = {
+  encode(message: GetCurrentManagementTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== undefined) {
+      ManagementToken.encode(message.token, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCurrentManagementTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCurrentManagementTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = ManagementToken.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCurrentManagementTokenResponse {
+    return { token: isSet(object.token) ? ManagementToken.fromJSON(object.token) : undefined };
+  },
+
+  toJSON(message: GetCurrentManagementTokenResponse): unknown {
+    const obj: any = {};
+    if (message.token !== undefined) {
+      obj.token = ManagementToken.toJSON(message.token);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCurrentManagementTokenResponse>): GetCurrentManagementTokenResponse {
+    return GetCurrentManagementTokenResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCurrentManagementTokenResponse>): GetCurrentManagementTokenResponse {
+    const message = createBaseGetCurrentManagementTokenResponse();
+    message.token = (object.token !== undefined && object.token !== null)
+      ? ManagementToken.fromPartial(object.token)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseListManagementTokensRequest(): ListManagementTokensRequest {
   return { pageSize: 0, pageToken: "" };
 }
@@ -1905,6 +2036,25 @@ export const TokenServiceService = {
     responseDeserialize: (value: Buffer): ListManagementTokensResponse => ListManagementTokensResponse.decode(value),
   },
   /**
+   * Describes the management token making the call (never the token itself):
+   * its environment, scopes, expiry and name, so that a console or script can
+   * show what it may do before it tries.
+   * Authorization: any management token.
+   */
+  getCurrentManagementToken: {
+    path: "/roomgate.v1.TokenService/GetCurrentManagementToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetCurrentManagementTokenRequest): Buffer =>
+      Buffer.from(GetCurrentManagementTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetCurrentManagementTokenRequest =>
+      GetCurrentManagementTokenRequest.decode(value),
+    responseSerialize: (value: GetCurrentManagementTokenResponse): Buffer =>
+      Buffer.from(GetCurrentManagementTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetCurrentManagementTokenResponse =>
+      GetCurrentManagementTokenResponse.decode(value),
+  },
+  /**
    * Revokes a management token, at once or after a grace period (a Stripe-style
    * roll).
    * Authorization: management token with scope admin.
@@ -1989,6 +2139,13 @@ export interface TokenServiceServer extends UntypedServiceImplementation {
    * Authorization: management token with scope admin.
    */
   listManagementTokens: handleUnaryCall<ListManagementTokensRequest, ListManagementTokensResponse>;
+  /**
+   * Describes the management token making the call (never the token itself):
+   * its environment, scopes, expiry and name, so that a console or script can
+   * show what it may do before it tries.
+   * Authorization: any management token.
+   */
+  getCurrentManagementToken: handleUnaryCall<GetCurrentManagementTokenRequest, GetCurrentManagementTokenResponse>;
   /**
    * Revokes a management token, at once or after a grace period (a Stripe-style
    * roll).
@@ -2127,6 +2284,27 @@ export interface TokenServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListManagementTokensResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Describes the management token making the call (never the token itself):
+   * its environment, scopes, expiry and name, so that a console or script can
+   * show what it may do before it tries.
+   * Authorization: any management token.
+   */
+  getCurrentManagementToken(
+    request: GetCurrentManagementTokenRequest,
+    callback: (error: ServiceError | null, response: GetCurrentManagementTokenResponse) => void,
+  ): ClientUnaryCall;
+  getCurrentManagementToken(
+    request: GetCurrentManagementTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetCurrentManagementTokenResponse) => void,
+  ): ClientUnaryCall;
+  getCurrentManagementToken(
+    request: GetCurrentManagementTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetCurrentManagementTokenResponse) => void,
   ): ClientUnaryCall;
   /**
    * Revokes a management token, at once or after a grace period (a Stripe-style

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file roomgate/v1/token_service.proto.
  */
 export const file_roomgate_v1_token_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9yb29tZ2F0ZS92MS90b2tlbl9zZXJ2aWNlLnByb3RvEgtyb29tZ2F0ZS52MSI4ChZWZXJpZnlQZWVyVG9rZW5SZXF1ZXN0Eg0KBXRva2VuGAEgASgJEg8KB3Jvb21faWQYAiABKAkihwEKF1ZlcmlmeVBlZXJUb2tlblJlc3BvbnNlEg0KBXZhbGlkGAEgASgIEi8KBnJlYXNvbhgCIAEoDjIfLnJvb21nYXRlLnYxLlRva2VuSW52YWxpZFJlYXNvbhIsCgZjbGFpbXMYAyABKAsyHC5yb29tZ2F0ZS52MS5QZWVyVG9rZW5DbGFpbXMiNAoXUmVmcmVzaFBlZXJUb2tlblJlcXVlc3QSGQoRdG9rZW5fdHRsX3NlY29uZHMYASABKA0iZQoYUmVmcmVzaFBlZXJUb2tlblJlc3BvbnNlEhIKCnBlZXJfdG9rZW4YASABKAkSNQoRdG9rZW5fZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhAKDkdldEp3a3NSZXF1ZXN0IiQKD0dldEp3a3NSZXNwb25zZRIRCglqd2tzX2pzb24YASABKAkiVAoVSXNzdWVQZWVyVG9rZW5SZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSDwoHcGVlcl9pZBgCIAEoCRIZChF0b2tlbl90dGxfc2Vjb25kcxgDIAEoDSJjChZJc3N1ZVBlZXJUb2tlblJlc3BvbnNlEhIKCnBlZXJfdG9rZW4YASABKAkSNQoRdG9rZW5fZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIosBChxDcmVhdGVNYW5hZ2VtZW50VG9rZW5SZXF1ZXN0EgwKBG5hbWUYASABKAkSLAoGc2NvcGVzGAIgAygOMhwucm9vbWdhdGUudjEuTWFuYWdlbWVudFNjb3BlEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJmCh1DcmVhdGVNYW5hZ2VtZW50VG9rZW5SZXNwb25zZRINCgV0b2tlbhgBIAEoCRI2ChBtYW5hZ2VtZW50X3Rva2VuGAIgASgLMhwucm9vbWdhdGUudjEuTWFuYWdlbWVudFRva2VuIkQKG0xpc3RNYW5hZ2VtZW50VG9rZW5zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCSJwChxMaXN0TWFuYWdlbWVudFRva2Vuc1Jlc3BvbnNlEjcKEW1hbmFnZW1lbnRfdG9rZW5zGAEgAygLMhwucm9vbWdhdGUudjEuTWFuYWdlbWVudFRva2VuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJBChxSZXZva2VNYW5hZ2VtZW50VG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJEhUKDWdyYWNlX3NlY29uZHMYAiABKA0iVwodUmV2b2tlTWFuYWdlbWVudFRva2VuUmVzcG9uc2USNgoQbWFuYWdlbWVudF90b2tlbhgBIAEoCzIcLnJvb21nYXRlLnYxLk1hbmFnZW1lbnRUb2tlbiJRChdSb3RhdGVTaWduaW5nS2V5UmVxdWVzdBIfChJwcmVwdWJsaXNoX3NlY29uZHMYASABKA1IAIgBAUIVChNfcHJlcHVibGlzaF9zZWNvbmRzIncKGFJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZRIsCgtzaWduaW5nX2tleRgBIAEoCzIXLnJvb21nYXRlLnYxLlNpZ25pbmdLZXkSLQoMc2lnbmluZ19rZXlzGAIgAygLMhcucm9vbWdhdGUudjEuU2lnbmluZ0tleSIYChZMaXN0U2lnbmluZ0tleXNSZXF1ZXN0IkgKF0xpc3RTaWduaW5nS2V5c1Jlc3BvbnNlEi0KDHNpZ25pbmdfa2V5cxgBIAMoCzIXLnJvb21nYXRlLnYxLlNpZ25pbmdLZXkqjwMKElRva2VuSW52YWxpZFJlYXNvbhIkCiBUT0tFTl9JTlZBTElEX1JFQVNPTl9VTlNQRUNJRklFRBAAEiAKHFRPS0VOX0lOVkFMSURfUkVBU09OX0VYUElSRUQQARIgChxUT0tFTl9JTlZBTElEX1JFQVNPTl9SRVZPS0VEEAISJgoiVE9LRU5fSU5WQUxJRF9SRUFTT05fQkFEX1NJR05BVFVSRRADEiIKHlRPS0VOX0lOVkFMSURfUkVBU09OX01BTEZPUk1FRBAEEioKJlRPS0VOX0lOVkFMSURfUkVBU09OX1dST05HX0VOVklST05NRU5UEAUSIwofVE9LRU5fSU5WQUxJRF9SRUFTT05fV1JPTkdfUk9PTRAGEiYKIlRPS0VOX0lOVkFMSURfUkVBU09OX05PVF9ZRVRfVkFMSUQQBxIlCiFUT0tFTl9JTlZBTElEX1JFQVNPTl9XUk9OR19JU1NVRVIQCBIjCh9UT0tFTl9JTlZBTElEX1JFQVNPTl9TVVBFUlNFREVEEAky+gYKDFRva2VuU2VydmljZRJcCg9WZXJpZnlQZWVyVG9rZW4SIy5yb29tZ2F0ZS52MS5WZXJpZnlQZWVyVG9rZW5SZXF1ZXN0GiQucm9vbWdhdGUudjEuVmVyaWZ5UGVlclRva2VuUmVzcG9uc2USXwoQUmVmcmVzaFBlZXJUb2tlbhIkLnJvb21nYXRlLnYxLlJlZnJlc2hQZWVyVG9rZW5SZXF1ZXN0GiUucm9vbWdhdGUudjEuUmVmcmVzaFBlZXJUb2tlblJlc3BvbnNlEkQKB0dldEp3a3MSGy5yb29tZ2F0ZS52MS5HZXRKd2tzUmVxdWVzdBocLnJvb21nYXRlLnYxLkdldEp3a3NSZXNwb25zZRJZCg5Jc3N1ZVBlZXJUb2tlbhIiLnJvb21nYXRlLnYxLklzc3VlUGVlclRva2VuUmVxdWVzdBojLnJvb21nYXRlLnYxLklzc3VlUGVlclRva2VuUmVzcG9uc2USbgoVQ3JlYXRlTWFuYWdlbWVudFRva2VuEikucm9vbWdhdGUudjEuQ3JlYXRlTWFuYWdlbWVudFRva2VuUmVxdWVzdBoqLnJvb21nYXRlLnYxLkNyZWF0ZU1hbmFnZW1lbnRUb2tlblJlc3BvbnNlEmsKFExpc3RNYW5hZ2VtZW50VG9rZW5zEigucm9vbWdhdGUudjEuTGlzdE1hbmFnZW1lbnRUb2tlbnNSZXF1ZXN0Gikucm9vbWdhdGUudjEuTGlzdE1hbmFnZW1lbnRUb2tlbnNSZXNwb25zZRJuChVSZXZva2VNYW5hZ2VtZW50VG9rZW4SKS5yb29tZ2F0ZS52MS5SZXZva2VNYW5hZ2VtZW50VG9rZW5SZXF1ZXN0Gioucm9vbWdhdGUudjEuUmV2b2tlTWFuYWdlbWVudFRva2VuUmVzcG9uc2USXwoQUm90YXRlU2lnbmluZ0tleRIkLnJvb21nYXRlLnYxLlJvdGF0ZVNpZ25pbmdLZXlSZXF1ZXN0GiUucm9vbWdhdGUudjEuUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlElwKD0xpc3RTaWduaW5nS2V5cxIjLnJvb21nYXRlLnYxLkxpc3RTaWduaW5nS2V5c1JlcXVlc3QaJC5yb29tZ2F0ZS52MS5MaXN0U2lnbmluZ0tleXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_roomgate_v1_resources]);
+  fileDesc("Ch9yb29tZ2F0ZS92MS90b2tlbl9zZXJ2aWNlLnByb3RvEgtyb29tZ2F0ZS52MSI4ChZWZXJpZnlQZWVyVG9rZW5SZXF1ZXN0Eg0KBXRva2VuGAEgASgJEg8KB3Jvb21faWQYAiABKAkihwEKF1ZlcmlmeVBlZXJUb2tlblJlc3BvbnNlEg0KBXZhbGlkGAEgASgIEi8KBnJlYXNvbhgCIAEoDjIfLnJvb21nYXRlLnYxLlRva2VuSW52YWxpZFJlYXNvbhIsCgZjbGFpbXMYAyABKAsyHC5yb29tZ2F0ZS52MS5QZWVyVG9rZW5DbGFpbXMiNAoXUmVmcmVzaFBlZXJUb2tlblJlcXVlc3QSGQoRdG9rZW5fdHRsX3NlY29uZHMYASABKA0iZQoYUmVmcmVzaFBlZXJUb2tlblJlc3BvbnNlEhIKCnBlZXJfdG9rZW4YASABKAkSNQoRdG9rZW5fZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhAKDkdldEp3a3NSZXF1ZXN0IiQKD0dldEp3a3NSZXNwb25zZRIRCglqd2tzX2pzb24YASABKAkiVAoVSXNzdWVQZWVyVG9rZW5SZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSDwoHcGVlcl9pZBgCIAEoCRIZChF0b2tlbl90dGxfc2Vjb25kcxgDIAEoDSJjChZJc3N1ZVBlZXJUb2tlblJlc3BvbnNlEhIKCnBlZXJfdG9rZW4YASABKAkSNQoRdG9rZW5fZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIosBChxDcmVhdGVNYW5hZ2VtZW50VG9rZW5SZXF1ZXN0EgwKBG5hbWUYASABKAkSLAoGc2NvcGVzGAIgAygOMhwucm9vbWdhdGUudjEuTWFuYWdlbWVudFNjb3BlEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJmCh1DcmVhdGVNYW5hZ2VtZW50VG9rZW5SZXNwb25zZRINCgV0b2tlbhgBIAEoCRI2ChBtYW5hZ2VtZW50X3Rva2VuGAIgASgLMhwucm9vbWdhdGUudjEuTWFuYWdlbWVudFRva2VuIiIKIEdldEN1cnJlbnRNYW5hZ2VtZW50VG9rZW5SZXF1ZXN0IlAKIUdldEN1cnJlbnRNYW5hZ2VtZW50VG9rZW5SZXNwb25zZRIrCgV0b2tlbhgBIAEoCzIcLnJvb21nYXRlLnYxLk1hbmFnZW1lbnRUb2tlbiJEChtMaXN0TWFuYWdlbWVudFRva2Vuc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkicAocTGlzdE1hbmFnZW1lbnRUb2tlbnNSZXNwb25zZRI3ChFtYW5hZ2VtZW50X3Rva2VucxgBIAMoCzIcLnJvb21nYXRlLnYxLk1hbmFnZW1lbnRUb2tlbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiQQocUmV2b2tlTWFuYWdlbWVudFRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCRIVCg1ncmFjZV9zZWNvbmRzGAIgASgNIlcKHVJldm9rZU1hbmFnZW1lbnRUb2tlblJlc3BvbnNlEjYKEG1hbmFnZW1lbnRfdG9rZW4YASABKAsyHC5yb29tZ2F0ZS52MS5NYW5hZ2VtZW50VG9rZW4iUQoXUm90YXRlU2lnbmluZ0tleVJlcXVlc3QSHwoScHJlcHVibGlzaF9zZWNvbmRzGAEgASgNSACIAQFCFQoTX3ByZXB1Ymxpc2hfc2Vjb25kcyJ3ChhSb3RhdGVTaWduaW5nS2V5UmVzcG9uc2USLAoLc2lnbmluZ19rZXkYASABKAsyFy5yb29tZ2F0ZS52MS5TaWduaW5nS2V5Ei0KDHNpZ25pbmdfa2V5cxgCIAMoCzIXLnJvb21nYXRlLnYxLlNpZ25pbmdLZXkiGAoWTGlzdFNpZ25pbmdLZXlzUmVxdWVzdCJIChdMaXN0U2lnbmluZ0tleXNSZXNwb25zZRItCgxzaWduaW5nX2tleXMYASADKAsyFy5yb29tZ2F0ZS52MS5TaWduaW5nS2V5Ko8DChJUb2tlbkludmFsaWRSZWFzb24SJAogVE9LRU5fSU5WQUxJRF9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxUT0tFTl9JTlZBTElEX1JFQVNPTl9FWFBJUkVEEAESIAocVE9LRU5fSU5WQUxJRF9SRUFTT05fUkVWT0tFRBACEiYKIlRPS0VOX0lOVkFMSURfUkVBU09OX0JBRF9TSUdOQVRVUkUQAxIiCh5UT0tFTl9JTlZBTElEX1JFQVNPTl9NQUxGT1JNRUQQBBIqCiZUT0tFTl9JTlZBTElEX1JFQVNPTl9XUk9OR19FTlZJUk9OTUVOVBAFEiMKH1RPS0VOX0lOVkFMSURfUkVBU09OX1dST05HX1JPT00QBhImCiJUT0tFTl9JTlZBTElEX1JFQVNPTl9OT1RfWUVUX1ZBTElEEAcSJQohVE9LRU5fSU5WQUxJRF9SRUFTT05fV1JPTkdfSVNTVUVSEAgSIwofVE9LRU5fSU5WQUxJRF9SRUFTT05fU1VQRVJTRURFRBAJMvYHCgxUb2tlblNlcnZpY2USXAoPVmVyaWZ5UGVlclRva2VuEiMucm9vbWdhdGUudjEuVmVyaWZ5UGVlclRva2VuUmVxdWVzdBokLnJvb21nYXRlLnYxLlZlcmlmeVBlZXJUb2tlblJlc3BvbnNlEl8KEFJlZnJlc2hQZWVyVG9rZW4SJC5yb29tZ2F0ZS52MS5SZWZyZXNoUGVlclRva2VuUmVxdWVzdBolLnJvb21nYXRlLnYxLlJlZnJlc2hQZWVyVG9rZW5SZXNwb25zZRJECgdHZXRKd2tzEhsucm9vbWdhdGUudjEuR2V0Sndrc1JlcXVlc3QaHC5yb29tZ2F0ZS52MS5HZXRKd2tzUmVzcG9uc2USWQoOSXNzdWVQZWVyVG9rZW4SIi5yb29tZ2F0ZS52MS5Jc3N1ZVBlZXJUb2tlblJlcXVlc3QaIy5yb29tZ2F0ZS52MS5Jc3N1ZVBlZXJUb2tlblJlc3BvbnNlEm4KFUNyZWF0ZU1hbmFnZW1lbnRUb2tlbhIpLnJvb21nYXRlLnYxLkNyZWF0ZU1hbmFnZW1lbnRUb2tlblJlcXVlc3QaKi5yb29tZ2F0ZS52MS5DcmVhdGVNYW5hZ2VtZW50VG9rZW5SZXNwb25zZRJrChRMaXN0TWFuYWdlbWVudFRva2VucxIoLnJvb21nYXRlLnYxLkxpc3RNYW5hZ2VtZW50VG9rZW5zUmVxdWVzdBopLnJvb21nYXRlLnYxLkxpc3RNYW5hZ2VtZW50VG9rZW5zUmVzcG9uc2USegoZR2V0Q3VycmVudE1hbmFnZW1lbnRUb2tlbhItLnJvb21nYXRlLnYxLkdldEN1cnJlbnRNYW5hZ2VtZW50VG9rZW5SZXF1ZXN0Gi4ucm9vbWdhdGUudjEuR2V0Q3VycmVudE1hbmFnZW1lbnRUb2tlblJlc3BvbnNlEm4KFVJldm9rZU1hbmFnZW1lbnRUb2tlbhIpLnJvb21nYXRlLnYxLlJldm9rZU1hbmFnZW1lbnRUb2tlblJlcXVlc3QaKi5yb29tZ2F0ZS52MS5SZXZva2VNYW5hZ2VtZW50VG9rZW5SZXNwb25zZRJfChBSb3RhdGVTaWduaW5nS2V5EiQucm9vbWdhdGUudjEuUm90YXRlU2lnbmluZ0tleVJlcXVlc3QaJS5yb29tZ2F0ZS52MS5Sb3RhdGVTaWduaW5nS2V5UmVzcG9uc2USXAoPTGlzdFNpZ25pbmdLZXlzEiMucm9vbWdhdGUudjEuTGlzdFNpZ25pbmdLZXlzUmVxdWVzdBokLnJvb21nYXRlLnYxLkxpc3RTaWduaW5nS2V5c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_roomgate_v1_resources]);
 
 /**
  * Request for VerifyPeerToken.
@@ -292,6 +292,42 @@ export const CreateManagementTokenResponseSchema: GenMessage<CreateManagementTok
   messageDesc(file_roomgate_v1_token_service, 9);
 
 /**
+ * Request for GetCurrentManagementToken.
+ *
+ * @generated from message roomgate.v1.GetCurrentManagementTokenRequest
+ */
+export type GetCurrentManagementTokenRequest = Message<"roomgate.v1.GetCurrentManagementTokenRequest"> & {
+};
+
+/**
+ * Describes the message roomgate.v1.GetCurrentManagementTokenRequest.
+ * Use `create(GetCurrentManagementTokenRequestSchema)` to create a new message.
+ */
+export const GetCurrentManagementTokenRequestSchema: GenMessage<GetCurrentManagementTokenRequest> = /*@__PURE__*/
+  messageDesc(file_roomgate_v1_token_service, 10);
+
+/**
+ * Response for GetCurrentManagementToken.
+ *
+ * @generated from message roomgate.v1.GetCurrentManagementTokenResponse
+ */
+export type GetCurrentManagementTokenResponse = Message<"roomgate.v1.GetCurrentManagementTokenResponse"> & {
+  /**
+   * The calling token.
+   *
+   * @generated from field: roomgate.v1.ManagementToken token = 1;
+   */
+  token?: ManagementToken | undefined;
+};
+
+/**
+ * Describes the message roomgate.v1.GetCurrentManagementTokenResponse.
+ * Use `create(GetCurrentManagementTokenResponseSchema)` to create a new message.
+ */
+export const GetCurrentManagementTokenResponseSchema: GenMessage<GetCurrentManagementTokenResponse> = /*@__PURE__*/
+  messageDesc(file_roomgate_v1_token_service, 11);
+
+/**
  * Request for ListManagementTokens.
  *
  * @generated from message roomgate.v1.ListManagementTokensRequest
@@ -317,7 +353,7 @@ export type ListManagementTokensRequest = Message<"roomgate.v1.ListManagementTok
  * Use `create(ListManagementTokensRequestSchema)` to create a new message.
  */
 export const ListManagementTokensRequestSchema: GenMessage<ListManagementTokensRequest> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_token_service, 10);
+  messageDesc(file_roomgate_v1_token_service, 12);
 
 /**
  * Response for ListManagementTokens.
@@ -345,7 +381,7 @@ export type ListManagementTokensResponse = Message<"roomgate.v1.ListManagementTo
  * Use `create(ListManagementTokensResponseSchema)` to create a new message.
  */
 export const ListManagementTokensResponseSchema: GenMessage<ListManagementTokensResponse> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_token_service, 11);
+  messageDesc(file_roomgate_v1_token_service, 13);
 
 /**
  * Request for RevokeManagementToken.
@@ -373,7 +409,7 @@ export type RevokeManagementTokenRequest = Message<"roomgate.v1.RevokeManagement
  * Use `create(RevokeManagementTokenRequestSchema)` to create a new message.
  */
 export const RevokeManagementTokenRequestSchema: GenMessage<RevokeManagementTokenRequest> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_token_service, 12);
+  messageDesc(file_roomgate_v1_token_service, 14);
 
 /**
  * Response for RevokeManagementToken.
@@ -394,7 +430,7 @@ export type RevokeManagementTokenResponse = Message<"roomgate.v1.RevokeManagemen
  * Use `create(RevokeManagementTokenResponseSchema)` to create a new message.
  */
 export const RevokeManagementTokenResponseSchema: GenMessage<RevokeManagementTokenResponse> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_token_service, 13);
+  messageDesc(file_roomgate_v1_token_service, 15);
 
 /**
  * Request for RotateSigningKey.
@@ -416,7 +452,7 @@ export type RotateSigningKeyRequest = Message<"roomgate.v1.RotateSigningKeyReque
  * Use `create(RotateSigningKeyRequestSchema)` to create a new message.
  */
 export const RotateSigningKeyRequestSchema: GenMessage<RotateSigningKeyRequest> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_token_service, 14);
+  messageDesc(file_roomgate_v1_token_service, 16);
 
 /**
  * Response for RotateSigningKey.
@@ -444,7 +480,7 @@ export type RotateSigningKeyResponse = Message<"roomgate.v1.RotateSigningKeyResp
  * Use `create(RotateSigningKeyResponseSchema)` to create a new message.
  */
 export const RotateSigningKeyResponseSchema: GenMessage<RotateSigningKeyResponse> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_token_service, 15);
+  messageDesc(file_roomgate_v1_token_service, 17);
 
 /**
  * Request for ListSigningKeys.
@@ -459,7 +495,7 @@ export type ListSigningKeysRequest = Message<"roomgate.v1.ListSigningKeysRequest
  * Use `create(ListSigningKeysRequestSchema)` to create a new message.
  */
 export const ListSigningKeysRequestSchema: GenMessage<ListSigningKeysRequest> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_token_service, 16);
+  messageDesc(file_roomgate_v1_token_service, 18);
 
 /**
  * Response for ListSigningKeys.
@@ -480,7 +516,7 @@ export type ListSigningKeysResponse = Message<"roomgate.v1.ListSigningKeysRespon
  * Use `create(ListSigningKeysResponseSchema)` to create a new message.
  */
 export const ListSigningKeysResponseSchema: GenMessage<ListSigningKeysResponse> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_token_service, 17);
+  messageDesc(file_roomgate_v1_token_service, 19);
 
 /**
  * Why a peer token did not verify.
@@ -641,6 +677,19 @@ export const TokenService: GenService<{
     methodKind: "unary";
     input: typeof ListManagementTokensRequestSchema;
     output: typeof ListManagementTokensResponseSchema;
+  },
+  /**
+   * Describes the management token making the call (never the token itself):
+   * its environment, scopes, expiry and name, so that a console or script can
+   * show what it may do before it tries.
+   * Authorization: any management token.
+   *
+   * @generated from rpc roomgate.v1.TokenService.GetCurrentManagementToken
+   */
+  getCurrentManagementToken: {
+    methodKind: "unary";
+    input: typeof GetCurrentManagementTokenRequestSchema;
+    output: typeof GetCurrentManagementTokenResponseSchema;
   },
   /**
    * Revokes a management token, at once or after a grace period (a Stripe-style
