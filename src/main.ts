@@ -22,6 +22,10 @@ import { TokenManager } from './domain/token-manager.js';
 import { systemResolver, UrlGuard } from './domain/url-guard.js';
 import { WatchRegistry } from './domain/watch-registry.js';
 import { WebhookManager } from './domain/webhook-manager.js';
+import { GrpcWebBridge } from './http/grpc-web-bridge.js';
+import { addGrpcWebRoutes, grpcWebCors } from './http/grpc-web-routes.js';
+import { bridgeSocket } from './http/grpc-web-socket.js';
+import { StreamSlots } from './http/grpc-web-stream-slots.js';
 import { startHttpListener } from './http/http-listener.js';
 import { jwksMaxAgeSeconds } from './http/jwks-cache.js';
 import { publicRouter } from './http/public-routes.js';
@@ -216,6 +220,22 @@ export async function startRoomgate(
         // Not ready before the gRPC port is open, a moment after this one.
         ready: () => grpcPort !== undefined && server.health.status === 'SERVING',
         onError: (err, req) => logger.error({ err, method: req.method }, 'http handler failed'),
+      });
+      // gRPC-Web: each browser call is made again on this server over a
+      // plaintext socket only this process can reach (docs/grpc-web.md).
+      const socket = await bridgeSocket();
+      stops.push(() => socket.remove());
+      await server.listen(socket.address);
+      // Listening before the public port: a start that fails after this point must not leave it open (a no-op after close()).
+      stops.push(() => server.server.forceShutdown());
+      const bridge = new GrpcWebBridge(socket.address);
+      stops.push(() => bridge.close());
+      addGrpcWebRoutes(router, server.methods.values(), {
+        bridge,
+        cors: grpcWebCors(config.http.corsOrigins),
+        maxMessageBytes: config.grpc.maxMessageBytes,
+        streams: new StreamSlots(config.http.grpcWebMaxStreamsPerAddress),
+        logger: logger.child({ component: 'grpc-web' }),
       });
       const publicHttp = await startHttpListener(router, config.http.address, {
         limits: config.http,
