@@ -102,3 +102,45 @@ describe('gRPC-Web through connect-web', () => {
     expect(refreshed.peerToken).not.toBe(peer.peerToken);
   });
 });
+
+describe('gRPC-Web calls keep the semantics of native ones', () => {
+  it('echoes x-request-id in the response headers, and the server logs the call under it', async () => {
+    let echoed: string | null = null;
+    await rooms.listRooms({}, { headers: { ...bearer(admin), 'x-request-id': 'web-req-42' }, onHeader: (h) => (echoed = h.get('x-request-id')) });
+    expect(echoed).toBe('web-req-42');
+    const line = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.requestId === 'web-req-42');
+    expect(line).toMatchObject({ method: 'ListRooms', code: 0, environment: 'sandbox' });
+  });
+
+  it('ends a WatchEvents past its timeout with DEADLINE_EXCEEDED', async () => {
+    const stream = events.watchEvents({}, { headers: bearer(admin), timeoutMs: 300 });
+    const err = await connectError(
+      (async () => {
+        for await (const message of stream) void message;
+      })(),
+    );
+    expect(err.code).toBe(Code.DeadlineExceeded);
+  });
+
+  it('refuses CreateRoom to a read token with PERMISSION_DENIED and the roomgate code', async () => {
+    const reader = await t.managementToken('sandbox', ['read']);
+    const err = await connectError(rooms.createRoom({ name: 'not-allowed' }, { headers: bearer(reader) }));
+    expect(err.code).toBe(Code.PermissionDenied);
+    expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe('ERR_PERMISSION_DENIED');
+    // The same token may read.
+    expect((await rooms.listRooms({}, { headers: bearer(reader) })).rooms.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a call without a token, or with a bad one, with UNAUTHENTICATED', async () => {
+    const none = await connectError(rooms.listRooms({}));
+    expect(none.code).toBe(Code.Unauthenticated);
+    expect(none.findDetails(ErrorInfoSchema)[0]?.reason).toBe('ERR_UNAUTHENTICATED');
+    const bad = await connectError(rooms.listRooms({}, { headers: bearer('rg_not_a_real_token') }));
+    expect(bad.code).toBe(Code.Unauthenticated);
+  });
+
+  it('answers GetJwks, which needs no token, with the JWKS the HTTP route serves', async () => {
+    const { jwksJson } = await tokens.getJwks({});
+    expect(jwksJson).toBe(await (await fetch(`${t.httpUrl}/.well-known/jwks.json`)).text());
+  });
+});
