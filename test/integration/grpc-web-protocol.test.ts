@@ -212,3 +212,61 @@ describe('CORS', () => {
     expect(other.res.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
+
+describe('server streams', () => {
+  const watchBody = frame(0, toBinary(WatchEventsRequestSchema, create(WatchEventsRequestSchema, {})));
+
+  /** Opens WatchEvents; resolves with the response once its headers are in (the server has subscribed, or refused). */
+  function watch(base = t.httpUrl, token = admin) {
+    const abort = new AbortController();
+    const res = fetch(`${base}/roomgate.v1.EventService/WatchEvents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/grpc-web+proto', authorization: `Bearer ${token}` },
+      body: watchBody,
+      signal: abort.signal,
+    });
+    return { abort, res };
+  }
+
+  it('holds at most ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS (2 here) per client address, and frees the slot of a client that goes away', async () => {
+    const first = watch();
+    const second = watch();
+    for (const w of [first, second]) expect((await w.res).headers.get('roomgate-start-cursor')).toBeTruthy();
+
+    const refused = parseBody(Buffer.from(await (await watch().res).arrayBuffer()));
+    expect(refused.trailers['grpc-status']).toBe('8');
+    expect(refused.trailers['roomgate-error-code']).toBe('ERR_WATCH_LIMIT_EXCEEDED');
+    const status = fromBinary(StatusSchema, Buffer.from(refused.trailers['grpc-status-details-bin']!, 'base64'));
+    expect(anyUnpack(status.details[0]!, ErrorInfoSchema)?.metadata).toEqual({ limit: 'per_address', max: '2' });
+    expect(decodeURIComponent(refused.trailers['grpc-message']!)).toMatch(/ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS/);
+
+    // The client of the first stream disconnects: the bridge cancels its call and the slot comes back.
+    first.abort.abort();
+    let admitted: ReturnType<typeof watch> | undefined;
+    for (const until = Date.now() + 10_000; !admitted && Date.now() < until; ) {
+      const attempt = watch();
+      const res = await attempt.res;
+      if (res.headers.get('roomgate-start-cursor')) admitted = attempt;
+      else await res.arrayBuffer();
+    }
+    expect(admitted, 'a new stream admitted after the first client left').toBeDefined();
+    admitted!.abort.abort();
+    second.abort.abort();
+  });
+
+  it('ends open streams at shutdown with UNAVAILABLE and a cursor to resume from, and the listener closes', async () => {
+    const other = await startTestRoomgate();
+    const token = await other.managementToken();
+    const w = watch(other.httpUrl, token);
+    const res = await w.res;
+    const start = res.headers.get('roomgate-start-cursor');
+    expect(start).toBeTruthy();
+    const body = res.arrayBuffer();
+    await other.close();
+    const { trailers } = parseBody(Buffer.from(await body));
+    expect(trailers['grpc-status']).toBe('14');
+    expect(trailers['roomgate-error-code']).toBe('ERR_SHUTTING_DOWN');
+    const status = fromBinary(StatusSchema, Buffer.from(trailers['grpc-status-details-bin']!, 'base64'));
+    expect(anyUnpack(status.details[0]!, ErrorInfoSchema)?.metadata.resumeCursor).toBe(start);
+  });
+});
