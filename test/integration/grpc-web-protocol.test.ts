@@ -21,6 +21,8 @@ beforeAll(async () => {
     ROOMGATE_HTTP_CORS_ORIGINS: `${ORIGIN},http://localhost:5173`,
     ROOMGATE_GRPC_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES),
     ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS: '2',
+    // Two bridged streams fill the bridge's stream connection; unary calls must still go through on theirs.
+    ROOMGATE_GRPC_MAX_CONCURRENT_STREAMS: '2',
   });
   admin = await t.managementToken();
 });
@@ -228,10 +230,12 @@ describe('server streams', () => {
     return { abort, res };
   }
 
-  it('holds at most ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS (2 here) per client address, and frees the slot of a client that goes away', async () => {
+  it('holds at most ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS (2 here) per client address, lets unary calls through meanwhile, and frees the slot of a client that goes away', async () => {
     const first = watch();
     const second = watch();
     for (const w of [first, second]) expect((await w.res).headers.get('roomgate-start-cursor')).toBeTruthy();
+    // The server takes 2 concurrent streams per connection (ROOMGATE_GRPC_MAX_CONCURRENT_STREAMS here): unary calls have a connection of their own.
+    expect((await call('/roomgate.v1.RoomService/ListRooms', Buffer.from([0, 0, 0, 0, 0]))).trailers['grpc-status']).toBe('0');
 
     const refused = parseBody(Buffer.from(await (await watch().res).arrayBuffer()));
     expect(refused.trailers['grpc-status']).toBe('8');

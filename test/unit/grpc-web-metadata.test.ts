@@ -55,18 +55,28 @@ describe('responseHeaders and trailerEntries', () => {
 
 describe('StreamSlots', () => {
   it('admits up to max per key, and a release (even twice) frees exactly one slot', () => {
-    const slots = new StreamSlots(2);
-    const a = slots.take('1.2.3.4')!;
-    const b = slots.take('1.2.3.4')!;
-    expect(slots.take('1.2.3.4')).toBeUndefined();
-    expect(slots.take('5.6.7.8')).toBeDefined();
+    const slots = new StreamSlots(2, 100);
+    const a = slots.take('1.2.3.4') as () => void;
+    const b = slots.take('1.2.3.4') as () => void;
+    expect(slots.take('1.2.3.4')).toBe('per_address');
+    expect(typeof slots.take('5.6.7.8')).toBe('function');
     a();
     a();
     expect(slots.count('1.2.3.4')).toBe(1);
-    expect(slots.take('1.2.3.4')).toBeDefined();
-    expect(slots.take('1.2.3.4')).toBeUndefined();
+    expect(typeof slots.take('1.2.3.4')).toBe('function');
+    expect(slots.take('1.2.3.4')).toBe('per_address');
     b();
     expect(slots.count('1.2.3.4')).toBe(1);
+    expect(slots.size).toBe(2);
+  });
+
+  it('admits at most maxTotal over all keys', () => {
+    const slots = new StreamSlots(2, 3);
+    const releases = ['a', 'b', 'c'].map((key) => slots.take(key) as () => void);
+    expect(slots.take('d')).toBe('per_server');
+    releases[1]!();
+    expect(typeof slots.take('d')).toBe('function');
+    expect(slots.take('e')).toBe('per_server');
   });
 });
 
