@@ -73,6 +73,15 @@ export class PgManagementTokenStore implements ManagementTokenStore {
     return rows[0] && toRecord(rows[0]);
   }
 
+  async find(environment: Environment, id: string): Promise<ManagementTokenRecord | undefined> {
+    const { rows } = await query<TokenRow>(
+      this.pool,
+      `SELECT ${COLUMNS} FROM management_tokens WHERE id = $1 AND environment = $2`,
+      [id, environment],
+    );
+    return rows[0] && toRecord(rows[0]);
+  }
+
   async list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<ManagementTokenRecord[]> {
     const { rows } = await query<TokenRow>(
       this.pool,

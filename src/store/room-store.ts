@@ -99,11 +99,21 @@ export class PgRoomStore implements RoomStore {
     return rows[0] && toRoom(rows[0]);
   }
 
-  async list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<RoomRecord[]> {
+  async list(environment: Environment, afterSeq: string | undefined, limit: number, nameContains = ''): Promise<RoomRecord[]> {
+    if (nameContains === '') {
+      const { rows } = await query<RoomRow>(
+        this.pool,
+        `SELECT ${COLUMNS} FROM rooms WHERE environment = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+        [environment, afterSeq ?? '0', limit],
+      );
+      return rows.map(toRoom);
+    }
+    // ILIKE with the pattern's metacharacters escaped, so that "a_b" does not
+    // match "axb". rooms_name_trgm_idx (0009) serves it where pg_trgm exists.
     const { rows } = await query<RoomRow>(
       this.pool,
-      `SELECT ${COLUMNS} FROM rooms WHERE environment = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-      [environment, afterSeq ?? '0', limit],
+      `SELECT ${COLUMNS} FROM rooms WHERE environment = $1 AND seq > $2 AND name ILIKE $4 ESCAPE '\\' ORDER BY seq LIMIT $3`,
+      [environment, afterSeq ?? '0', limit, `%${escapeLike(nameContains)}%`],
     );
     return rows.map(toRoom);
   }
@@ -184,4 +194,9 @@ export async function deleteRoomIn(
   });
   await notifyRevocation(client, { kind: 'room', roomId });
   return true;
+}
+
+/** Escapes LIKE's metacharacters (percent, underscore and the backslash escape) so that each matches itself. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, '\\$&');
 }
