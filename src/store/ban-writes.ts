@@ -61,6 +61,8 @@ async function banIn(client: pg.PoolClient, ban: NewBan, options: BanOptions): P
       target.peerId, target.roomId, identity,
     ]);
     if (still.rowCount !== 1) return undefined;
+    // DeletePeer's record names the peer first, then the ban.
+    auditChange(environment, { type: 'room', id: target.roomId }, { type: 'peer', id: target.peerId });
   }
   await expireSameScope(client, ban);
   const existing = await query<BanRow>(
