@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
+import { asCliCommand } from './cli/cli-audit.js';
 import { buildCoherentCaches } from './coherent-caches.js';
 import type { Config } from './config.js';
 import { Authenticator } from './domain/authenticator.js';
@@ -31,6 +32,7 @@ import { jwksMaxAgeSeconds } from './http/jwks-cache.js';
 import { publicRouter } from './http/public-routes.js';
 import { tlsIdentity } from './http/tls-identity.js';
 import { WebhookRelay } from './relay/webhook-relay.js';
+import { PgAuditTrail } from './store/audit-trail.js';
 import { PgBanStore } from './store/ban-store.js';
 import { openDatabase, type Database } from './store/database.js';
 import { DatabaseProbe } from './store/database-probe.js';
@@ -146,7 +148,8 @@ export async function startRoomgate(
       issuer: config.issuer,
       clockToleranceSeconds: config.clockToleranceSeconds,
     });
-    const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits);
+    const auditTrail = new PgAuditTrail(pool);
+    const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits, auditTrail);
     const pages = new PageTokens(database.keyEncryptionKey);
     const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate, pages);
     const authenticator = new Authenticator(managementTokenCache, tokens, lastUsed, clock, config.limits);
@@ -166,6 +169,7 @@ export async function startRoomgate(
       logger,
       metrics,
       authenticator,
+      audit: auditTrail,
       rooms: new RoomManager(roomStore, config.limits, invalidate, pages),
       peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
@@ -187,7 +191,10 @@ export async function startRoomgate(
         stopping: watchStopping.signal,
       }),
     }, config.grpc);
-    const bootstrapToken = database.embedded ? await managementTokenManager.bootstrap() : undefined;
+    // The first start's token is the operator's doing: recorded as theirs.
+    const bootstrapToken = database.embedded
+      ? await asCliCommand('serve', 'sandbox', () => managementTokenManager.bootstrap())
+      : undefined;
     let closing = false;
     // The probe has a connection of its own: on the serving pool it would
     // queue behind the load it is meant to judge, and report a busy
