@@ -33,6 +33,8 @@ interface AuditRow {
   hash: string;
 }
 
+// sequence is read as text (a bigint); ORDER BY therefore names
+// audit_events.sequence, or it would sort the text.
 const COLUMNS = `environment, sequence::text, id, time, actor_kind, actor_id, actor_name, actor_hint, actor_room_id,
   method, targets, target_ids, request_id, result, error_reason, previous_hash, hash`;
 
@@ -94,7 +96,7 @@ class PgAuditSnapshot implements AuditSnapshot {
   async chain(environment: Environment, afterSequence: string, limit: number): Promise<StoredAuditRecord[]> {
     const { rows } = await query<AuditRow>(
       this.client,
-      `SELECT ${COLUMNS} FROM audit_events WHERE environment = $1 AND sequence > $2::bigint ORDER BY sequence LIMIT $3`,
+      `SELECT ${COLUMNS} FROM audit_events WHERE environment = $1 AND sequence > $2::bigint ORDER BY audit_events.sequence LIMIT $3`,
       [environment, afterSequence, limit],
     );
     return rows.map(toStored);
@@ -111,7 +113,7 @@ class PgAuditSnapshot implements AuditSnapshot {
       `SELECT ${COLUMNS} FROM audit_events
        WHERE environment = $1 AND time >= $2 AND ($3::timestamptz IS NULL OR time < $3)
          AND ($4::timestamptz IS NULL OR (time, sequence) > ($4::timestamptz, $5::bigint))
-       ORDER BY time, sequence LIMIT $6`,
+       ORDER BY audit_events.time, audit_events.sequence LIMIT $6`,
       [environment, range.start, range.end ?? null, after?.time ?? null, after?.sequence ?? null, limit],
     );
     return rows.map(toRecord);
@@ -132,7 +134,7 @@ export class PgAuditStore implements AuditStore, AuditSnapshots, AuditRetentionS
          AND ($5::text IS NULL OR method = $5::text)
          AND ($6::timestamptz IS NULL OR time >= $6::timestamptz)
          AND ($7::timestamptz IS NULL OR time < $7::timestamptz)
-       ORDER BY sequence DESC LIMIT $8`,
+       ORDER BY audit_events.sequence DESC LIMIT $8`,
       [
         environment,
         beforeSequence ?? null,
