@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { asCliCommand } from './cli/cli-audit.js';
 import { buildCoherentCaches } from './coherent-caches.js';
 import type { Config } from './config.js';
+import { AuditManager } from './domain/audit-manager.js';
 import { Authenticator } from './domain/authenticator.js';
 import { BanManager } from './domain/ban-manager.js';
 import { systemClock, type Clock } from './domain/clock.js';
@@ -33,6 +34,7 @@ import { publicRouter } from './http/public-routes.js';
 import { tlsIdentity } from './http/tls-identity.js';
 import { WebhookRelay } from './relay/webhook-relay.js';
 import { PgAuditTrail } from './store/audit-trail.js';
+import { PgAuditStore } from './store/audit-store.js';
 import { PgBanStore } from './store/ban-store.js';
 import { openDatabase, type Database } from './store/database.js';
 import { DatabaseProbe } from './store/database-probe.js';
@@ -127,10 +129,12 @@ export async function startRoomgate(
       relay.start();
       stops.push(() => relay.stop(config.shutdownGraceSeconds * 1000));
     }
+    const auditStore = new PgAuditStore(pool);
     const purge = new PurgeScheduler(new PgPurgeStore(pool), invalidate, {
       intervalMs: config.purgeIntervalMs,
       idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
       eventRetentionSeconds: config.eventRetentionSeconds,
+      audit: { store: auditStore, retentionSeconds: config.auditRetentionSeconds },
       onPurged: (victim) => logger.info({ victim }, 'purged by room timeout'),
       onError: (err) => logger.warn({ err }, 'purge run failed'),
     });
@@ -173,6 +177,7 @@ export async function startRoomgate(
       rooms: new RoomManager(roomStore, config.limits, invalidate, pages),
       peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
+      auditLog: new AuditManager(auditStore, config.limits, pages),
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),

@@ -22,11 +22,11 @@ export const NO_PERMISSIONS: PeerPermissions = Object.freeze({
   canRemoveParticipants: false,
 });
 
-/** What a management token may do; `admin` implies every other scope. */
-export type Scope = 'admin' | 'rooms' | 'verify' | 'read';
+/** What a management token may do; `admin` implies every other scope, `audit` only reads the audit log. */
+export type Scope = 'admin' | 'rooms' | 'verify' | 'read' | 'audit';
 
 /** All scopes, in a stable order. */
-export const SCOPES: readonly Scope[] = ['admin', 'rooms', 'verify', 'read'];
+export const SCOPES: readonly Scope[] = ['admin', 'rooms', 'verify', 'read', 'audit'];
 
 /** A backend authenticated with a management token. */
 export interface ManagementPrincipal {
