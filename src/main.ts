@@ -28,6 +28,7 @@ import { GrpcWebBridge } from './http/grpc-web-bridge.js';
 import { addGrpcWebRoutes, grpcWebCors } from './http/grpc-web-routes.js';
 import { bridgeSocket } from './http/grpc-web-socket.js';
 import { StreamSlots } from './http/grpc-web-stream-slots.js';
+import { consoleDirectory, loadConsoleFiles } from './http/console-files.js';
 import { startHttpListener } from './http/http-listener.js';
 import { jwksMaxAgeSeconds } from './http/jwks-cache.js';
 import { publicRouter } from './http/public-routes.js';
@@ -226,7 +227,11 @@ export async function startRoomgate(
       metricsPort = served.port;
     }
     if (config.http.address) {
+      const consoleDir = consoleDirectory();
+      const consoleFiles = await loadConsoleFiles(consoleDir);
+      if (!consoleFiles) logger.warn({ dir: consoleDir }, 'console not built: /console/ answers 404 (npm run build builds it)');
       const router = publicRouter({
+        consoleFiles,
         tokens,
         jwksMaxAgeSeconds: jwksMaxAgeSeconds(config),
         // Not ready before the gRPC port is open, a moment after this one.
