@@ -15,7 +15,7 @@ const SKIP = missing !== undefined && !BROWSER_REQUIRED;
 if (SKIP) console.warn(`browser tests skipped: ${missing}; .ci/run installs it and sets ROOMGATE_REQUIRE_BROWSER=1`);
 
 /** `describe`, or `describe.skip` when Chromium is missing on a developer's machine (never in CI). */
-export const describeBrowser = SKIP ? describe.skip : describe;
+export const describeBrowser: typeof describe.skip = describe.skipIf(SKIP);
 
 /** Scope names as the console shows them and the proto spells them. */
 export const SCOPES = {
@@ -57,10 +57,10 @@ export interface ConsoleFixture {
 }
 
 /**
- * Registers the hooks of a browser test file. `env` is passed to the test
+ * Registers the hooks of a browser test file (pass its import.meta.url). `env` is passed to the test
  * roomgate (e.g. to let webhooks reach a loopback receiver).
  */
-export function useConsole(file: string, env: Record<string, string> = {}): ConsoleFixture {
+export function useConsole(testFileUrl: string, env: Record<string, string> = {}): ConsoleFixture {
   let t: TestRoomgate | undefined;
   let browser: Browser | undefined;
   let root = '';
@@ -85,7 +85,8 @@ export function useConsole(file: string, env: Record<string, string> = {}): Cons
     const opened = current;
     current = undefined;
     if (!opened) return;
-    if (ctx.task.result?.state === 'fail') await screenshot(opened.page, file, `FAILED-${ctx.task.name.replace(/\W+/g, '-')}`).catch(() => undefined);
+    // The page as each test left it, kept with the others: what to look at when one fails.
+    await screenshot(opened.page, testFileUrl, `end-${ctx.task.name.replace(/\W+/g, '-')}`).catch(() => undefined);
     await opened.context.close();
     // An uncaught error in the console is a defect even when the test's own checks passed.
     expect(opened.watch.pageErrors, 'uncaught errors in the page').toEqual([]);
@@ -129,7 +130,7 @@ export function useConsole(file: string, env: Record<string, string> = {}): Cons
       await fixture.page.goto(`${fixture.t.httpUrl}/console/${route}`);
     },
     heading: (name) => fixture.page.getByRole('heading', { level: 1, name, exact: true }),
-    shot: (name) => screenshot(fixture.page, file, name),
+    shot: (name) => screenshot(fixture.page, testFileUrl, name),
   };
   return fixture;
 }

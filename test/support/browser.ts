@@ -91,9 +91,9 @@ export async function openPage(browser: Browser): Promise<{ context: BrowserCont
   return { context, page, watch };
 }
 
-/** Saves a full-page screenshot as a test artifact, test-artifacts/browser/<file>/<name>.png. */
-export async function screenshot(page: Page, file: string, name: string): Promise<string> {
-  const dir = path.join(ARTIFACTS, path.basename(file).replace(/\.test\.ts$/, ''));
+/** Saves a full-page screenshot as a test artifact, test-artifacts/browser/<test file>/<name>.png. */
+export async function screenshot(page: Page, testFileUrl: string, name: string): Promise<string> {
+  const dir = path.join(ARTIFACTS, path.basename(fileURLToPath(testFileUrl)).replace(/\.test\.ts$/, ''));
   await mkdir(dir, { recursive: true });
   const target = path.join(dir, `${name}.png`);
   await page.screenshot({ path: target, fullPage: true });
