@@ -22,6 +22,7 @@ import { TokenManager } from './domain/token-manager.js';
 import { systemResolver, UrlGuard } from './domain/url-guard.js';
 import { WatchRegistry } from './domain/watch-registry.js';
 import { WebhookManager } from './domain/webhook-manager.js';
+import { consoleDirectory, loadConsoleFiles } from './http/console-files.js';
 import { startHttpListener } from './http/http-listener.js';
 import { jwksMaxAgeSeconds } from './http/jwks-cache.js';
 import { publicRouter } from './http/public-routes.js';
@@ -210,7 +211,11 @@ export async function startRoomgate(
       metricsPort = served.port;
     }
     if (config.http.address) {
+      const consoleDir = consoleDirectory();
+      const consoleFiles = await loadConsoleFiles(consoleDir);
+      if (!consoleFiles) logger.warn({ dir: consoleDir }, 'console not built: /console/ answers 404 (npm run build builds it)');
       const router = publicRouter({
+        consoleFiles,
         tokens,
         jwksMaxAgeSeconds: jwksMaxAgeSeconds(config),
         // Not ready before the gRPC port is open, a moment after this one.
