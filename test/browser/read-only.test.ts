@@ -6,7 +6,8 @@ import { expect, it } from 'vitest';
 import { expectNoSeriousAxeViolations } from '../support/browser-axe.js';
 import { describeBrowser, useConsole } from '../support/browser-console.js';
 
-const c = useConsole(import.meta.url);
+// The seeded endpoint points at a closed loopback port: creating it needs these; no delivery has to succeed.
+const c = useConsole(import.meta.url, { ROOMGATE_WEBHOOK_ALLOW_HTTP: 'true', ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
 const READ_ONLY = 'Read-only: this token cannot make changes';
 /** Every write button of the console (docs: the UI contract). */
 const WRITE_BUTTONS = [
@@ -22,7 +23,7 @@ async function seed(): Promise<{ roomId: string; roomName: string; peerId: strin
   const identity = `viewer-target-${randomBytes(3).toString('hex')}`;
   const { peer } = await c.t.client.peers.createPeer({ roomId: room!.id, identity }, token);
   await c.t.client.bans.createBan({ identity: 'banned-one', roomId: room!.id, reason: 'seeded' }, token);
-  const { endpoint } = await c.t.client.events.createWebhookEndpoint({ url: 'https://hooks.example.com/roomgate' }, token);
+  const { endpoint } = await c.t.client.events.createWebhookEndpoint({ url: 'http://127.0.0.1:9/roomgate' }, token);
   return { roomId: room!.id, roomName, peerId: peer!.id, identity, endpointId: endpoint!.id };
 }
 

@@ -46,9 +46,11 @@ const endpointRow = (path: string) => c.page.getByRole('table', { name: 'Webhook
 
 /** Waits until the receiver has had `count` requests on `path`, each signed with `secret`. */
 async function received(path: string, count: number, secret: string): Promise<ReceivedWebhook[]> {
-  const hits = await eventually(() => {
+  const hits = await eventually(async () => {
     const got = receiver.received(path);
-    expect(got.length).toBeGreaterThanOrEqual(count);
+    // An error the console shows explains a missing delivery better than a count.
+    const alerts = await c.page.getByRole('alert').allTextContents();
+    expect(got.length, `requests to ${path}; alerts shown: ${JSON.stringify(alerts)}`).toBeGreaterThanOrEqual(count);
     return got;
   });
   for (const hit of hits) expect(verifyStandardWebhook(secret, hit.headers as SignedHeaders, hit.body)).toBe(true);
