@@ -66,6 +66,7 @@ const schema = z.object({
   ROOMGATE_PURGE_INTERVAL_MS: int(100, 3_600_000).default(5_000),
   ROOMGATE_IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 365).default(24),
   ROOMGATE_EVENT_RETENTION_SECONDS: int(1, 10 * 365 * 86_400).default(7 * 86_400),
+  ROOMGATE_AUDIT_RETENTION_DAYS: int(1, 100 * 365).default(365),
   ROOMGATE_WATCH_MAX_BACKLOG: int(10, 1_000_000).default(1_000),
   ROOMGATE_WATCH_MAX_STREAMS_PER_TOKEN: int(1, 1_000_000).default(100),
   ROOMGATE_WATCH_MAX_STREAMS_PER_ENVIRONMENT: int(1, 1_000_000).default(1_000),
@@ -146,6 +147,8 @@ export interface Config {
   idempotencyKeyTtlSeconds: number;
   /** How long events (and their delivered or failed webhook deliveries) are kept; WatchEvents cursors older than that are refused. */
   eventRetentionSeconds: number;
+  /** How long audit records are kept (ROOMGATE_AUDIT_RETENTION_DAYS); pruning moves the chain's anchor. */
+  auditRetentionSeconds: number;
   /** Events a WatchEvents stream may have queued before the consumer is cut off. */
   watchMaxBacklog: number;
   /** WatchEvents streams one token, and one environment, may hold open on one instance. */
@@ -294,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     purgeIntervalMs: c.ROOMGATE_PURGE_INTERVAL_MS,
     idempotencyKeyTtlSeconds: c.ROOMGATE_IDEMPOTENCY_KEY_TTL_HOURS * 3600,
     eventRetentionSeconds: c.ROOMGATE_EVENT_RETENTION_SECONDS,
+    auditRetentionSeconds: c.ROOMGATE_AUDIT_RETENTION_DAYS * 86_400,
     watchMaxBacklog: c.ROOMGATE_WATCH_MAX_BACKLOG,
     watchMaxStreams: { perToken: c.ROOMGATE_WATCH_MAX_STREAMS_PER_TOKEN, perEnvironment: c.ROOMGATE_WATCH_MAX_STREAMS_PER_ENVIRONMENT },
     metricsAddress: c.ROOMGATE_METRICS_ADDRESS === 'off' ? undefined : c.ROOMGATE_METRICS_ADDRESS,
