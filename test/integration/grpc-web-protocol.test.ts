@@ -163,6 +163,7 @@ describe('routes', () => {
     const paths = [...t.roomgate.server.methods.keys()];
     const roomgate = paths.filter((p) => p.startsWith('/roomgate.v1.'));
     expect(roomgate.length).toBeGreaterThan(30);
+    expect(roomgate).toContain('/roomgate.v1.AuditService/ListAuditEvents');
     for (const path of roomgate) {
       // A body that is no frame: the bridge's own INVALID_ARGUMENT, proof that the route exists.
       const { trailers } = await call(path, Buffer.from([0]));

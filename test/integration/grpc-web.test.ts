@@ -7,6 +7,7 @@ import { Code, ConnectError, createClient, type Client } from '@connectrpc/conne
 import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadRequestSchema, ErrorInfoSchema } from '../../console/src/gen/google/rpc/error_details_pb.js';
+import { AuditService } from '../../console/src/gen/roomgate/v1/audit_service_pb.js';
 import { EventService } from '../../console/src/gen/roomgate/v1/event_service_pb.js';
 import { EventType } from '../../console/src/gen/roomgate/v1/events_pb.js';
 import { PeerService } from '../../console/src/gen/roomgate/v1/peer_service_pb.js';
@@ -137,6 +138,14 @@ describe('gRPC-Web calls keep the semantics of native ones', () => {
     expect(none.findDetails(ErrorInfoSchema)[0]?.reason).toBe('ERR_UNAUTHENTICATED');
     const bad = await connectError(rooms.listRooms({}, { headers: bearer('rg_not_a_real_token') }));
     expect(bad.code).toBe(Code.Unauthenticated);
+  });
+
+  it('leaves the same audit record as a native call, with the request id, readable through AuditService over gRPC-Web too', async () => {
+    const audit = createClient(AuditService, createGrpcWebTransport({ baseUrl: t.httpUrl }));
+    const { room } = await rooms.createRoom({ name: 'audited-from-web' }, { headers: { ...bearer(admin), 'x-request-id': 'web-audit-1' } });
+    const { auditEvents } = await audit.listAuditEvents({ targetId: room!.id }, { headers: bearer(admin) });
+    expect(auditEvents).toHaveLength(1);
+    expect(auditEvents[0]).toMatchObject({ method: 'roomgate.v1.RoomService/CreateRoom', requestId: 'web-audit-1', result: 'OK' });
   });
 
   it('answers GetJwks, which needs no token, with the JWKS the HTTP route serves', async () => {
