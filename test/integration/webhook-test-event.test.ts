@@ -122,6 +122,21 @@ describe('SendTestWebhookEvent', () => {
     expect(receiver.received(other.path)).toEqual([]);
   });
 
+  it('neither waits for nor holds back the endpoint\'s other deliveries, environment-wide ones included', async () => {
+    const target = await endpoint();
+    // The receiver refuses test events, so the test delivery keeps retrying.
+    receiver.respond(target.path, (hit) => (hit.body.includes('EVENT_TYPE_WEBHOOK_TEST') ? { status: 500 } : undefined));
+    const { delivery } = await t.client.events.sendTestWebhookEvent({ endpointId: target.id }, as(admin));
+    await until(() => expect(receiver.received(target.path)).toHaveLength(1));
+    // An environment-wide ban's event, like the test event, has no room; it
+    // still goes out while the test delivery is pending.
+    await t.client.bans.createBan({ identity: `test-event-${randomBytes(4).toString('hex')}` }, as(admin));
+    await until(() => expect(bodies(target.path).map((b) => b.type)).toContain('EVENT_TYPE_BAN_CREATED'));
+    const { deliveries } = await t.client.events.listWebhookDeliveries({ endpointId: target.id }, as(admin));
+    expect(deliveries.find((d) => d.eventId === delivery!.eventId)).toMatchObject({ state: DeliveryState.DELIVERY_STATE_PENDING });
+    await t.client.events.deleteWebhookEndpoint({ endpointId: target.id }, as(admin));
+  });
+
   it('is FAILED_PRECONDITION for a disabled endpoint, and NOT_FOUND for an unknown or another environment\'s', async () => {
     const target = await endpoint();
     await t.client.events.updateWebhookEndpoint({ endpointId: target.id, enabled: false }, as(admin));
