@@ -33,7 +33,7 @@ it('50 concurrent changes on 3 instances give an unbroken chain with one record 
   const rooms = await Promise.all([0, 1, 2].map(async (i) => (await cluster.client(i).rooms.createRoom({})).room!.id));
   const requestIds = Array.from({ length: 50 }, (_, i) => `chain-${i}-${randomUUID()}`);
   // Three kinds of change, spread round-robin over the instances.
-  const results = await cluster.spread(50, (client, i) => {
+  const results = await cluster.spread<unknown>(50, (client, i) => {
     const settings = withRequestId(requestIds[i]!);
     const roomId = rooms[i % 3]!;
     if (i % 3 === 0) return client.rooms.createRoom({ name: `chained-${i}` }, settings);

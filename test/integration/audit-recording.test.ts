@@ -4,7 +4,7 @@
 // PERMISSION_DENIED is recorded, UNAUTHENTICATED only counted; no credential
 // reaches a column. Records are found by the x-request-id each call sends.
 // One server on a database of this file's own (see test/support/roomgate.ts).
-import { Metadata, status } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PeerStatus, type CallSettings } from '../../src/client/index.js';
@@ -409,6 +409,20 @@ describe('refused calls', () => {
     const rows = await auditRowsOf(t.db.pool, requestId);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ method: 'roomgate.v1.RoomService/UpdateRoom', result: 'PERMISSION_DENIED', ...peerActor(p) });
+  });
+
+  it('records a WatchEvents stream refused after authentication: watching changes nothing, but the refusal counts', async () => {
+    const p = await newPeer(await newRoom());
+    const requestId = newRequestId();
+    const metadata = as(p.token, requestId).metadata!;
+    metadata.set('authorization', `Bearer ${p.token}`);
+    const stream = t.client.eventStream.watchEvents({ afterCursor: '', roomId: '', types: [], heartbeatIntervalSeconds: 0 }, metadata);
+    stream.on('data', () => undefined);
+    const err = await new Promise<ServiceError>((resolve) => stream.on('error', resolve));
+    expect(err.code).toBe(status.PERMISSION_DENIED);
+    const rows = await auditRowsOf(t.db.pool, requestId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ method: 'roomgate.v1.EventService/WatchEvents', result: 'PERMISSION_DENIED', targets: [], ...peerActor(p) });
   });
 
   it('does not record UNAUTHENTICATED calls; the per-code RPC counter counts them', async () => {
