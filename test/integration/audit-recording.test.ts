@@ -450,6 +450,18 @@ describe('the records', () => {
     }
   });
 
+  it('hash quotes, backslashes and non-ASCII text as auditHash does (the database computes the hash)', async () => {
+    const name = 'Zoë "ops" \\ ключ 🔑 </script>';
+    const made = await t.client.tokens.createManagementToken({ name, scopes: [ManagementScope.MANAGEMENT_SCOPE_ROOMS] }, { token: admin });
+    secrets.push(made.token);
+    const requestId = `odd"\\{}[]-${randomUUID()}`;
+    await t.client.rooms.createRoom({}, as(made.token, requestId));
+    const rows = await auditRowsOf(t.db.pool, requestId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ actor_name: name, request_id: requestId });
+    expect(await chainProblems(t.db.pool, 'sandbox')).toEqual([]);
+  });
+
   it('form an unbroken chain in each environment', async () => {
     expect(await chainProblems(t.db.pool, 'sandbox')).toEqual([]);
     expect(await chainProblems(t.db.pool, 'production')).toEqual([]);
