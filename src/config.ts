@@ -12,6 +12,23 @@ const kek = z
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** An origin as browsers send it: scheme, host and a non-default port, lower case, no path. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+const origins = z
+  .string()
+  .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+  .refine((list) => list.every(isOrigin), {
+    message: 'must be a comma-separated list of exact origins such as https://console.example.com (scheme and host, lower case, no path, no trailing slash, no *)',
+  });
+
 const schema = z.object({
   DATABASE_URL: z
     .string()
@@ -78,6 +95,8 @@ const schema = z.object({
   ROOMGATE_HTTP_MAX_CONNECTIONS_PER_ADDRESS: int(1, 1_000_000).default(64),
   ROOMGATE_HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
   ROOMGATE_HTTP_MAX_HEADER_BYTES: int(1024, 1_048_576).default(8_192),
+  ROOMGATE_HTTP_CORS_ORIGINS: origins.default([]),
+  ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS: int(1, 100_000).default(16),
   ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   ROOMGATE_EMBEDDED_POSTGRES: z.enum(['auto', 'false']).default('auto'),
   ROOMGATE_MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
@@ -163,6 +182,10 @@ export interface HttpConfig {
   headersTimeoutMs: number;
   /** The most bytes a request line and headers may take; more is refused with 431. */
   maxHeaderBytes: number;
+  /** Origins whose pages may call gRPC-Web across origins (CORS); none by default. docs/grpc-web.md. */
+  corsOrigins: string[];
+  /** gRPC-Web server streams (WatchEvents) one client address (an IPv6 /64) may hold open. */
+  grpcWebMaxStreamsPerAddress: number;
 }
 
 /** What `roomgate health` trusts and presents when it dials over TLS. */
@@ -286,6 +309,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
       maxConnectionsPerAddress: c.ROOMGATE_HTTP_MAX_CONNECTIONS_PER_ADDRESS,
       headersTimeoutMs: c.ROOMGATE_HTTP_HEADERS_TIMEOUT_MS,
       maxHeaderBytes: c.ROOMGATE_HTTP_MAX_HEADER_BYTES,
+      corsOrigins: c.ROOMGATE_HTTP_CORS_ORIGINS,
+      grpcWebMaxStreamsPerAddress: c.ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS,
     },
     grpc: {
       maxMessageBytes: c.ROOMGATE_GRPC_MAX_MESSAGE_BYTES,

@@ -19,6 +19,7 @@ export type Action =
   | 'token:verify'
   | 'token:refresh'
   | 'management-token:manage'
+  | 'management-token:read-own'
   | 'signing-key:manage'
   | 'peer:report-status'
   | 'webhook:manage'
@@ -47,6 +48,8 @@ const SCOPES_FOR: Record<Action, readonly Scope[]> = {
   'token:verify': ['verify'],
   'token:refresh': [],
   'management-token:manage': [],
+  // Any management token, whatever its scopes: see ensureCan.
+  'management-token:read-own': ['rooms', 'read', 'verify'],
   'signing-key:manage': [],
   'peer:report-status': ['verify', 'rooms'],
   'webhook:manage': ['rooms'],
@@ -99,6 +102,9 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
         requiredPrincipal: 'peer',
       });
     }
+    // Reading itself tells a token nothing it does not hold, so no scope is
+    // needed, including scopes added later.
+    if (action === 'management-token:read-own') return;
     const allowed = SCOPES_FOR[action];
     if (principal.scopes.includes('admin') || allowed.some((s) => principal.scopes.includes(s))) return;
     const needed = allowed[0] ?? 'admin';
@@ -141,6 +147,7 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
     case 'peer:update-permissions':
     case 'peer:issue-token':
     case 'management-token:manage':
+    case 'management-token:read-own':
     case 'signing-key:manage':
     case 'peer:report-status':
     case 'webhook:manage':

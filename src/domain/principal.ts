@@ -33,6 +33,9 @@ export interface ManagementPrincipal {
   kind: 'management';
   environment: Environment;
   tokenId: string;
+  /** The token's name and display hint (`rg_live_…a1B2`), for the audit log. Absent only in principals built by tests. */
+  tokenName?: string;
+  tokenHint?: string;
   scopes: readonly Scope[];
   /**
    * When the caller's token stops working (its expiry, or a revocation in a

@@ -36,14 +36,24 @@ export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServic
   rooms: RoomManager;
   peers: PeerManager;
   bans: BanManager;
-  audit: AuditManager;
+  auditLog: AuditManager;
   watchEvents: grpc.handleServerStreamingCall<eventMessages.WatchEventsRequest, eventMessages.WatchEventsResponse>;
+}
+
+/** A method the server serves, as a bridge needs to know it. */
+export interface ServedMethod {
+  /** `/package.Service/Method`. */
+  path: string;
+  requestStream: boolean;
+  responseStream: boolean;
 }
 
 /** A gRPC server with every roomgate service, reflection and health. */
 export interface RoomgateServer {
   server: grpc.Server;
   health: ServerHealth;
+  /** Every method added to {@link server}, by path: what the gRPC-Web bridge serves (src/http/grpc-web-routes.ts). */
+  methods: ReadonlyMap<string, ServedMethod>;
   /** Binds `address` (host:port; port 0 picks one) with `credentials` (plaintext when unset); returns the bound port. */
   listen(address: string, credentials?: grpc.ServerCredentials): Promise<number>;
   /** Health NOT_SERVING, then a graceful shutdown forced after `graceMs`. */
@@ -61,7 +71,7 @@ export interface ServerOptions {
 /** Builds the server; nothing listens until {@link RoomgateServer.listen}. */
 export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions): RoomgateServer {
   // A request over the size limit is refused with RESOURCE_EXHAUSTED before it is decoded.
-  const server = new grpc.Server(
+  const server = new RecordingServer(
     options && {
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_concurrent_streams': options.maxConcurrentStreams,
@@ -74,7 +84,7 @@ export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions):
   server.addService(withStrictUtf8(tokenMessages.TokenServiceService, tokenMessages), tokenService(deps, deps));
   server.addService(withStrictUtf8(eventMessages.EventServiceService, eventMessages), eventService(deps, deps, deps.watchEvents));
   server.addService(withStrictUtf8(banMessages.BanServiceService, banMessages), banService(deps, deps.bans));
-  server.addService(withStrictUtf8(auditMessages.AuditServiceService, auditMessages), auditService(deps, deps.audit));
+  server.addService(withStrictUtf8(auditMessages.AuditServiceService, auditMessages), auditService(deps, deps.auditLog));
   const health = new ServerHealth(ROOMGATE_SERVICE_NAMES, 'SERVING');
   health.addToServer(server);
   addReflectionService(server, {
@@ -85,6 +95,7 @@ export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions):
   return {
     server,
     health,
+    methods: server.methods,
     listen: (address, credentials = grpc.ServerCredentials.createInsecure()) =>
       new Promise((resolve, reject) => {
         server.bindAsync(address, credentials, (err, port) =>
@@ -101,4 +112,16 @@ export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions):
         });
       }),
   };
+}
+
+/** A grpc.Server that remembers every method added to it, whoever adds it, so that nothing else keeps a second list. */
+class RecordingServer extends grpc.Server {
+  readonly methods = new Map<string, ServedMethod>();
+
+  override addService(service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    super.addService(service, implementation);
+    for (const { path, requestStream, responseStream } of Object.values(service)) {
+      this.methods.set(path, { path, requestStream, responseStream });
+    }
+  }
 }
