@@ -35,7 +35,7 @@ export function RoomsPage() {
     clearTimeout(pending.current);
     pending.current = setTimeout(reload, 250);
   }, [reload]);
-  const watch = useWatch({ types: ROOM_EVENTS }, onEvent);
+  const watch = useWatch({ types: ROOM_EVENTS }, onEvent, reload);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState('');
 
