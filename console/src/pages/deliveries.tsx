@@ -3,17 +3,16 @@ import { enumName, eventTypeName, formatTime } from '../format.js';
 import { DeliveryState, type WebhookDelivery } from '../gen/roomgate/v1/events_pb.js';
 import { useAction, useLoad, usePages } from '../hooks.js';
 import { useSession } from '../session.js';
-import { NeedsScope } from './needs-scope.js';
 
 /** One endpoint's delivery log, with Redeliver. */
 export function DeliveriesPage({ endpointId }: { endpointId: string }) {
-  const { api, canWrite } = useSession();
+  const { api } = useSession();
   const paging = usePages();
   const { pageToken } = paging;
-  const endpoint = useLoad(async (signal) => (canWrite ? api.events.getWebhookEndpoint({ endpointId }, { signal }) : undefined), [api, canWrite, endpointId]);
+  const endpoint = useLoad((signal) => api.events.getWebhookEndpoint({ endpointId }, { signal }), [api, endpointId]);
   const { data, reload, loading } = useLoad(
-    async (signal) => (canWrite ? api.events.listWebhookDeliveries({ endpointId, pageSize: 50, pageToken }, { signal }) : undefined),
-    [api, canWrite, endpointId, pageToken],
+    (signal) => api.events.listWebhookDeliveries({ endpointId, pageSize: 50, pageToken }, { signal }),
+    [api, endpointId, pageToken],
   );
   return (
     <section aria-labelledby="deliveries-h">
@@ -23,7 +22,6 @@ export function DeliveriesPage({ endpointId }: { endpointId: string }) {
       <h1 id="deliveries-h" tabIndex={-1}>
         Deliveries
       </h1>
-      {!canWrite && <NeedsScope scope="rooms or admin" />}
       <p>
         Endpoint <span className="mono">{endpoint.data?.endpoint?.url ?? endpointId}</span>
       </p>

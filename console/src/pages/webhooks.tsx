@@ -4,7 +4,6 @@ import { eventTypeName } from '../format.js';
 import type { WebhookEndpoint } from '../gen/roomgate/v1/events_pb.js';
 import { useAction, useLoad, usePages } from '../hooks.js';
 import { useSession } from '../session.js';
-import { NeedsScope } from './needs-scope.js';
 
 const SECRET_NOTE = 'This secret will not be shown again: store it now. Deliveries are signed with it.';
 // After a rotation the old secret signs too for a day, so receivers can switch without dropping deliveries.
@@ -15,18 +14,14 @@ export function WebhooksPage() {
   const { api, canWrite } = useSession();
   const paging = usePages();
   const { pageToken } = paging;
-  const { data, reload } = useLoad(
-    // Listing needs the scope that manages endpoints (rooms or admin), like every webhook call.
-    async (signal) => (canWrite ? api.events.listWebhookEndpoints({ pageSize: 50, pageToken }, { signal }) : undefined),
-    [api, canWrite, pageToken],
-  );
+  // For a token without rooms or admin this shows the server's PERMISSION_DENIED: the console decides nothing the server does.
+  const { data, reload } = useLoad((signal) => api.events.listWebhookEndpoints({ pageSize: 50, pageToken }, { signal }), [api, pageToken]);
   const [secret, setSecret] = useState<{ url: string; secret: string }>();
   return (
     <section aria-labelledby="webhooks-h">
       <h1 id="webhooks-h" tabIndex={-1}>
         Webhooks
       </h1>
-      {!canWrite && <NeedsScope scope="rooms or admin" />}
       {canWrite && (
         <CreateEndpoint
           onCreated={(endpoint, s) => {
@@ -46,28 +41,24 @@ export function WebhooksPage() {
           </button>
         </div>
       )}
-      {canWrite && (
-        <>
-          <table aria-label="Webhook endpoints">
-            <thead>
-              <tr>
-                <th scope="col">URL</th>
-                <th scope="col">Description</th>
-                <th scope="col">Status</th>
-                <th scope="col">Event types</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data?.endpoints.length === 0 && <EmptyRow columns={5} text="No webhook endpoints yet." />}
-              {data?.endpoints.map((endpoint) => (
-                <EndpointRow key={endpoint.id} endpoint={endpoint} onChanged={reload} onSecret={(s) => setSecret({ url: endpoint.url, secret: s })} />
-              ))}
-            </tbody>
-          </table>
-          <Pager paging={paging} next={data?.nextPageToken} />
-        </>
-      )}
+      <table aria-label="Webhook endpoints">
+        <thead>
+          <tr>
+            <th scope="col">URL</th>
+            <th scope="col">Description</th>
+            <th scope="col">Status</th>
+            <th scope="col">Event types</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data?.endpoints.length === 0 && <EmptyRow columns={5} text="No webhook endpoints yet." />}
+          {data?.endpoints.map((endpoint) => (
+            <EndpointRow key={endpoint.id} endpoint={endpoint} onChanged={reload} onSecret={(s) => setSecret({ url: endpoint.url, secret: s })} />
+          ))}
+        </tbody>
+      </table>
+      <Pager paging={paging} next={data?.nextPageToken} />
     </section>
   );
 }
