@@ -251,7 +251,7 @@ export async function startRoomgate(
         bridge,
         cors: grpcWebCors(config.http.corsOrigins),
         maxMessageBytes: config.grpc.maxMessageBytes,
-        streams: new StreamSlots(config.http.grpcWebMaxStreamsPerAddress),
+        streams: new StreamSlots(config.http.grpcWebMaxStreamsPerAddress, config.grpc.maxConcurrentStreams),
         logger: logger.child({ component: 'grpc-web' }),
       });
       const publicHttp = await startHttpListener(router, config.http.address, {
