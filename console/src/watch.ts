@@ -1,6 +1,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { useEffect, useRef, useState } from 'react';
 import { errorText, isAbort, isPermanent } from './api.js';
+import { ErrorInfoSchema } from './gen/google/rpc/error_details_pb.js';
 import type { Event, EventType } from './gen/roomgate/v1/events_pb.js';
 import { useReport, useSession } from './session.js';
 
@@ -79,7 +80,11 @@ export function useWatch(filter: WatchFilter, onEvent: (event: Event) => void, o
           clearTimeout(resync);
           if (abort.signal.aborted || isAbort(err)) return;
           failed = true;
-          if (ConnectError.from(err).code === Code.OutOfRange) cursor.current = '';
+          const error = ConnectError.from(err);
+          // A stream the server ends (shutting down, a consumer too slow) says where to resume.
+          const resume = error.findDetails(ErrorInfoSchema).find((info) => info.metadata.resumeCursor)?.metadata.resumeCursor;
+          if (resume) cursor.current = resume;
+          if (error.code === Code.OutOfRange) cursor.current = '';
           else if (isPermanent(err)) {
             report(err);
             setState({ kind: 'stopped' });
