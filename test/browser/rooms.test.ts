@@ -23,7 +23,7 @@ async function apiPeer(roomId: string, identity: string): Promise<string> {
 
 const peerRow = (identity: string) => c.page.getByRole('table', { name: 'Peers', exact: true }).getByRole('row').filter({ hasText: identity });
 
-describeBrowser('console rooms', { timeout: 60_000 }, () => {
+describeBrowser('console rooms', { timeout: 90_000 }, () => {
   it('creates a room in the UI, which then exists through the API, and filters by name', async () => {
     const { page } = c;
     await c.signIn((await c.token('console-rooms', ['rooms'])).token);

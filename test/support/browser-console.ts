@@ -136,6 +136,6 @@ export function useConsole(testFileUrl: string, env: Record<string, string> = {}
 }
 
 /** Resolves once `check` passes, retrying on failure: waits on UI or API state, never a fixed time. */
-export function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
+export function eventually<T>(check: () => T | Promise<T>, timeoutMs = 20_000): Promise<T> {
   return vi.waitFor(check, { timeout: timeoutMs, interval: 50 });
 }
