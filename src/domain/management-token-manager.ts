@@ -91,6 +91,20 @@ export class ManagementTokenManager {
     return this.pages.page(scope, await this.store.list(environment, this.pages.decode(scope, pageToken), size + 1), size);
   }
 
+  /**
+   * The caller's own token, as stored: any management token may read itself
+   * (a console shows what it may do before it tries). Its last use is written
+   * at most once a minute, so it may predate this very call.
+   */
+  async current(principal: Principal): Promise<ManagementTokenRecord> {
+    ensureCan(principal, 'management-token:read-own');
+    if (principal.kind !== 'management') throw new Error('unreachable: ensureCan admits management tokens only');
+    const record = await this.store.find(principal.environment, principal.tokenId);
+    // Authenticated a moment ago, so only a purge in between gets here.
+    if (!record) throw new DomainError('ERR_MANAGEMENT_TOKEN_NOT_FOUND', 'management token not found');
+    return record;
+  }
+
   /** Revokes a token now, or after `graceSeconds` (a "roll": both work while the new one is deployed). */
   async revoke(principal: Principal, id: string, graceSeconds: number): Promise<ManagementTokenRecord> {
     ensureCan(principal, 'management-token:manage');

@@ -19,13 +19,15 @@ export type Action =
   | 'token:verify'
   | 'token:refresh'
   | 'management-token:manage'
+  | 'management-token:read-own'
   | 'signing-key:manage'
   | 'peer:report-status'
   | 'webhook:manage'
   | 'event:watch'
   | 'event:watch-all'
   | 'ban:manage'
-  | 'ban:read';
+  | 'ban:read'
+  | 'audit:read';
 
 // The scopes that allow each action to a management token, besides `admin`,
 // which allows everything. An empty list means admin only.
@@ -46,6 +48,8 @@ const SCOPES_FOR: Record<Action, readonly Scope[]> = {
   'token:verify': ['verify'],
   'token:refresh': [],
   'management-token:manage': [],
+  // Any management token, whatever its scopes: see ensureCan.
+  'management-token:read-own': ['rooms', 'read', 'verify'],
   'signing-key:manage': [],
   'peer:report-status': ['verify', 'rooms'],
   'webhook:manage': ['rooms'],
@@ -54,6 +58,8 @@ const SCOPES_FOR: Record<Action, readonly Scope[]> = {
   'event:watch-all': ['rooms', 'read'],
   'ban:manage': ['rooms'],
   'ban:read': ['rooms', 'read'],
+  // The audit log names tokens and peers of the whole environment: not for `read`.
+  'audit:read': ['audit'],
 };
 
 /** The resource an action is aimed at. */
@@ -96,6 +102,9 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
         requiredPrincipal: 'peer',
       });
     }
+    // Reading itself tells a token nothing it does not hold, so no scope is
+    // needed, including scopes added later.
+    if (action === 'management-token:read-own') return;
     const allowed = SCOPES_FOR[action];
     if (principal.scopes.includes('admin') || allowed.some((s) => principal.scopes.includes(s))) return;
     const needed = allowed[0] ?? 'admin';
@@ -138,6 +147,7 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
     case 'peer:update-permissions':
     case 'peer:issue-token':
     case 'management-token:manage':
+    case 'management-token:read-own':
     case 'signing-key:manage':
     case 'peer:report-status':
     case 'webhook:manage':
@@ -145,6 +155,7 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
     case 'event:watch-all':
     case 'ban:manage':
     case 'ban:read':
+    case 'audit:read':
     case 'room:create':
     case 'room:list':
     case 'room:delete':

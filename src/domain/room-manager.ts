@@ -78,13 +78,16 @@ export class RoomManager {
     return (await this.rooms.get(principal.environment, roomId)) ?? throwIt(notFound());
   }
 
-  /** Lists rooms oldest first. */
-  async list(principal: Principal, pageSize: number, pageToken: string): Promise<Page<RoomRecord>> {
+  /** Lists rooms oldest first; with a name filter, those whose name contains it, ignoring case. */
+  async list(principal: Principal, pageSize: number, pageToken: string, nameFilter = ''): Promise<Page<RoomRecord>> {
     ensureCan(principal, 'room:list');
     const size = v.pageSize(pageSize, this.limits);
-    const scope = { environment: principal.environment, list: 'rooms' } as const;
+    const filter = v.nameFilter(nameFilter);
+    // The page token is bound to the exact filter: a position in one filtered
+    // list means nothing in another. No filter keeps the context of before.
+    const scope = { environment: principal.environment, list: 'rooms', within: filter } as const;
     const after = this.pages.decode(scope, pageToken);
-    return this.pages.page(scope, await this.rooms.list(principal.environment, after, size + 1), size);
+    return this.pages.page(scope, await this.rooms.list(principal.environment, after, size + 1, filter), size);
   }
 
   /** Changes metadata and/or max_peers. */

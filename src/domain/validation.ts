@@ -24,6 +24,22 @@ export function requireId(field: string, value: string): string {
   return value;
 }
 
+/** Longest ListRooms name_filter, in characters: a room name's longest. */
+export const MAX_NAME_FILTER_LENGTH = 64;
+
+/** Validates ListRooms' name_filter: empty (no filter) or up to 64 characters of text. */
+export function nameFilter(value: string): string {
+  const length = [...value].length;
+  if (length > MAX_NAME_FILTER_LENGTH) {
+    throw invalidArgument('name_filter', `is ${length} characters; the limit is ${MAX_NAME_FILTER_LENGTH} (a room name's longest)`);
+  }
+  // Postgres refuses NUL in text, and no name holds a control character.
+  if (CONTROL.test(value) || !value.isWellFormed()) {
+    throw invalidArgument('name_filter', 'must not contain control characters or invalid Unicode');
+  }
+  return value;
+}
+
 /** Validates an optional room name; returns null when empty. */
 export function optionalRoomName(value: string): string | null {
   if (value === '') return null;

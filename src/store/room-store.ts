@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { auditChange } from '../context/audit-scope.js';
 import { DomainError } from '../domain/errors.js';
 import type { Environment } from '../domain/principal.js';
 import type { IdempotencyKey, RoomRecord } from '../domain/records.js';
@@ -89,6 +90,7 @@ export class PgRoomStore implements RoomStore {
         ],
       );
       const created = toRoom(rows[0] as RoomRow);
+      auditChange(room.environment, { type: 'room', id: room.id });
       await appendEvent(client, { environment: room.environment, roomId: room.id, roomSeq: '1', payload: { type: 'room_created', room: created } });
       return { room: created, replayed: false };
     });
@@ -99,11 +101,21 @@ export class PgRoomStore implements RoomStore {
     return rows[0] && toRoom(rows[0]);
   }
 
-  async list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<RoomRecord[]> {
+  async list(environment: Environment, afterSeq: string | undefined, limit: number, nameContains = ''): Promise<RoomRecord[]> {
+    if (nameContains === '') {
+      const { rows } = await query<RoomRow>(
+        this.pool,
+        `SELECT ${COLUMNS} FROM rooms WHERE environment = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+        [environment, afterSeq ?? '0', limit],
+      );
+      return rows.map(toRoom);
+    }
+    // ILIKE with the pattern's metacharacters escaped, so that "a_b" does not
+    // match "axb". rooms_name_trgm_idx (0009) serves it where pg_trgm exists.
     const { rows } = await query<RoomRow>(
       this.pool,
-      `SELECT ${COLUMNS} FROM rooms WHERE environment = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-      [environment, afterSeq ?? '0', limit],
+      `SELECT ${COLUMNS} FROM rooms WHERE environment = $1 AND seq > $2 AND name ILIKE $4 ESCAPE '\\' ORDER BY seq LIMIT $3`,
+      [environment, afterSeq ?? '0', limit, `%${escapeLike(nameContains)}%`],
     );
     return rows.map(toRoom);
   }
@@ -128,6 +140,7 @@ export class PgRoomStore implements RoomStore {
       const row = rows[0];
       if (!row) return undefined;
       const room = toRoom(row);
+      auditChange(environment, { type: 'room', id: roomId });
       await appendEvent(client, { environment, roomId, roomSeq: row.event_seq, payload: { type: 'room_updated', room } });
       return room;
     });
@@ -156,6 +169,7 @@ export async function deleteRoomIn(
   );
   const row = locked.rows[0];
   if (!row) return false;
+  auditChange(environment, { type: 'room', id: roomId });
   const peers = await query<{ id: string; identity: string; generation: number }>(
     client,
     'DELETE FROM peers WHERE room_id = $1 RETURNING id, identity, generation',
@@ -184,4 +198,9 @@ export async function deleteRoomIn(
   });
   await notifyRevocation(client, { kind: 'room', roomId });
   return true;
+}
+
+/** Escapes LIKE's metacharacters (percent, underscore and the backslash escape) so that each matches itself. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, '\\$&');
 }

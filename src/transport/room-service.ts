@@ -13,7 +13,7 @@ export function roomService(deps: UnaryDeps, rooms: RoomManager): RoomServiceSer
       room: toRoom(await rooms.get(principal, req.roomId)),
     })),
     listRooms: unary(deps, 'ListRooms', async (req, { principal }) => {
-      const page = await rooms.list(principal, req.pageSize, req.pageToken);
+      const page = await rooms.list(principal, req.pageSize, req.pageToken, req.nameFilter);
       return { rooms: page.items.map(toRoom), nextPageToken: page.nextPageToken };
     }),
     updateRoom: unary(deps, 'UpdateRoom', async (req, { principal }) => ({

@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import type { ManagementTokenManager } from '../domain/management-token-manager.js';
 import type { SigningKeyManager } from '../domain/signing-key-manager.js';
 import type { TokenManager } from '../domain/token-manager.js';
@@ -49,9 +48,10 @@ export function tokenService(deps: UnaryDeps, m: TokenServiceManagers): TokenSer
         nextPageToken: page.nextPageToken,
       };
     }),
-    // Placeholder until implemented (issue 14).
-    getCurrentManagementToken: (_call, callback) =>
-      callback({ code: status.UNIMPLEMENTED, details: 'GetCurrentManagementToken is not implemented yet' }),
+    getCurrentManagementToken: unary(deps, 'GetCurrentManagementToken', async (_req, { principal }) => {
+      const record = await m.managementTokens.current(principal);
+      return { token: toManagementToken(record, m.managementTokens.isActive(record)) };
+    }),
     revokeManagementToken: unary(deps, 'RevokeManagementToken', async (req, { principal }) => {
       const record = await m.managementTokens.revoke(principal, req.id, req.graceSeconds);
       return { managementToken: toManagementToken(record, m.managementTokens.isActive(record)) };

@@ -19,7 +19,7 @@ import type { Scope } from '../../src/domain/principal.js';
 import { callUnary, leadingComment, registryFrom } from '../support/reflection-client.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 
-const SCOPES: readonly Scope[] = ['admin', 'rooms', 'verify', 'read'];
+const SCOPES: readonly Scope[] = ['admin', 'rooms', 'verify', 'read', 'audit'];
 const ALL_PERMISSIONS = { canPublish: true, canSubscribe: true, canUpdateMetadata: true, canUpdateRoom: true, canRemoveParticipants: true };
 
 /** Who an RPC's `Authorization:` line admits. */
@@ -35,14 +35,16 @@ interface Rule {
 
 /**
  * Parses the line's grammar: `none; …`, or clauses separated by `; ` among
- * `management token with scope A, B or admin` and `peer token …`.
+ * `management token with scope A, B or admin`, `any management token` and `peer token …`.
  */
 function parseRule(method: DescMethod): Rule {
   const comment = leadingComment(method) ?? '';
   const line = /^ ?Authorization: (.+)$/m.exec(comment)?.[1];
   if (line === undefined) throw new Error(`${method.parent.name}.${method.name} has no Authorization line`);
   const management = /(?:^|; )management token with scope ([a-z]+(?:, [a-z]+)*)(?: or ([a-z]+))?[;.]/.exec(line);
-  const scopes = management ? [...management[1]!.split(', '), ...(management[2] ? [management[2]] : [])] : [];
+  const scopes = /(?:^|; )any management token[;.]/.test(line)
+    ? [...SCOPES]
+    : management ? [...management[1]!.split(', '), ...(management[2] ? [management[2]] : [])] : [];
   return { line, open: /^none\b/.test(line), scopes: scopes as Scope[], peer: /(?:^|; )peer token\b/.test(line) };
 }
 
@@ -162,6 +164,7 @@ const REQUESTS: Record<string, (f: Fixture) => Promise<JsonValue>> = {
   IssuePeerToken: async (f) => ({ roomId: f.roomId, peerId: f.peerId }),
   CreateManagementToken: async () => ({ name: 'matrix', scopes: ['MANAGEMENT_SCOPE_READ'] }),
   ListManagementTokens: async () => ({}),
+  GetCurrentManagementToken: async () => ({}),
   RevokeManagementToken: async () => {
     const created = await invoke('CreateManagementToken', { name: 'victim', scopes: ['MANAGEMENT_SCOPE_READ'] });
     return { id: (created.managementToken as Record<string, string>).id! };
@@ -187,6 +190,7 @@ const REQUESTS: Record<string, (f: Fixture) => Promise<JsonValue>> = {
   GetBan: async (f) => ({ banId: await ban(f) }),
   ListBans: async () => ({}),
   DeleteBan: async (f) => ({ banId: await ban(f) }),
+  ListAuditEvents: async () => ({}),
 };
 
 /** A ban made by an admin, of an identity with no peer, in the fixture's room. */

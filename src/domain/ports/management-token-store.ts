@@ -16,6 +16,8 @@ export interface ManagementTokenStore extends ManagementTokenLookup {
   insert(token: NewManagementToken): Promise<ManagementTokenRecord>;
   /** Inserts only if no token exists at all (first start); returns whether it did. */
   insertIfNone(token: NewManagementToken): Promise<boolean>;
+  /** The token `id` of `environment`; undefined when there is none. */
+  find(environment: Environment, id: string): Promise<ManagementTokenRecord | undefined>;
   list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<ManagementTokenRecord[]>;
   /** Sets the revocation time (keeping an earlier one); undefined when no such token. */
   revoke(environment: Environment, id: string, at: Date): Promise<ManagementTokenRecord | undefined>;

@@ -25,8 +25,12 @@ export interface RoomStore {
     quota: number,
   ): Promise<{ room: RoomRecord; replayed: boolean }>;
   get(environment: Environment, roomId: string): Promise<RoomRecord | undefined>;
-  /** Rooms after `afterSeq` in insertion order, at most `limit`. */
-  list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<RoomRecord[]>;
+  /**
+   * Rooms after `afterSeq` in insertion order, at most `limit`; with a
+   * non-empty `nameContains`, only rooms whose name contains it, ignoring
+   * case and taking every character literally.
+   */
+  list(environment: Environment, afterSeq: string | undefined, limit: number, nameContains?: string): Promise<RoomRecord[]>;
   update(environment: Environment, roomId: string, patch: RoomPatch): Promise<RoomRecord | undefined>;
   /**
    * Deletes the room and its peers, with a room_deleted (or, for the purge

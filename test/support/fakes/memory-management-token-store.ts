@@ -71,6 +71,11 @@ export class MemoryManagementTokenStore implements ManagementTokenStore {
     return row && toRecord(row);
   }
 
+  async find(environment: Environment, id: string): Promise<ManagementTokenRecord | undefined> {
+    const row = this.rows.get(id);
+    return row && row.environment === environment ? toRecord(row) : undefined;
+  }
+
   async list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<ManagementTokenRecord[]> {
     return pageBySeq(this.rows.values(), environment, afterSeq, limit).map(toRecord);
   }

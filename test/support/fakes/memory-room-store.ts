@@ -47,8 +47,10 @@ export class MemoryRoomStore implements RoomStore {
     return room && copyRoom(room);
   }
 
-  async list(environment: Environment, afterSeq: string | undefined, limit: number): Promise<RoomRecord[]> {
-    return pageBySeq(this.tables.rooms.values(), environment, afterSeq, limit).map(copyRoom);
+  async list(environment: Environment, afterSeq: string | undefined, limit: number, nameContains = ''): Promise<RoomRecord[]> {
+    const needle = nameContains.toLowerCase();
+    const rooms = [...this.tables.rooms.values()].filter((r) => (r.name === null ? needle === '' : r.name.toLowerCase().includes(needle)));
+    return pageBySeq(rooms, environment, afterSeq, limit).map(copyRoom);
   }
 
   async update(environment: Environment, roomId: string, patch: RoomPatch): Promise<RoomRecord | undefined> {
