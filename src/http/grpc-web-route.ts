@@ -48,7 +48,7 @@ export function grpcWebHandler(method: ServedMethod, deps: GrpcWebRouteDeps): Ht
     const reply = new GrpcWebReply(res, encoding, cors);
     const grpcEncoding = req.headers['grpc-encoding'];
     if (grpcEncoding !== undefined && grpcEncoding !== 'identity') {
-      return reply.end(bare(status.UNIMPLEMENTED, `grpc-encoding ${grpcEncoding} is not supported; send uncompressed messages`), true);
+      return reply.end(bare(status.UNIMPLEMENTED, 'message compression (grpc-encoding) is not supported; send uncompressed messages'), true);
     }
     const body = await readBody(req, bodyLimit(encoding, deps.maxMessageBytes));
     if (body === 'aborted') return;
@@ -67,12 +67,11 @@ export function grpcWebHandler(method: ServedMethod, deps: GrpcWebRouteDeps): Ht
     }
     const release = method.responseStream ? deps.streams.take(clientKey(req.socket.remoteAddress)) : () => undefined;
     if (typeof release === 'string') return reply.end(streamLimit(deps.streams, release));
-    bridge(method, deps, { req, res, reply, message, metadata, timeoutMs, release });
+    bridge(method, deps, { res, reply, message, metadata, timeoutMs, release });
   };
 }
 
 interface Exchange {
-  req: IncomingMessage;
   res: ServerResponse;
   reply: GrpcWebReply;
   message: Buffer;

@@ -10,6 +10,9 @@ export interface BridgeSocket {
   remove(): Promise<void>;
 }
 
+/** Unix socket paths longer than this do not fit sockaddr_un on Linux (108 bytes with the NUL) or macOS (104). */
+const MAX_SOCKET_PATH = 103;
+
 /**
  * A Unix socket path for the plaintext listener that only the gRPC-Web bridge
  * dials, in a fresh directory that mkdtemp creates with mode 0700: no other
@@ -17,10 +20,18 @@ export interface BridgeSocket {
  * the public gRPC listener demands. The bridge then needs no client
  * certificate and no route to wherever the public listener is bound.
  */
-export async function bridgeSocket(): Promise<BridgeSocket> {
-  const dir = await mkdtemp(join(tmpdir(), 'roomgate-grpc-web-'));
-  return {
-    address: `unix:${join(dir, 'grpc.sock')}`,
-    remove: () => rm(dir, { recursive: true, force: true }),
-  };
+export async function bridgeSocket(base = tmpdir()): Promise<BridgeSocket> {
+  const advice = 'set TMPDIR to a short, writable directory, or ROOMGATE_HTTP_ADDRESS=off';
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(base, 'roomgate-grpc-web-'));
+  } catch (err) {
+    throw new Error(`cannot create the gRPC-Web bridge's socket directory in ${base} (${advice})`, { cause: err });
+  }
+  const path = join(dir, 'grpc.sock');
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`the gRPC-Web bridge's socket path ${path} is longer than a Unix socket path may be (${advice})`);
+  }
+  return { address: `unix:${path}`, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -1,10 +1,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
-import { grpcWebCors } from '../../src/http/grpc-web-routes.js';
 import { FramingError } from '../../src/http/grpc-web-framing.js';
 import { requestMetadata, responseHeaders, trailerEntries } from '../../src/http/grpc-web-metadata.js';
-import { StreamSlots } from '../../src/http/grpc-web-stream-slots.js';
 
 describe('requestMetadata', () => {
   it('forwards authorization and x-request-id only', () => {
@@ -50,58 +47,5 @@ describe('responseHeaders and trailerEntries', () => {
       ['grpc-status-details-bin', 'AQID'],
     ]);
     expect(trailerEntries({ code: 0, details: '', metadata: new Metadata() })).toEqual([['grpc-status', '0']]);
-  });
-});
-
-describe('StreamSlots', () => {
-  it('admits up to max per key, and a release (even twice) frees exactly one slot', () => {
-    const slots = new StreamSlots(2, 100);
-    const a = slots.take('1.2.3.4') as () => void;
-    const b = slots.take('1.2.3.4') as () => void;
-    expect(slots.take('1.2.3.4')).toBe('per_address');
-    expect(typeof slots.take('5.6.7.8')).toBe('function');
-    a();
-    a();
-    expect(slots.count('1.2.3.4')).toBe(1);
-    expect(typeof slots.take('1.2.3.4')).toBe('function');
-    expect(slots.take('1.2.3.4')).toBe('per_address');
-    b();
-    expect(slots.count('1.2.3.4')).toBe(1);
-    expect(slots.size).toBe(2);
-  });
-
-  it('admits at most maxTotal over all keys', () => {
-    const slots = new StreamSlots(2, 3);
-    const releases = ['a', 'b', 'c'].map((key) => slots.take(key) as () => void);
-    expect(slots.take('d')).toBe('per_server');
-    releases[1]!();
-    expect(typeof slots.take('d')).toBe('function');
-    expect(slots.take('e')).toBe('per_server');
-  });
-});
-
-describe('CORS of the gRPC-Web routes', () => {
-  it('grants only exact listed origins, with Vary: origin on every answer', () => {
-    const cors = grpcWebCors(['https://console.example.com']);
-    expect(cors.responseHeaders('https://console.example.com')).toMatchObject({
-      'access-control-allow-origin': 'https://console.example.com',
-      vary: 'origin',
-    });
-    for (const origin of [undefined, 'null', 'https://console.example.com.evil.com', 'http://console.example.com', 'https://CONSOLE.example.com']) {
-      expect(cors.responseHeaders(origin), String(origin)).toEqual({ vary: 'origin' });
-    }
-    expect(grpcWebCors([]).allows('https://console.example.com')).toBe(false);
-  });
-
-  it('reads ROOMGATE_HTTP_CORS_ORIGINS as a comma-separated list of exact origins, none by default', () => {
-    expect(loadConfig({}).http.corsOrigins).toEqual([]);
-    expect(loadConfig({ ROOMGATE_HTTP_CORS_ORIGINS: 'https://a.example.com, http://localhost:5173' }).http.corsOrigins).toEqual([
-      'https://a.example.com',
-      'http://localhost:5173',
-    ]);
-    for (const bad of ['*', 'https://a.example.com/', 'https://a.example.com/console', 'a.example.com', 'https://A.example.com', 'ftp://a.example.com', 'https://a.example.com:443']) {
-      expect(() => loadConfig({ ROOMGATE_HTTP_CORS_ORIGINS: bad }), bad).toThrow(ConfigError);
-      expect(() => loadConfig({ ROOMGATE_HTTP_CORS_ORIGINS: bad }), bad).toThrow(/ROOMGATE_HTTP_CORS_ORIGINS/);
-    }
   });
 });
