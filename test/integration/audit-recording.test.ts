@@ -230,6 +230,14 @@ const CASES: Case[] = [
     },
   },
   {
+    method: 'roomgate.v1.EventService/SendTestWebhookEvent',
+    run: async (s) => {
+      const endpoint = await newEndpoint();
+      const { delivery } = await t.client.events.sendTestWebhookEvent({ endpointId: endpoint }, s(admin));
+      return { targets: [['webhook_endpoint', endpoint], ['event', delivery!.eventId]] };
+    },
+  },
+  {
     method: 'roomgate.v1.TokenService/IssuePeerToken',
     run: async (s) => {
       const p = await newPeer(await newRoom());
@@ -264,13 +272,13 @@ const CASES: Case[] = [
   },
 ];
 
-/** The RPCs that change state (or mint a credential), as docs/audit-log.md lists them; SendTestWebhookEvent joins when it is implemented. */
+/** The RPCs that change state (or mint a credential), as docs/audit-log.md lists them. */
 const AUDITED_RPCS = [
   'RoomService/CreateRoom', 'RoomService/UpdateRoom', 'RoomService/DeleteRoom',
   'PeerService/CreatePeer', 'PeerService/DeletePeer', 'PeerService/UpdatePeerMetadata', 'PeerService/UpdatePeer',
   'PeerService/ReportPeerStatus', 'BanService/CreateBan', 'BanService/DeleteBan',
   'EventService/CreateWebhookEndpoint', 'EventService/UpdateWebhookEndpoint', 'EventService/DeleteWebhookEndpoint',
-  'EventService/RotateWebhookSecret', 'EventService/RedeliverEvent', 'TokenService/IssuePeerToken',
+  'EventService/RotateWebhookSecret', 'EventService/RedeliverEvent', 'EventService/SendTestWebhookEvent', 'TokenService/IssuePeerToken',
   'TokenService/CreateManagementToken', 'TokenService/RevokeManagementToken', 'TokenService/RotateSigningKey',
 ].map((m) => `roomgate.v1.${m}`);
 
