@@ -125,6 +125,14 @@ export class PgAuditStore implements AuditStore, AuditSnapshots, AuditRetentionS
   constructor(private readonly pool: pg.Pool) {}
 
   async list(environment: Environment, filter: AuditFilter, beforeSequence: string | undefined, limit: number): Promise<ListedAuditRecord[]> {
+    // Newest first is a walk back along the chain from its head, which finds
+    // a page at once when the matches are among the newest records. It is
+    // the wrong plan when they are not: a target's few records (the GIN
+    // index finds them), or a window that ends before the newest records
+    // (the time index does). `+ 0` keeps the planner from walking the chain
+    // then; what those indexes find is sorted instead.
+    const walk = filter.targetId === undefined && !(filter.end && (await this.hasRecordsFrom(environment, filter.end)));
+    const order = walk ? 'audit_events.sequence' : 'audit_events.sequence + 0';
     const { rows } = await query<AuditRow>(
       this.pool,
       `SELECT ${COLUMNS} FROM audit_events
@@ -134,7 +142,7 @@ export class PgAuditStore implements AuditStore, AuditSnapshots, AuditRetentionS
          AND ($5::text IS NULL OR method = $5::text)
          AND ($6::timestamptz IS NULL OR time >= $6::timestamptz)
          AND ($7::timestamptz IS NULL OR time < $7::timestamptz)
-       ORDER BY audit_events.sequence DESC LIMIT $8`,
+       ORDER BY ${order} DESC LIMIT $8`,
       [
         environment,
         beforeSequence ?? null,
@@ -147,6 +155,12 @@ export class PgAuditStore implements AuditStore, AuditSnapshots, AuditRetentionS
       ],
     );
     return rows.map((r) => ({ ...toRecord(r), seq: r.sequence }));
+  }
+
+  /** Whether `environment` has a record at or after `time` (one probe of the time index). */
+  private async hasRecordsFrom(environment: Environment, time: Date): Promise<boolean> {
+    const { rowCount } = await query(this.pool, 'SELECT 1 FROM audit_events WHERE environment = $1 AND time >= $2 LIMIT 1', [environment, time]);
+    return (rowCount ?? 0) > 0;
   }
 
   inSnapshot<T>(fn: (snapshot: AuditSnapshot) => Promise<T>): Promise<T> {
