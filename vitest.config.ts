@@ -17,6 +17,8 @@ export default defineConfig({
       },
       {
         extends: true,
+        // Includes test/browser: real Chromium against a live roomgate, which
+        // needs Postgres too, and the console built by pretest (npm run build).
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],

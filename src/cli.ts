@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { auditCommand } from './cli/audit-commands.js';
 import { deliverBootstrapToken } from './cli/bootstrap-token.js';
 import { healthCommand } from './cli/health-command.js';
 import { keysCommand } from './cli/key-commands.js';
@@ -18,6 +19,8 @@ Usage:
   roomgate token create|list|revoke
                                  manage management tokens (roomgate token --help)
   roomgate keys rotate|list      manage peer-token signing keys (roomgate keys --help)
+  roomgate audit verify|export   check the audit log's hash chain, or export it as JSON lines
+                                 (roomgate audit --help)
   roomgate health                exit 0 only if the server answers SERVING (roomgate health --help)
   roomgate help                  show this help
 
@@ -165,6 +168,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return await tokenCommand(rest, env);
       case 'keys':
         return await keysCommand(rest, env);
+      case 'audit':
+        return await auditCommand(rest, env);
       case 'health':
         return await healthCommand(rest, env);
       case undefined:

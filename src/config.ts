@@ -12,6 +12,23 @@ const kek = z
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** An origin as browsers send it: scheme, host and a non-default port, lower case, no path. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+const origins = z
+  .string()
+  .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+  .refine((list) => list.every(isOrigin), {
+    message: 'must be a comma-separated list of exact origins such as https://console.example.com (scheme and host, lower case, no path, no trailing slash, no *)',
+  });
+
 const schema = z.object({
   DATABASE_URL: z
     .string()
@@ -49,6 +66,7 @@ const schema = z.object({
   ROOMGATE_PURGE_INTERVAL_MS: int(100, 3_600_000).default(5_000),
   ROOMGATE_IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 365).default(24),
   ROOMGATE_EVENT_RETENTION_SECONDS: int(1, 10 * 365 * 86_400).default(7 * 86_400),
+  ROOMGATE_AUDIT_RETENTION_DAYS: int(1, 100 * 365).default(365),
   ROOMGATE_WATCH_MAX_BACKLOG: int(10, 1_000_000).default(1_000),
   ROOMGATE_WATCH_MAX_STREAMS_PER_TOKEN: int(1, 1_000_000).default(100),
   ROOMGATE_WATCH_MAX_STREAMS_PER_ENVIRONMENT: int(1, 1_000_000).default(1_000),
@@ -77,6 +95,8 @@ const schema = z.object({
   ROOMGATE_HTTP_MAX_CONNECTIONS_PER_ADDRESS: int(1, 1_000_000).default(64),
   ROOMGATE_HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
   ROOMGATE_HTTP_MAX_HEADER_BYTES: int(1024, 1_048_576).default(8_192),
+  ROOMGATE_HTTP_CORS_ORIGINS: origins.default([]),
+  ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS: int(1, 100_000).default(16),
   ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   ROOMGATE_EMBEDDED_POSTGRES: z.enum(['auto', 'false']).default('auto'),
   ROOMGATE_MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
@@ -127,6 +147,8 @@ export interface Config {
   idempotencyKeyTtlSeconds: number;
   /** How long events (and their delivered or failed webhook deliveries) are kept; WatchEvents cursors older than that are refused. */
   eventRetentionSeconds: number;
+  /** How long audit records are kept (ROOMGATE_AUDIT_RETENTION_DAYS); pruning moves the chain's anchor. */
+  auditRetentionSeconds: number;
   /** Events a WatchEvents stream may have queued before the consumer is cut off. */
   watchMaxBacklog: number;
   /** WatchEvents streams one token, and one environment, may hold open on one instance. */
@@ -160,6 +182,10 @@ export interface HttpConfig {
   headersTimeoutMs: number;
   /** The most bytes a request line and headers may take; more is refused with 431. */
   maxHeaderBytes: number;
+  /** Origins whose pages may call gRPC-Web across origins (CORS); none by default. docs/grpc-web.md. */
+  corsOrigins: string[];
+  /** gRPC-Web server streams (WatchEvents) one client address (an IPv6 /64) may hold open. */
+  grpcWebMaxStreamsPerAddress: number;
 }
 
 /** What `roomgate health` trusts and presents when it dials over TLS. */
@@ -271,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
     purgeIntervalMs: c.ROOMGATE_PURGE_INTERVAL_MS,
     idempotencyKeyTtlSeconds: c.ROOMGATE_IDEMPOTENCY_KEY_TTL_HOURS * 3600,
     eventRetentionSeconds: c.ROOMGATE_EVENT_RETENTION_SECONDS,
+    auditRetentionSeconds: c.ROOMGATE_AUDIT_RETENTION_DAYS * 86_400,
     watchMaxBacklog: c.ROOMGATE_WATCH_MAX_BACKLOG,
     watchMaxStreams: { perToken: c.ROOMGATE_WATCH_MAX_STREAMS_PER_TOKEN, perEnvironment: c.ROOMGATE_WATCH_MAX_STREAMS_PER_ENVIRONMENT },
     metricsAddress: c.ROOMGATE_METRICS_ADDRESS === 'off' ? undefined : c.ROOMGATE_METRICS_ADDRESS,
@@ -282,6 +309,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
       maxConnectionsPerAddress: c.ROOMGATE_HTTP_MAX_CONNECTIONS_PER_ADDRESS,
       headersTimeoutMs: c.ROOMGATE_HTTP_HEADERS_TIMEOUT_MS,
       maxHeaderBytes: c.ROOMGATE_HTTP_MAX_HEADER_BYTES,
+      corsOrigins: c.ROOMGATE_HTTP_CORS_ORIGINS,
+      grpcWebMaxStreamsPerAddress: c.ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS,
     },
     grpc: {
       maxMessageBytes: c.ROOMGATE_GRPC_MAX_MESSAGE_BYTES,

@@ -1,7 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
+import { asCliCommand } from './cli/cli-audit.js';
 import { buildCoherentCaches } from './coherent-caches.js';
 import type { Config } from './config.js';
+import { AuditManager } from './domain/audit-manager.js';
 import { Authenticator } from './domain/authenticator.js';
 import { BanManager } from './domain/ban-manager.js';
 import { systemClock, type Clock } from './domain/clock.js';
@@ -22,11 +24,18 @@ import { TokenManager } from './domain/token-manager.js';
 import { systemResolver, UrlGuard } from './domain/url-guard.js';
 import { WatchRegistry } from './domain/watch-registry.js';
 import { WebhookManager } from './domain/webhook-manager.js';
+import { GrpcWebBridge } from './http/grpc-web-bridge.js';
+import { addGrpcWebRoutes, grpcWebCors } from './http/grpc-web-routes.js';
+import { bridgeSocket } from './http/grpc-web-socket.js';
+import { StreamSlots } from './http/grpc-web-stream-slots.js';
+import { consoleDirectory, loadConsoleFiles } from './http/console-files.js';
 import { startHttpListener } from './http/http-listener.js';
 import { jwksMaxAgeSeconds } from './http/jwks-cache.js';
 import { publicRouter } from './http/public-routes.js';
 import { tlsIdentity } from './http/tls-identity.js';
 import { WebhookRelay } from './relay/webhook-relay.js';
+import { PgAuditTrail } from './store/audit-trail.js';
+import { PgAuditStore } from './store/audit-store.js';
 import { PgBanStore } from './store/ban-store.js';
 import { openDatabase, type Database } from './store/database.js';
 import { DatabaseProbe } from './store/database-probe.js';
@@ -121,10 +130,12 @@ export async function startRoomgate(
       relay.start();
       stops.push(() => relay.stop(config.shutdownGraceSeconds * 1000));
     }
+    const auditStore = new PgAuditStore(pool);
     const purge = new PurgeScheduler(new PgPurgeStore(pool), invalidate, {
       intervalMs: config.purgeIntervalMs,
       idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
       eventRetentionSeconds: config.eventRetentionSeconds,
+      audit: { store: auditStore, retentionSeconds: config.auditRetentionSeconds },
       onPurged: (victim) => logger.info({ victim }, 'purged by room timeout'),
       onError: (err) => logger.warn({ err }, 'purge run failed'),
     });
@@ -142,7 +153,8 @@ export async function startRoomgate(
       issuer: config.issuer,
       clockToleranceSeconds: config.clockToleranceSeconds,
     });
-    const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits);
+    const auditTrail = new PgAuditTrail(pool);
+    const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits, auditTrail);
     const pages = new PageTokens(database.keyEncryptionKey);
     const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate, pages);
     const authenticator = new Authenticator(managementTokenCache, tokens, lastUsed, clock, config.limits);
@@ -162,9 +174,11 @@ export async function startRoomgate(
       logger,
       metrics,
       authenticator,
+      audit: auditTrail,
       rooms: new RoomManager(roomStore, config.limits, invalidate, pages),
       peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
+      auditLog: new AuditManager(auditStore, config.limits, pages),
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
@@ -183,7 +197,10 @@ export async function startRoomgate(
         stopping: watchStopping.signal,
       }),
     }, config.grpc);
-    const bootstrapToken = database.embedded ? await managementTokenManager.bootstrap() : undefined;
+    // The first start's token is the operator's doing: recorded as theirs.
+    const bootstrapToken = database.embedded
+      ? await asCliCommand('serve', 'sandbox', () => managementTokenManager.bootstrap())
+      : undefined;
     let closing = false;
     // The probe has a connection of its own: on the serving pool it would
     // queue behind the load it is meant to judge, and report a busy
@@ -210,12 +227,32 @@ export async function startRoomgate(
       metricsPort = served.port;
     }
     if (config.http.address) {
+      const consoleDir = consoleDirectory();
+      const consoleFiles = await loadConsoleFiles(consoleDir);
+      if (!consoleFiles) logger.warn({ dir: consoleDir }, 'console not built: /console/ answers 404 (npm run build builds it)');
       const router = publicRouter({
+        consoleFiles,
         tokens,
         jwksMaxAgeSeconds: jwksMaxAgeSeconds(config),
         // Not ready before the gRPC port is open, a moment after this one.
         ready: () => grpcPort !== undefined && server.health.status === 'SERVING',
         onError: (err, req) => logger.error({ err, method: req.method }, 'http handler failed'),
+      });
+      // gRPC-Web: each browser call is made again on this server over a
+      // plaintext socket only this process can reach (docs/grpc-web.md).
+      const socket = await bridgeSocket();
+      stops.push(() => socket.remove());
+      await server.listen(socket.address);
+      // Listening before the public port: a start that fails after this point must not leave it open (a no-op after close()).
+      stops.push(() => server.server.forceShutdown());
+      const bridge = new GrpcWebBridge(socket.address);
+      stops.push(() => bridge.close());
+      addGrpcWebRoutes(router, server.methods.values(), {
+        bridge,
+        cors: grpcWebCors(config.http.corsOrigins),
+        maxMessageBytes: config.grpc.maxMessageBytes,
+        streams: new StreamSlots(config.http.grpcWebMaxStreamsPerAddress, config.grpc.maxConcurrentStreams),
+        logger: logger.child({ component: 'grpc-web' }),
       });
       const publicHttp = await startHttpListener(router, config.http.address, {
         limits: config.http,

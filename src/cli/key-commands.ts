@@ -8,6 +8,7 @@ import { MAX_PREPUBLISH_SECONDS, rotationTiming, SigningKeyManager } from '../do
 import { SigningKeyRing } from '../domain/signing-keys.js';
 import { openDatabase } from '../store/database.js';
 import { PgSigningKeyStore } from '../store/signing-key-store.js';
+import { asCliCommand } from './cli-audit.js';
 import { cliLogger, printTable, UsageError } from './output.js';
 
 /** Help text of `roomgate keys`. */
@@ -25,7 +26,8 @@ rotate   publishes a new key in the JWKS at once; it starts signing after N seco
 Both need the key-encryption key (ROOMGATE_KEY_ENCRYPTION_KEY with DATABASE_URL) and
 work whether or not a server is running.`;
 
-// Signing keys belong to no environment; the operator at the console is an admin of both.
+// Signing keys belong to no environment; the operator at the console is an
+// admin of both. A rotation's audit record goes to this principal's.
 const CLI_ADMIN: ManagementPrincipal = { kind: 'management', environment: 'production', tokenId: 'cli', scopes: ['admin'] };
 
 function prepublishOf(value: string | undefined): number | undefined {
@@ -70,7 +72,7 @@ export async function keysCommand(args: string[], env: NodeJS.ProcessEnv): Promi
     await ring.init();
     const manager = new SigningKeyManager(ring, store, systemClock, rotationTiming(config));
     if (sub === 'rotate') {
-      const { key, keys } = await manager.rotate(CLI_ADMIN, prepublish);
+      const { key, keys } = await asCliCommand('keys rotate', CLI_ADMIN.environment, () => manager.rotate(CLI_ADMIN, prepublish));
       process.stderr.write(`published signing key ${key.kid}; it signs from ${key.activatedAt.toISOString()}\n`);
       printTable(['KID', 'STATE', 'ACTIVATE', 'RETIRE'], rows(keys));
     } else {

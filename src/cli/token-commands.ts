@@ -10,6 +10,7 @@ import type { ManagementTokenRecord } from '../domain/records.js';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../store/database.js';
 import { PgManagementTokenStore } from '../store/management-token-store.js';
+import { asCliCommand } from './cli-audit.js';
 import { cliLogger, printTable, UsageError } from './output.js';
 
 /** Help text of `roomgate token`. */
@@ -90,7 +91,9 @@ export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     const manager = new ManagementTokenManager(new PgManagementTokenStore(database.pool), systemClock, config.limits, NO_CACHE, pages);
     if (sub === 'create') {
       const expiresAt = expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000);
-      const { token } = await manager.mint(environment!, { name: values.name ?? '', scopes, expiresAt });
+      const { token } = await asCliCommand('token create', environment, () =>
+        manager.mint(environment!, { name: values.name ?? '', scopes, expiresAt }),
+      );
       process.stdout.write(token + '\n');
     } else if (sub === 'list') {
       const all: ManagementTokenRecord[] = [];
@@ -103,14 +106,17 @@ export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Prom
       printTable(['ID', 'NAME', 'HINT', 'SCOPES', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED', 'STATE'], rows(all, manager));
     } else {
       // A token id is unique across environments; the operator need not name one.
-      let record: ManagementTokenRecord | undefined;
-      for (const e of ENVIRONMENTS) {
-        record = await manager.revokeIn(e, positionals[0]!, grace).catch((err: unknown) => {
-          if (err instanceof DomainError && err.code === 'ERR_MANAGEMENT_TOKEN_NOT_FOUND') return undefined;
-          throw err;
-        });
-        if (record) break;
-      }
+      // The environment whose token it is gets the record (the store names it).
+      const record = await asCliCommand('token revoke', undefined, async () => {
+        for (const e of ENVIRONMENTS) {
+          const found = await manager.revokeIn(e, positionals[0]!, grace).catch((err: unknown) => {
+            if (err instanceof DomainError && err.code === 'ERR_MANAGEMENT_TOKEN_NOT_FOUND') return undefined;
+            throw err;
+          });
+          if (found) return found;
+        }
+        return undefined;
+      });
       if (!record) throw new DomainError('ERR_MANAGEMENT_TOKEN_NOT_FOUND', `no management token with id ${positionals[0]}`);
       printTable(['ID', 'NAME', 'HINT', 'SCOPES', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED', 'STATE'], rows([record], manager));
     }

@@ -56,7 +56,15 @@ export class Authenticator {
     }
     this.usage.touch(record.id, now);
     const endsAt = [record.expiresAt, record.revokedAt].filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0];
-    return { kind: 'management', environment, tokenId: record.id, scopes: record.scopes, endsAt: endsAt ?? null };
+    return {
+      kind: 'management',
+      environment,
+      tokenId: record.id,
+      tokenName: record.name,
+      tokenHint: record.hint,
+      scopes: record.scopes,
+      endsAt: endsAt ?? null,
+    };
   }
 
   private async peer(token: string): Promise<Principal> {

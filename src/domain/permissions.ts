@@ -26,7 +26,8 @@ export type Action =
   | 'event:watch'
   | 'event:watch-all'
   | 'ban:manage'
-  | 'ban:read';
+  | 'ban:read'
+  | 'audit:read';
 
 // The scopes that allow each action to a management token, besides `admin`,
 // which allows everything. An empty list means admin only.
@@ -57,6 +58,8 @@ const SCOPES_FOR: Record<Action, readonly Scope[]> = {
   'event:watch-all': ['rooms', 'read'],
   'ban:manage': ['rooms'],
   'ban:read': ['rooms', 'read'],
+  // The audit log names tokens and peers of the whole environment: not for `read`.
+  'audit:read': ['audit'],
 };
 
 /** The resource an action is aimed at. */
@@ -152,6 +155,7 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
     case 'event:watch-all':
     case 'ban:manage':
     case 'ban:read':
+    case 'audit:read':
     case 'room:create':
     case 'room:list':
     case 'room:delete':

@@ -22,17 +22,20 @@ export const NO_PERMISSIONS: PeerPermissions = Object.freeze({
   canRemoveParticipants: false,
 });
 
-/** What a management token may do; `admin` implies every other scope. */
-export type Scope = 'admin' | 'rooms' | 'verify' | 'read';
+/** What a management token may do; `admin` implies every other scope, `audit` only reads the audit log. */
+export type Scope = 'admin' | 'rooms' | 'verify' | 'read' | 'audit';
 
 /** All scopes, in a stable order. */
-export const SCOPES: readonly Scope[] = ['admin', 'rooms', 'verify', 'read'];
+export const SCOPES: readonly Scope[] = ['admin', 'rooms', 'verify', 'read', 'audit'];
 
 /** A backend authenticated with a management token. */
 export interface ManagementPrincipal {
   kind: 'management';
   environment: Environment;
   tokenId: string;
+  /** The token's name and display hint (`rg_live_…a1B2`), for the audit log. Absent only in principals built by tests. */
+  tokenName?: string;
+  tokenHint?: string;
   scopes: readonly Scope[];
   /**
    * When the caller's token stops working (its expiry, or a revocation in a

@@ -1,5 +1,6 @@
 import type { CacheInvalidator } from './cache-invalidator.js';
-import type { PurgeStore, PurgeVictim } from './ports/index.js';
+import { ENVIRONMENTS } from './principal.js';
+import type { AuditRetentionStore, PurgeStore, PurgeVictim } from './ports/index.js';
 
 /** Options of {@link PurgeScheduler}. */
 export interface PurgeSchedulerOptions {
@@ -11,6 +12,8 @@ export interface PurgeSchedulerOptions {
   idempotencyKeyTtlSeconds: number;
   /** How long events are kept; older ones are deleted by the runs, unless a pending webhook delivery still needs them. */
   eventRetentionSeconds: number;
+  /** Audit retention: records older than `retentionSeconds` are pruned from each chain's start; none when unset. */
+  audit?: { store: AuditRetentionStore; retentionSeconds: number };
   /** Told of each deletion. Must not throw. */
   onPurged?: (victim: PurgeVictim) => void;
   /** Told of a failed run; the next run tries again. Must not throw. */
@@ -19,7 +22,7 @@ export interface PurgeSchedulerOptions {
 
 /**
  * Runs the room timeouts (Fishjam's peerlessPurgeTimeout and peerDisconnectedTimeout),
- * ban expiry, request_id expiry and event retention on a timer.
+ * ban expiry, request_id expiry, event retention and audit retention on a timer.
  */
 export class PurgeScheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -35,6 +38,9 @@ export class PurgeScheduler {
     this.maxPerRun = options.maxPerRun ?? 100;
     if (!(options.intervalMs > 0)) throw new RangeError(`intervalMs must be positive, got ${options.intervalMs}`);
     if (!(options.eventRetentionSeconds > 0)) throw new RangeError(`eventRetentionSeconds must be positive, got ${options.eventRetentionSeconds}`);
+    if (options.audit && !(options.audit.retentionSeconds > 0)) {
+      throw new RangeError(`audit.retentionSeconds must be positive, got ${options.audit.retentionSeconds}`);
+    }
   }
 
   /** Starts the timer; the first run comes after one interval. */
@@ -54,10 +60,10 @@ export class PurgeScheduler {
 
   /**
    * One run: deletes expired peers, then expired rooms, then expired bans,
-   * then expired request_id keys, then events past retention; returns how
-   * many of each.
+   * then expired request_id keys, then events and audit records past their
+   * retention; returns how many of each.
    */
-  async runOnce(): Promise<{ peers: number; rooms: number; bans: number; idempotencyKeys: number; events: number }> {
+  async runOnce(): Promise<{ peers: number; rooms: number; bans: number; idempotencyKeys: number; events: number; auditEvents: number }> {
     const peers = await this.drain(() => this.store.purgeDisconnectedPeer());
     const rooms = await this.drain(() => this.store.purgePeerlessRoom());
     // An expired ban already applies no more (checks compare expires_at with
@@ -65,7 +71,14 @@ export class PurgeScheduler {
     const bans = await this.batches((n) => this.store.expireBans(n));
     const idempotencyKeys = await this.batches((n) => this.store.expireIdempotencyKeys(this.options.idempotencyKeyTtlSeconds, n));
     const events = await this.batches((n) => this.store.pruneEvents(this.options.eventRetentionSeconds, n));
-    return { peers, rooms, bans, idempotencyKeys, events };
+    let auditEvents = 0;
+    const audit = this.options.audit;
+    if (audit) {
+      for (const environment of ENVIRONMENTS) {
+        auditEvents += await this.batches((n) => audit.store.pruneAuditEvents(environment, audit.retentionSeconds, n));
+      }
+    }
+    return { peers, rooms, bans, idempotencyKeys, events, auditEvents };
   }
 
   // At most ten batches per run: a backlog drains over a few runs without one

@@ -6,7 +6,7 @@ import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { PeerRecord } from './records.js';
 import type { SigningKeyRing } from './signing-keys.js';
-import type { PeerLivenessRecorder, PeerLivenessSource, PeerStore } from './ports/index.js';
+import type { AuditTrail, PeerLivenessRecorder, PeerLivenessSource, PeerStore } from './ports/index.js';
 import * as v from './validation.js';
 
 /**
@@ -26,6 +26,7 @@ export class TokenManager {
     private readonly keys: SigningKeyRing,
     private readonly clock: Clock,
     private readonly limits: Limits,
+    private readonly audit: AuditTrail,
   ) {}
 
   /**
@@ -80,7 +81,11 @@ export class TokenManager {
     const ttl = v.tokenTtl(tokenTtlSeconds, this.limits);
     const peer = await this.readPeer(principal.environment, roomId, peerId);
     if (!peer) throw new DomainError('ERR_PEER_NOT_FOUND', 'peer not found');
-    return this.mint(peer, ttl);
+    const issued = await this.mint(peer, ttl);
+    // Minting a credential for someone writes nothing, yet belongs in the
+    // audit log; the token is not handed out unless the record is written.
+    await this.audit.recordAlone(principal.environment, [{ type: 'room', id: roomId }, { type: 'peer', id: peerId }]);
+    return issued;
   }
 
   /** Reads a peer about to get a token, remembering its liveness for verifying that token. */

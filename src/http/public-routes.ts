@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import type { ConsoleFiles } from './console-files.js';
+import { addConsoleRoutes } from './console-routes.js';
 import { healthzRoute, readyzRoute } from './health-routes.js';
 import { JWKS_PATH, jwksRoute } from './jwks-route.js';
 import { HttpRouter } from './router.js';
@@ -11,14 +13,17 @@ export interface PublicRoutesDeps {
   jwksMaxAgeSeconds: number;
   /** Whether the server is ready for traffic: the grpc.health.v1 status. */
   ready: () => boolean;
+  /** The built console (loadConsoleFiles); undefined when it was not built, and /console/ says so. */
+  consoleFiles: ConsoleFiles | undefined;
   /** Told about a handler that threw. */
   onError: (err: unknown, req: IncomingMessage) => void;
 }
 
-/** The router of the public listener: the JWKS and health; later issues add gRPC-Web and the console here. */
+/** The router of the public listener: the JWKS, health and the console. */
 export function publicRouter(deps: PublicRoutesDeps): HttpRouter {
-  return new HttpRouter(deps.onError)
+  const router = new HttpRouter(deps.onError)
     .get(JWKS_PATH, jwksRoute(deps.tokens, deps.jwksMaxAgeSeconds))
     .get('/healthz', healthzRoute)
     .get('/readyz', readyzRoute(deps.ready));
+  return addConsoleRoutes(router, deps.consoleFiles);
 }

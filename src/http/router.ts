@@ -6,7 +6,7 @@ import { sendText } from './responses.js';
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse, target: RequestTarget) => void | Promise<void>;
 
 /** The methods a route may answer; HEAD is answered by GET's handler. */
-export type HttpMethod = 'GET' | 'POST';
+export type HttpMethod = 'GET' | 'POST' | 'OPTIONS';
 
 /** One path's handlers. */
 export interface HttpRoute {

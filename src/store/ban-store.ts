@@ -1,9 +1,10 @@
 import type pg from 'pg';
+import { auditChange } from '../context/audit-scope.js';
 import type { BanRecord } from '../domain/bans.js';
 import type { Environment } from '../domain/principal.js';
 import type { BanFilter, BanOutcome, BanStore, NewBan } from '../domain/ports/index.js';
 import { BAN_ACTIVE, BAN_COLUMNS, toBan, type BanRow } from './ban-rows.js';
-import { appendBanEvent, makeBan } from './ban-writes.js';
+import { appendBanEvent, banTargets, makeBan } from './ban-writes.js';
 import { query, withTransaction } from './pool.js';
 import { lockRoom } from './room-lock.js';
 
@@ -57,6 +58,7 @@ export class PgBanStore implements BanStore {
       );
       if (!deleted.rows[0]) return undefined;
       const lifted = toBan(deleted.rows[0]);
+      auditChange(environment, ...banTargets(lifted));
       await appendBanEvent(client, 'ban_lifted', lifted);
       return lifted;
     });

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { auditChange } from '../context/audit-scope.js';
+import type { AuditTarget } from '../domain/audit-record.js';
 import { banExists, banQuotaExceeded, type BanRecord } from '../domain/bans.js';
 import { DomainError } from '../domain/errors.js';
 import type { Environment } from '../domain/principal.js';
@@ -59,6 +61,8 @@ async function banIn(client: pg.PoolClient, ban: NewBan, options: BanOptions): P
       target.peerId, target.roomId, identity,
     ]);
     if (still.rowCount !== 1) return undefined;
+    // DeletePeer's record names the peer first, then the ban.
+    auditChange(environment, { type: 'room', id: target.roomId }, { type: 'peer', id: target.peerId });
   }
   await expireSameScope(client, ban);
   const existing = await query<BanRow>(
@@ -70,6 +74,7 @@ async function banIn(client: pg.PoolClient, ban: NewBan, options: BanOptions): P
     const kept = toBan(existing.rows[0]);
     if (!options.keepExisting || !target) throw banExists(kept);
     await deletePeerIn(client, environment, target.roomId, target.peerId, 'banned');
+    auditChange(environment, { type: 'ban', id: kept.id });
     return { ban: kept, created: false, deletedPeerIds: [target.peerId] };
   }
   await ensureQuota(client, environment, options.maxActiveBans);
@@ -81,6 +86,7 @@ async function banIn(client: pg.PoolClient, ban: NewBan, options: BanOptions): P
     [ban.id, environment, identity, ban.roomId, ban.reason, ban.durationSeconds],
   );
   const made = toBan(inserted.rows[0] as BanRow);
+  auditChange(environment, ...banTargets(made));
   await appendBanEvent(client, 'ban_created', made);
   // Every peer of the identity in the ban's scope: the rooms are locked, and
   // CreatePeer of the identity waits for the identity lock, so none is missed.
@@ -155,6 +161,11 @@ async function ensureQuota(client: pg.PoolClient, environment: Environment, max:
     [environment, max],
   );
   if ((rows[0]?.n ?? 0) >= max) throw banQuotaExceeded(max);
+}
+
+/** A ban's audit targets: the ban, and its room when it has one. */
+export function banTargets(ban: BanRecord): AuditTarget[] {
+  return [{ type: 'ban', id: ban.id }, ...(ban.roomId === null ? [] : [{ type: 'room' as const, id: ban.roomId }])];
 }
 
 /**

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { auditChange } from '../context/audit-scope.js';
 import type { Environment, Scope } from '../domain/principal.js';
 import type { ManagementTokenRecord } from '../domain/records.js';
 import type { ManagementTokenStore, NewManagementToken } from '../domain/ports/index.js';
@@ -48,12 +49,11 @@ export class PgManagementTokenStore implements ManagementTokenStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async insert(t: NewManagementToken): Promise<ManagementTokenRecord> {
-    const { rows } = await query<TokenRow>(
-      this.pool,
-      `${INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-      values(t),
-    );
-    return toRecord(rows[0] as TokenRow);
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await query<TokenRow>(client, `${INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`, values(t));
+      auditChange(t.environment, { type: 'management_token', id: t.id });
+      return toRecord(rows[0] as TokenRow);
+    });
   }
 
   async insertIfNone(t: NewManagementToken): Promise<boolean> {
@@ -64,6 +64,7 @@ export class PgManagementTokenStore implements ManagementTokenStore {
         `${INSERT} SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM management_tokens)`,
         values(t),
       );
+      if (rowCount === 1) auditChange(t.environment, { type: 'management_token', id: t.id });
       return rowCount === 1;
     });
   }
@@ -100,7 +101,10 @@ export class PgManagementTokenStore implements ManagementTokenStore {
          WHERE id = $1 AND environment = $2 RETURNING ${COLUMNS}`,
         [id, environment, at],
       );
-      if (rows[0]) await notifyRevocation(client, { kind: 'management-token', tokenId: id });
+      if (rows[0]) {
+        auditChange(environment, { type: 'management_token', id });
+        await notifyRevocation(client, { kind: 'management-token', tokenId: id });
+      }
       return rows[0] && toRecord(rows[0]);
     });
   }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { auditChange } from '../context/audit-scope.js';
 import type { RevocationCause } from '../domain/events.js';
 import type { Environment } from '../domain/principal.js';
 import { notifyRevocation } from './notify.js';
@@ -27,6 +28,7 @@ export async function deletePeerIn(
   );
   const row = deleted.rows[0];
   if (!row) return false;
+  auditChange(environment, { type: 'room', id: roomId }, { type: 'peer', id: peerId });
   const wasConnected = row.status === 'connected';
   const { rows } = await query<{ event_seq: string }>(
     client,

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { auditChange } from '../context/audit-scope.js';
 import { identityBanned } from '../domain/bans.js';
 import { DomainError } from '../domain/errors.js';
 import type { Environment, PeerPermissions } from '../domain/principal.js';
@@ -112,6 +113,7 @@ export class PgPeerStore implements PeerStore {
         throw new DomainError('ERR_DB_CONFLICT', "the identity's ban was lifted during the request; retry it");
       }
       const record = toPeer(rows[0]);
+      auditChange(peer.environment, { type: 'room', id: peer.roomId }, { type: 'peer', id: peer.id });
       await appendEvent(client, { environment: peer.environment, roomId: peer.roomId, roomSeq, payload: { type: 'peer_created', peer: record } });
       return record;
     }).catch((err: unknown) => {
@@ -190,6 +192,7 @@ export class PgPeerStore implements PeerStore {
       );
       if (!rows[0]) return undefined;
       const peer = toPeer(rows[0]);
+      auditChange(environment, { type: 'room', id: roomId }, { type: 'peer', id: peerId });
       const roomSeq = await nextRoomSeq(client, roomId);
       await appendEvent(client, { environment, roomId, roomSeq, payload: { type: 'peer_metadata_updated', peer } });
       return peer;
@@ -213,6 +216,7 @@ export class PgPeerStore implements PeerStore {
       if (previous === undefined) return undefined;
       // A repeated report changes nothing and emits nothing: media servers may retry.
       if (previous === status) return this.getWith(client, environment, roomId, peerId);
+      auditChange(environment, { type: 'room', id: roomId }, { type: 'peer', id: peerId });
       const { rows } = await query<PeerRow>(
         client,
         `UPDATE peers p SET status = $3, status_changed_at = now()
@@ -264,6 +268,7 @@ export class PgPeerStore implements PeerStore {
       );
       if (!rows[0]) return undefined;
       const peer = toPeer(rows[0]);
+      auditChange(environment, { type: 'room', id: roomId }, { type: 'peer', id: peerId });
       const roomSeq = await nextRoomSeq(client, roomId);
       await appendEvent(client, {
         environment,

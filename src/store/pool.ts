@@ -1,6 +1,8 @@
 import pg from 'pg';
+import { auditFrame, auditRecorded, pendingAuditRecord } from '../context/audit-scope.js';
 import { callDeadline } from '../context/call-deadline.js';
 import { DomainError } from '../domain/errors.js';
+import { appendAuditRecord } from './audit-append.js';
 import { cancelBackend } from './cancel-backend.js';
 import { mapPgError } from './pg-errors.js';
 
@@ -171,7 +173,9 @@ async function queryBefore<R extends pg.QueryResultRow>(
 /**
  * Runs `fn` in one transaction on one client: COMMIT when it resolves, ROLLBACK
  * when it throws, and the client released in every case. A client whose
- * ROLLBACK fails is destroyed rather than returned to the pool.
+ * ROLLBACK fails is destroyed rather than returned to the pool. When `fn`
+ * named a change of an audited call (auditChange), the call's audit record
+ * is appended just before COMMIT, in the same transaction.
  *
  * Under a call's deadline, each statement of the transaction may run at most
  * the time the deadline left at BEGIN (`SET LOCAL statement_timeout`, sent
@@ -198,9 +202,15 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   let broken: Error | undefined;
   try {
     await query(client, budgetMs === undefined ? 'BEGIN' : `BEGIN; SET LOCAL statement_timeout = ${budgetMs}`);
-    const result = await fn(client);
+    const { frame, result } = auditFrame(() => fn(client));
+    const value = await result;
+    // The audit record goes last: its chain head's lock serializes the
+    // environment's changes until COMMIT (see audit-append.ts).
+    const record = pendingAuditRecord(frame);
+    if (record) await appendAuditRecord(client, record);
     await query(client, 'COMMIT');
-    return result;
+    if (record && frame) auditRecorded(frame);
+    return value;
   } catch (err) {
     await client.query('ROLLBACK').catch((e: Error) => (broken = e));
     throw mapPgError(err);

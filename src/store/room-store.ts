@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { auditChange } from '../context/audit-scope.js';
 import { DomainError } from '../domain/errors.js';
 import type { Environment } from '../domain/principal.js';
 import type { IdempotencyKey, RoomRecord } from '../domain/records.js';
@@ -89,6 +90,7 @@ export class PgRoomStore implements RoomStore {
         ],
       );
       const created = toRoom(rows[0] as RoomRow);
+      auditChange(room.environment, { type: 'room', id: room.id });
       await appendEvent(client, { environment: room.environment, roomId: room.id, roomSeq: '1', payload: { type: 'room_created', room: created } });
       return { room: created, replayed: false };
     });
@@ -138,6 +140,7 @@ export class PgRoomStore implements RoomStore {
       const row = rows[0];
       if (!row) return undefined;
       const room = toRoom(row);
+      auditChange(environment, { type: 'room', id: roomId });
       await appendEvent(client, { environment, roomId, roomSeq: row.event_seq, payload: { type: 'room_updated', room } });
       return room;
     });
@@ -166,6 +169,7 @@ export async function deleteRoomIn(
   );
   const row = locked.rows[0];
   if (!row) return false;
+  auditChange(environment, { type: 'room', id: roomId });
   const peers = await query<{ id: string; identity: string; generation: number }>(
     client,
     'DELETE FROM peers WHERE room_id = $1 RETURNING id, identity, generation',

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { auditChange } from '../context/audit-scope.js';
 import { DomainError } from '../domain/errors.js';
 import type { SigningKeyRecord } from '../domain/records.js';
 import { NOTIFY_CHANNELS } from '../domain/revocation-notice.js';
@@ -85,6 +86,8 @@ export class PgSigningKeyStore implements SigningKeyStore {
          VALUES ($1, $2, $3, $4, $5)`,
         [...insertValues(candidate), schedule.activateAt],
       );
+      // Keys belong to no environment: the record goes to the caller's.
+      auditChange(undefined, { type: 'signing_key', id: candidate.kid });
       // Instances LISTEN and reload their key ring. Delivered on COMMIT only, so
       // no instance reloads before the key is visible.
       await query(client, 'SELECT pg_notify($1, $2)', [NOTIFY_CHANNELS.signingKeys, candidate.kid]);

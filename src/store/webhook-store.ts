@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { auditChange } from '../context/audit-scope.js';
 import type { EventType } from '../domain/events.js';
 import type { Environment } from '../domain/principal.js';
 import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../domain/webhook-records.js';
@@ -67,6 +68,7 @@ export class PgWebhookStore implements WebhookEndpointStore {
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${ENDPOINT_COLUMNS}`,
         [e.id, e.environment, e.url, e.eventTypes, e.roomId, e.description, e.secretEncrypted],
       );
+      auditChange(e.environment, { type: 'webhook_endpoint', id: e.id });
       return toEndpoint(rows[0] as EndpointRow);
     });
   }
@@ -105,6 +107,7 @@ export class PgWebhookStore implements WebhookEndpointStore {
       );
       // Pending deliveries of a disabled endpoint are given up, as the
       // contract's FAILED state says, rather than sent when it is re-enabled.
+      if (rows[0]) auditChange(environment, { type: 'webhook_endpoint', id });
       if (rows[0] && patch.enabled === false) await failPending(client, id, ENDPOINT_DISABLED);
       return rows[0] && toEndpoint(rows[0]);
     });
@@ -117,6 +120,7 @@ export class PgWebhookStore implements WebhookEndpointStore {
         environment,
       ]);
       if (rowCount !== 1) return false;
+      auditChange(environment, { type: 'webhook_endpoint', id });
       await query(
         client,
         'UPDATE environment_usage SET webhook_endpoint_count = webhook_endpoint_count - 1 WHERE environment = $1',
@@ -134,17 +138,20 @@ export class PgWebhookStore implements WebhookEndpointStore {
   ): Promise<WebhookEndpointRecord | undefined> {
     // Same additional data (the endpoint id) for both columns, so the current
     // ciphertext moves to previous_secret_encrypted as it is.
-    const { rows } = await query<EndpointRow>(
-      this.pool,
-      `UPDATE webhook_endpoints SET
-         previous_secret_encrypted = CASE WHEN $4::timestamptz IS NULL THEN NULL ELSE secret_encrypted END,
-         previous_secret_expires_at = $4,
-         secret_encrypted = $3,
-         updated_at = now()
-       WHERE id = $1 AND environment = $2 RETURNING ${ENDPOINT_COLUMNS}`,
-      [id, environment, secretEncrypted, previousExpiresAt],
-    );
-    return rows[0] && toEndpoint(rows[0]);
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await query<EndpointRow>(
+        client,
+        `UPDATE webhook_endpoints SET
+           previous_secret_encrypted = CASE WHEN $4::timestamptz IS NULL THEN NULL ELSE secret_encrypted END,
+           previous_secret_expires_at = $4,
+           secret_encrypted = $3,
+           updated_at = now()
+         WHERE id = $1 AND environment = $2 RETURNING ${ENDPOINT_COLUMNS}`,
+        [id, environment, secretEncrypted, previousExpiresAt],
+      );
+      if (rows[0]) auditChange(environment, { type: 'webhook_endpoint', id });
+      return rows[0] && toEndpoint(rows[0]);
+    });
   }
 
   async listDeliveries(endpointId: string, after: string | undefined, limit: number): Promise<WebhookDeliveryRecord[]> {
@@ -165,34 +172,40 @@ export class PgWebhookStore implements WebhookEndpointStore {
     // One row always: wanted is null when the event or endpoint is missing,
     // false when the endpoint's filter (room_id, event_types) excludes the
     // event, which then gets no delivery, as at append time (outbox.ts).
-    const { rows } = await query<DeliveryRow & { wanted: boolean | null; test: boolean | null }>(
-      this.pool,
-      `WITH target AS (
-         -- As in outbox.ts: an environment-wide event (no room) is for
-         -- endpoints without a room filter, ordered by its position.
-         -- A test event goes only to the endpoint it was sent to, whatever
-         -- its filter, in an ordering group of its own (webhook-test-event.ts).
-         SELECT e.id, w.id AS endpoint_id, CASE WHEN e.type = 'webhook_test' THEN e.id ELSE e.room_id END AS room_id,
-                COALESCE(e.room_seq, e.position) AS room_seq, e.type = 'webhook_test' AS test,
-                CASE WHEN e.type = 'webhook_test' THEN e.payload ->> 'endpointId' = w.id::text
-                ELSE (w.room_id IS NULL OR COALESCE(w.room_id = e.room_id, false))
-                  AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types)) END AS wanted
-         FROM events e JOIN webhook_endpoints w ON w.environment = e.environment
-         WHERE e.id = $1 AND w.id = $2 AND e.environment = $3
-         -- An endpoint deleted meanwhile would fail the foreign key.
-         FOR KEY SHARE OF w
-       ), d AS (
-         INSERT INTO webhook_deliveries AS d (event_id, endpoint_id, room_id, room_seq)
-         SELECT id, endpoint_id, room_id, room_seq FROM target WHERE wanted
-         ON CONFLICT (event_id, endpoint_id) DO UPDATE SET
-           state = 'pending', attempts = 0, next_attempt_at = now(), created_at = now(),
-           last_attempt_at = NULL, last_status_code = 0, last_error = '', lease_until = NULL
-         RETURNING d.*
-       )
-       SELECT (SELECT wanted FROM target) AS wanted, (SELECT test FROM target) AS test, x.*
-       FROM (SELECT 1) one LEFT JOIN (SELECT ${DELIVERY_COLUMNS} FROM d JOIN events e ON e.id = d.event_id) x ON true`,
-      [eventId, endpointId, environment],
-    );
+    const { rows } = await withTransaction(this.pool, async (client) => {
+      const result = await query<DeliveryRow & { wanted: boolean | null; test: boolean | null }>(
+        client,
+        `WITH target AS (
+           -- As in outbox.ts: an environment-wide event (no room) is for
+           -- endpoints without a room filter, ordered by its position.
+           -- A test event goes only to the endpoint it was sent to, whatever
+           -- its filter, in an ordering group of its own (webhook-test-event.ts).
+           SELECT e.id, w.id AS endpoint_id, CASE WHEN e.type = 'webhook_test' THEN e.id ELSE e.room_id END AS room_id,
+                  COALESCE(e.room_seq, e.position) AS room_seq, e.type = 'webhook_test' AS test,
+                  CASE WHEN e.type = 'webhook_test' THEN e.payload ->> 'endpointId' = w.id::text
+                  ELSE (w.room_id IS NULL OR COALESCE(w.room_id = e.room_id, false))
+                    AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types)) END AS wanted
+           FROM events e JOIN webhook_endpoints w ON w.environment = e.environment
+           WHERE e.id = $1 AND w.id = $2 AND e.environment = $3
+           -- An endpoint deleted meanwhile would fail the foreign key.
+           FOR KEY SHARE OF w
+         ), d AS (
+           INSERT INTO webhook_deliveries AS d (event_id, endpoint_id, room_id, room_seq)
+           SELECT id, endpoint_id, room_id, room_seq FROM target WHERE wanted
+           ON CONFLICT (event_id, endpoint_id) DO UPDATE SET
+             state = 'pending', attempts = 0, next_attempt_at = now(), created_at = now(),
+             last_attempt_at = NULL, last_status_code = 0, last_error = '', lease_until = NULL
+           RETURNING d.*
+         )
+         SELECT (SELECT wanted FROM target) AS wanted, (SELECT test FROM target) AS test, x.*
+         FROM (SELECT 1) one LEFT JOIN (SELECT ${DELIVERY_COLUMNS} FROM d JOIN events e ON e.id = d.event_id) x ON true`,
+        [eventId, endpointId, environment],
+      );
+      if (result.rows[0]?.wanted) {
+        auditChange(environment, { type: 'event', id: eventId }, { type: 'webhook_endpoint', id: endpointId });
+      }
+      return result;
+    });
     const row = rows[0];
     if (row?.wanted === false) {
       throw row.test ? testEventOfAnotherEndpoint() : eventNotSubscribed();

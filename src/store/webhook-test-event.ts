@@ -17,6 +17,7 @@
 //   them back while it is retried.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { auditChange } from '../context/audit-scope.js';
 import type { Environment } from '../domain/principal.js';
 import type { TestEventLimit, TestEventOutcome } from '../domain/ports/index.js';
 import { NOTIFY_CHANNELS } from '../domain/revocation-notice.js';
@@ -71,6 +72,7 @@ export async function sendTestEvent(
     const { rows } = await query<DeliveryRow>(client, WRITE_TEST, [id, environment, payload, endpointId]);
     // Wakes the relays on commit, as appendEvent does; watchers it wakes find nothing for them.
     await query(client, 'SELECT pg_notify($1, $2)', [NOTIFY_CHANNELS.events, environment]);
+    auditChange(environment, { type: 'event', id }, { type: 'webhook_endpoint', id: endpointId });
     return { kind: 'sent', delivery: toDelivery(rows[0]!) };
   });
 }

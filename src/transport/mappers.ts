@@ -88,6 +88,7 @@ const SCOPE_TO_WIRE: Record<Scope, ManagementScope> = {
   rooms: ManagementScope.MANAGEMENT_SCOPE_ROOMS,
   verify: ManagementScope.MANAGEMENT_SCOPE_VERIFY,
   read: ManagementScope.MANAGEMENT_SCOPE_READ,
+  audit: ManagementScope.MANAGEMENT_SCOPE_AUDIT,
 };
 
 /** Maps wire scopes to domain scopes; UNSPECIFIED and unknown values become 'invalid' for validation to refuse. */

@@ -1,13 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
 import { FILE_DESCRIPTOR_SET_BASE64 } from '../gen/descriptor-set.js';
+import * as auditMessages from '../gen/roomgate/v1/audit_service.js';
 import * as banMessages from '../gen/roomgate/v1/ban_service.js';
 import * as eventMessages from '../gen/roomgate/v1/event_service.js';
 import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
 import * as roomMessages from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
+import type { AuditManager } from '../domain/audit-manager.js';
 import type { BanManager } from '../domain/ban-manager.js';
 import type { PeerManager } from '../domain/peer-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
+import { auditService } from './audit-service.js';
 import { banService } from './ban-service.js';
 import { eventService, type EventServiceManagers } from './event-service.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
@@ -25,6 +28,7 @@ export const ROOMGATE_SERVICE_NAMES = [
   'roomgate.v1.TokenService',
   'roomgate.v1.EventService',
   'roomgate.v1.BanService',
+  'roomgate.v1.AuditService',
 ];
 
 /** What the server calls into. */
@@ -32,13 +36,24 @@ export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServic
   rooms: RoomManager;
   peers: PeerManager;
   bans: BanManager;
+  auditLog: AuditManager;
   watchEvents: grpc.handleServerStreamingCall<eventMessages.WatchEventsRequest, eventMessages.WatchEventsResponse>;
+}
+
+/** A method the server serves, as a bridge needs to know it. */
+export interface ServedMethod {
+  /** `/package.Service/Method`. */
+  path: string;
+  requestStream: boolean;
+  responseStream: boolean;
 }
 
 /** A gRPC server with every roomgate service, reflection and health. */
 export interface RoomgateServer {
   server: grpc.Server;
   health: ServerHealth;
+  /** Every method added to {@link server}, by path: what the gRPC-Web bridge serves (src/http/grpc-web-routes.ts). */
+  methods: ReadonlyMap<string, ServedMethod>;
   /** Binds `address` (host:port; port 0 picks one) with `credentials` (plaintext when unset); returns the bound port. */
   listen(address: string, credentials?: grpc.ServerCredentials): Promise<number>;
   /** Health NOT_SERVING, then a graceful shutdown forced after `graceMs`. */
@@ -56,7 +71,7 @@ export interface ServerOptions {
 /** Builds the server; nothing listens until {@link RoomgateServer.listen}. */
 export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions): RoomgateServer {
   // A request over the size limit is refused with RESOURCE_EXHAUSTED before it is decoded.
-  const server = new grpc.Server(
+  const server = new RecordingServer(
     options && {
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_concurrent_streams': options.maxConcurrentStreams,
@@ -69,6 +84,7 @@ export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions):
   server.addService(withStrictUtf8(tokenMessages.TokenServiceService, tokenMessages), tokenService(deps, deps));
   server.addService(withStrictUtf8(eventMessages.EventServiceService, eventMessages), eventService(deps, deps, deps.watchEvents));
   server.addService(withStrictUtf8(banMessages.BanServiceService, banMessages), banService(deps, deps.bans));
+  server.addService(withStrictUtf8(auditMessages.AuditServiceService, auditMessages), auditService(deps, deps.auditLog));
   const health = new ServerHealth(ROOMGATE_SERVICE_NAMES, 'SERVING');
   health.addToServer(server);
   addReflectionService(server, {
@@ -79,6 +95,7 @@ export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions):
   return {
     server,
     health,
+    methods: server.methods,
     listen: (address, credentials = grpc.ServerCredentials.createInsecure()) =>
       new Promise((resolve, reject) => {
         server.bindAsync(address, credentials, (err, port) =>
@@ -95,4 +112,16 @@ export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions):
         });
       }),
   };
+}
+
+/** A grpc.Server that remembers every method added to it, whoever adds it, so that nothing else keeps a second list. */
+class RecordingServer extends grpc.Server {
+  readonly methods = new Map<string, ServedMethod>();
+
+  override addService(service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    super.addService(service, implementation);
+    for (const { path, requestStream, responseStream } of Object.values(service)) {
+      this.methods.set(path, { path, requestStream, responseStream });
+    }
+  }
 }

@@ -2,8 +2,12 @@ import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc
 import { randomUUID } from 'node:crypto';
 import { Metadata, status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { setAuditActor, withAuditScope } from '../context/audit-scope.js';
 import { withCallDeadline } from '../context/call-deadline.js';
+import type { AuditActor } from '../domain/audit-record.js';
 import type { Authenticator } from '../domain/authenticator.js';
+import { DomainError } from '../domain/errors.js';
+import type { AuditTrail } from '../domain/ports/index.js';
 import type { Principal } from '../domain/principal.js';
 import type { RoomgateMetrics } from './metrics.js';
 import { isInternal, toServiceError } from './status.js';
@@ -19,6 +23,8 @@ export interface UnaryDeps {
   logger: Logger;
   /** Prometheus metrics; absent in setups that serve none. */
   metrics?: RoomgateMetrics;
+  /** Records calls refused after authentication; absent in setups that keep no audit log. */
+  audit?: AuditTrail;
 }
 
 /** Reads the single `authorization` metadata value, if present and a string. */
@@ -43,8 +49,29 @@ export function unary<Req, Res>(
     run(deps, method, call, callback, async (fields) => {
       const principal = await deps.authenticator.authenticate(authorizationOf(call.metadata));
       fields.environment = principal.environment;
-      return handler(call.request, { principal });
+      // From here on, a change the store makes is recorded under this caller.
+      setAuditActor(principal.environment, auditActorOf(principal));
+      try {
+        return await handler(call.request, { principal });
+      } catch (err) {
+        if (err instanceof DomainError && err.code === 'ERR_PERMISSION_DENIED') await recordRefusal(deps, fields, err.code);
+        throw err;
+      }
     });
+}
+
+/** The audit log's name for a caller: ids, name and hint, never the token. */
+function auditActorOf(principal: Principal): AuditActor {
+  return principal.kind === 'management'
+    ? { kind: 'management_token', tokenId: principal.tokenId, name: principal.tokenName ?? '', hint: principal.tokenHint ?? '' }
+    : { kind: 'peer_token', peerId: principal.peerId, roomId: principal.roomId };
+}
+
+/** Records a refused call; the caller gets its PERMISSION_DENIED whether or not the record could be written. */
+async function recordRefusal(deps: UnaryDeps, fields: LogFields, errorReason: string): Promise<void> {
+  await deps.audit?.recordRefusal(errorReason).catch((err: unknown) => {
+    deps.logger.error({ ...fields, err }, 'could not record a refused call in the audit log');
+  });
 }
 
 /** Like {@link unary} for methods that need no authentication (GetJwks). */
@@ -83,6 +110,12 @@ function idsOf(request: unknown): Pick<LogFields, 'roomId' | 'peerId'> {
   return { roomId: id(r?.roomId), peerId: id(r?.peerId) };
 }
 
+/** `roomgate.v1.RoomService/CreateRoom`: the path grpc-js routed the call by, without its leading slash. */
+function fullMethodOf(call: ServerUnaryCall<unknown, unknown>, method: string): string {
+  const path = typeof call.getPath === 'function' ? call.getPath() : '';
+  return path.startsWith('/') ? path.slice(1) : method;
+}
+
 /** The call's deadline in epoch milliseconds; Infinity when the client set none. */
 function deadlineOf(call: ServerUnaryCall<unknown, unknown>): number {
   const deadline = call.getDeadline();
@@ -103,8 +136,10 @@ function run<Req, Res>(
   headers.set(REQUEST_ID_HEADER, fields.requestId);
   call.sendMetadata(headers);
   const done = deps.metrics?.start(method);
-  // The store reads the deadline to bound its statements (see src/store/pool.ts).
-  withCallDeadline(deadlineOf(call), () => body(fields)).then(
+  // The store reads the deadline to bound its statements, and the audit
+  // scope to record the call's change (see src/store/pool.ts).
+  const audited = { method: fullMethodOf(call, method), requestId: fields.requestId };
+  withCallDeadline(deadlineOf(call), () => withAuditScope(audited, () => body(fields))).then(
     (response) => {
       done?.(status.OK);
       deps.logger.info({ ...fields, code: status.OK, ms: ms() }, 'rpc');

@@ -67,7 +67,7 @@ describe('roomgate CLI with DATABASE_URL', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect(badScope).toMatchObject({ code: 2 });
-    expect((badScope as { stderr: string }).stderr).toMatch(/scopes: must be among admin, rooms, verify, read/);
+    expect((badScope as { stderr: string }).stderr).toMatch(/scopes: must be among admin, rooms, verify, read, audit/);
   });
 
   it('migrate applies the schema to an empty database', async () => {

@@ -66,6 +66,7 @@ describe('grpcurl list', () => {
         'roomgate.v1.TokenService',
         'roomgate.v1.EventService',
         'roomgate.v1.BanService',
+        'roomgate.v1.AuditService',
         'grpc.health.v1.Health',
         'grpc.reflection.v1.ServerReflection',
         'grpc.reflection.v1alpha.ServerReflection',

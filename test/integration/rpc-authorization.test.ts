@@ -19,7 +19,7 @@ import type { Scope } from '../../src/domain/principal.js';
 import { callUnary, leadingComment, registryFrom } from '../support/reflection-client.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 
-const SCOPES: readonly Scope[] = ['admin', 'rooms', 'verify', 'read'];
+const SCOPES: readonly Scope[] = ['admin', 'rooms', 'verify', 'read', 'audit'];
 const ALL_PERMISSIONS = { canPublish: true, canSubscribe: true, canUpdateMetadata: true, canUpdateRoom: true, canRemoveParticipants: true };
 
 /** Who an RPC's `Authorization:` line admits. */
@@ -191,6 +191,7 @@ const REQUESTS: Record<string, (f: Fixture) => Promise<JsonValue>> = {
   GetBan: async (f) => ({ banId: await ban(f) }),
   ListBans: async () => ({}),
   DeleteBan: async (f) => ({ banId: await ban(f) }),
+  ListAuditEvents: async () => ({}),
 };
 
 /** A ban made by an admin, of an identity with no peer, in the fixture's room. */

@@ -11,6 +11,8 @@ describe('config of the public HTTP listener', () => {
       maxConnectionsPerAddress: 64,
       headersTimeoutMs: 10_000,
       maxHeaderBytes: 8192,
+      corsOrigins: [],
+      grpcWebMaxStreamsPerAddress: 16,
     });
   });
 

@@ -1,5 +1,7 @@
 // The store interfaces the domain needs, one file per aggregate; src/store
 // implements them, and test/support/fakes holds in-memory ones for unit tests.
+export * from './audit-trail.js';
+export * from './audit-store.js';
 export * from './ban-store.js';
 export * from './event-store.js';
 export * from './management-token-store.js';

@@ -47,3 +47,8 @@ CREATE TABLE audit_chain_heads (
 );
 
 INSERT INTO audit_chain_heads (environment) VALUES ('sandbox'), ('production');
+
+-- The `audit` scope reads the audit log (ListAuditEvents) and nothing else.
+ALTER TABLE management_tokens DROP CONSTRAINT management_tokens_scopes_check;
+ALTER TABLE management_tokens ADD CONSTRAINT management_tokens_scopes_check
+  CHECK (cardinality(scopes) > 0 AND scopes <@ ARRAY['admin', 'rooms', 'verify', 'read', 'audit']);

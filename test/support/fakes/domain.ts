@@ -5,7 +5,9 @@
 // fresh signing key and fresh caches, so each test starts from an empty
 // "database"; principals are built directly, without JWTs, as STYLE.md asks.
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { AuditTarget } from '../../../src/domain/audit-record.js';
 import type { CacheInvalidator } from '../../../src/domain/cache-invalidator.js';
+import type { AuditTrail } from '../../../src/domain/ports/index.js';
 import { ManualClock } from '../../../src/domain/clock.js';
 import { KeyEncryptor } from '../../../src/domain/key-encryption.js';
 import { PageTokens } from '../../../src/domain/pagination.js';
@@ -118,7 +120,13 @@ export async function buildDomain(options: { limits?: Partial<Limits> } = {}) {
     write: (entries) => managementTokenStore.recordUse(entries),
     onError: (err) => usageWriteErrors.push(err),
   });
-  const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, ring, clock, limits);
+  // The audit log is Postgres's (test/integration/audit-*); here its calls are only noted.
+  const auditCalls: { environment?: Environment; targets?: AuditTarget[]; refusal?: string }[] = [];
+  const auditTrail: AuditTrail = {
+    recordAlone: async (environment, targets) => void auditCalls.push({ environment, targets }),
+    recordRefusal: async (refusal) => void auditCalls.push({ refusal }),
+  };
+  const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, ring, clock, limits, auditTrail);
   const pages = new PageTokens(randomBytes(32));
   return {
     limits,
@@ -134,6 +142,7 @@ export async function buildDomain(options: { limits?: Partial<Limits> } = {}) {
     invalidate,
     lastUsed,
     usageWriteErrors,
+    auditCalls,
     tokens,
     pages,
     rooms: new RoomManager(roomStore, limits, invalidate, pages),

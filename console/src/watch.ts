@@ -1,0 +1,86 @@
+import { useEffect, useRef, useState } from 'react';
+import { errorText, isAbort, isPermanent } from './api.js';
+import type { Event, EventType } from './gen/roomgate/v1/events_pb.js';
+import { useReport, useSession } from './session.js';
+
+/** What a live view shows about its stream. */
+export type WatchState = { kind: 'connecting' } | { kind: 'live' } | { kind: 'retrying'; error: string; seconds: number } | { kind: 'stopped' };
+
+/** Filters of a watch; a change starts a new stream from now. */
+export interface WatchFilter {
+  roomId?: string;
+  types?: EventType[];
+  /** False pauses the stream; it resumes from the last cursor. */
+  enabled?: boolean;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * Follows WatchEvents from now, calling `onEvent` for each event. After a
+ * failure it starts again with backoff (1 s doubling to 30 s), resuming after
+ * the last cursor seen (an event's or a heartbeat's), so nothing between is
+ * lost. Errors that retrying cannot fix (a missing scope, a bad filter) stop
+ * it with an alert.
+ */
+export function useWatch(filter: WatchFilter, onEvent: (event: Event) => void): WatchState {
+  const { api } = useSession();
+  const report = useReport();
+  const [state, setState] = useState<WatchState>({ kind: 'connecting' });
+  const onEventRef = useRef(onEvent);
+  onEventRef.current = onEvent;
+  const cursor = useRef('');
+  const key = `${filter.roomId ?? ''}|${(filter.types ?? []).join(',')}`;
+  const lastKey = useRef(key);
+  const enabled = filter.enabled ?? true;
+
+  useEffect(() => {
+    // A new filter starts from now; a pause keeps the cursor to resume after it.
+    if (lastKey.current !== key) {
+      cursor.current = '';
+      lastKey.current = key;
+    }
+    if (!enabled) {
+      setState({ kind: 'stopped' });
+      return;
+    }
+    const abort = new AbortController();
+    const run = async () => {
+      let backoff = 1000;
+      while (!abort.signal.aborted) {
+        setState({ kind: 'connecting' });
+        try {
+          const stream = api.events.watchEvents(
+            { afterCursor: cursor.current, roomId: filter.roomId ?? '', types: filter.types ?? [], heartbeatIntervalSeconds: 15 },
+            { signal: abort.signal },
+          );
+          setState({ kind: 'live' });
+          for await (const message of stream) {
+            backoff = 1000;
+            if (message.event) {
+              cursor.current = message.event.cursor;
+              onEventRef.current(message.event);
+            } else if (message.heartbeat) {
+              cursor.current = message.heartbeat.cursor;
+            }
+          }
+        } catch (err) {
+          if (abort.signal.aborted || isAbort(err)) return;
+          if (isPermanent(err)) {
+            report(err);
+            setState({ kind: 'stopped' });
+            return;
+          }
+          setState({ kind: 'retrying', error: errorText(err), seconds: Math.round(backoff / 1000) });
+        }
+        // An ended stream (a server shutting down) is followed again too.
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    };
+    void run();
+    return () => abort.abort();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, key, enabled, report]);
+  return state;
+}

@@ -1,0 +1,163 @@
+// Rooms, a room's live peers, kick and kick-and-ban, bans, and the Events
+// tail, in real Chromium against a live roomgate. What the UI does is checked
+// through the gRPC API; what the API does is expected in the UI without reload.
+import { randomBytes } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
+import { expect, it } from 'vitest';
+import { expectNoSeriousAxeViolations } from '../support/browser-axe.js';
+import { describeBrowser, eventually, useConsole } from '../support/browser-console.js';
+import { expectStatus } from '../support/roomgate.js';
+
+const c = useConsole(import.meta.url);
+const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+async function apiRoom(name = unique('room')): Promise<{ id: string; name: string }> {
+  const { room } = await c.t.client.rooms.createRoom({ name }, { token: c.root });
+  return { id: room!.id, name };
+}
+
+async function apiPeer(roomId: string, identity: string): Promise<string> {
+  const { peer } = await c.t.client.peers.createPeer({ roomId, identity, permissions: { canPublish: true, canSubscribe: true } }, { token: c.root });
+  return peer!.id;
+}
+
+const peerRow = (identity: string) => c.page.getByRole('table', { name: 'Peers', exact: true }).getByRole('row').filter({ hasText: identity });
+
+describeBrowser('console rooms', { timeout: 60_000 }, () => {
+  it('creates a room in the UI, which then exists through the API, and filters by name', async () => {
+    const { page } = c;
+    await c.signIn((await c.token('console-rooms', ['rooms'])).token);
+    await c.go('#/rooms');
+    await c.heading('Rooms').waitFor();
+    const name = unique('ui-room');
+    await page.getByRole('button', { name: 'Create room', exact: true }).click();
+    await page.getByLabel('Room name', { exact: true }).fill(name);
+    await page.getByLabel('Max peers', { exact: true }).fill('5');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    const rooms = page.getByRole('table', { name: 'Rooms', exact: true });
+    await rooms.getByRole('row').filter({ hasText: name }).waitFor();
+
+    const { rooms: listed } = await c.t.client.rooms.listRooms({ nameFilter: name }, { token: c.root });
+    expect(listed.map((r) => [r.name, r.maxPeers])).toEqual([[name, 5]]);
+
+    const other = await apiRoom(unique('other'));
+    await page.reload();
+    await rooms.getByRole('row').filter({ hasText: other.name }).waitFor();
+    await page.getByLabel('Filter by name', { exact: true }).fill(name);
+    await rooms.getByRole('row').filter({ hasText: other.name }).waitFor({ state: 'detached' });
+    await rooms.getByRole('row').filter({ hasText: name }).waitFor();
+    await expectNoSeriousAxeViolations(page, 'the Rooms page');
+  });
+
+  it('shows a peer created by the API live, with the live count, and kicks it', async () => {
+    const { page } = c;
+    const room = await apiRoom();
+    await c.signIn((await c.token('console-kick', ['rooms'])).token);
+    await c.go('#/rooms');
+    const roomRow = page.getByRole('table', { name: 'Rooms', exact: true }).getByRole('row').filter({ hasText: room.name });
+    await roomRow.waitFor();
+    // Columns: Name, Room ID, Peers, Created.
+    const peersCell = roomRow.getByRole('cell').nth(2);
+    expect((await peersCell.textContent())?.trim()).toBe('0');
+    await apiPeer(room.id, 'counted');
+    await eventually(async () => expect((await peersCell.textContent())?.trim()).toBe('1'));
+
+    await roomRow.getByRole('link', { name: room.name, exact: true }).click();
+    await c.heading(room.name).waitFor();
+    await peerRow('counted').waitFor();
+    const identity = unique('alice');
+    const peerId = await apiPeer(room.id, identity);
+    await peerRow(identity).waitFor();
+    expect(await peerRow(identity).textContent()).toContain(peerId);
+    await c.shot('room-with-peers');
+    await expectNoSeriousAxeViolations(page, 'a room page with peers');
+
+    await peerRow(identity).getByRole('button', { name: 'Kick', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Kick peer', exact: true });
+    await expectNoSeriousAxeViolations(page, 'the Kick peer dialog');
+    await dialog.getByRole('button', { name: 'Kick peer', exact: true }).click();
+    await peerRow(identity).waitFor({ state: 'detached' });
+    await expectStatus(c.t.client.peers.getPeer({ roomId: room.id, peerId }, { token: c.root }), status.NOT_FOUND);
+    // The other peer stays, and a peer deleted by the API leaves the page as well.
+    await peerRow('counted').waitFor();
+    const { peers } = await c.t.client.peers.listPeers({ roomId: room.id }, { token: c.root });
+    await c.t.client.peers.deletePeer({ roomId: room.id, peerId: peers[0]!.id }, { token: c.root });
+    await peerRow('counted').waitFor({ state: 'detached' });
+  });
+
+  it('kicks and bans, shows the ban on the Bans page, and lifts it', async () => {
+    const { page } = c;
+    const room = await apiRoom();
+    const identity = unique('mallory');
+    await apiPeer(room.id, identity);
+    await c.signIn((await c.token('console-ban', ['rooms'])).token);
+    await c.go(`#/rooms/${room.id}`);
+    await peerRow(identity).getByRole('button', { name: 'Kick and ban', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Kick and ban', exact: true });
+    await dialog.getByLabel('Ban duration (seconds)', { exact: true }).fill('0');
+    await dialog.getByLabel('Reason', { exact: true }).fill('spamming the chat');
+    await expectNoSeriousAxeViolations(page, 'the Kick and ban dialog');
+    await dialog.getByRole('button', { name: 'Kick and ban', exact: true }).click();
+    await peerRow(identity).waitFor({ state: 'detached' });
+
+    const { bans } = await c.t.client.bans.listBans({ identity }, { token: c.root });
+    expect(bans.map((b) => [b.identity, b.roomId, b.reason, b.expireTime])).toEqual([[identity, room.id, 'spamming the chat', undefined]]);
+    await expectStatus(c.t.client.peers.createPeer({ roomId: room.id, identity }, { token: c.root }), status.FAILED_PRECONDITION);
+
+    await page.getByRole('link', { name: 'Bans', exact: true }).click();
+    await c.heading('Bans').waitFor();
+    const banRow = page.getByRole('table', { name: 'Bans', exact: true }).getByRole('row').filter({ hasText: identity });
+    await banRow.filter({ hasText: 'spamming the chat' }).waitFor();
+    await c.shot('bans');
+    await expectNoSeriousAxeViolations(page, 'the Bans page');
+    await banRow.getByRole('button', { name: 'Lift ban', exact: true }).click();
+    await banRow.waitFor({ state: 'detached' });
+    expect((await c.t.client.bans.listBans({ identity }, { token: c.root })).bans).toEqual([]);
+    await apiPeer(room.id, identity);
+  });
+
+  it('saves metadata and max peers, and issues a peer token that verifies', async () => {
+    const { page } = c;
+    const room = await apiRoom();
+    const identity = unique('bob');
+    await apiPeer(room.id, identity);
+    await c.signIn((await c.token('console-edit', ['rooms'])).token);
+    await c.go(`#/rooms/${room.id}`);
+    await c.heading(room.name).waitFor();
+    await page.getByLabel('Room metadata', { exact: true }).fill('{"topic":"stand-up"}');
+    await page.getByLabel('Max peers', { exact: true }).fill('7');
+    await page.getByRole('button', { name: 'Save room', exact: true }).click();
+    await eventually(async () => {
+      const { room: saved } = await c.t.client.rooms.getRoom({ roomId: room.id }, { token: c.root });
+      expect([JSON.parse(saved!.metadata), saved!.maxPeers]).toEqual([{ topic: 'stand-up' }, 7]);
+    });
+
+    await peerRow(identity).getByRole('button', { name: 'Issue token', exact: true }).click();
+    const tokenBox = page.getByLabel('Peer token', { exact: true });
+    await tokenBox.waitFor();
+    expect(await tokenBox.getAttribute('readonly')).not.toBeNull();
+    await page.getByRole('button', { name: 'Copy', exact: true }).waitFor();
+    const jwt = await tokenBox.inputValue();
+    expect(jwt).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const verified = await c.t.client.tokens.verifyPeerToken({ token: jwt, roomId: room.id }, { token: c.root });
+    expect([verified.valid, verified.claims?.identity, verified.claims?.roomId]).toEqual([true, identity, room.id]);
+  });
+
+  it('tails events live, newest first', async () => {
+    const { page } = c;
+    await c.signIn((await c.token('console-events', ['rooms'])).token);
+    await page.getByRole('link', { name: 'Events', exact: true }).click();
+    await c.heading('Events').waitFor();
+    const events = page.getByRole('table', { name: 'Events', exact: true });
+    const room = await apiRoom();
+    await events.getByRole('row').filter({ hasText: room.id }).first().waitFor();
+    const later = await apiRoom();
+    await events.getByRole('row').filter({ hasText: later.id }).first().waitFor();
+    const texts = await events.getByRole('row').allTextContents();
+    const newer = texts.findIndex((t) => t.includes(later.id));
+    const older = texts.findIndex((t) => t.includes(room.id));
+    expect(newer).toBeLessThan(older);
+    await c.shot('events');
+    await expectNoSeriousAxeViolations(page, 'the Events page');
+  });
+});
