@@ -195,6 +195,7 @@ export async function startRoomgate(
         streams: watchStreams,
         maxBacklog: config.watchMaxBacklog,
         stopping: watchStopping.signal,
+        audit: auditTrail,
       }),
     }, config.grpc);
     // The first start's token is the operator's doing: recorded as theirs.

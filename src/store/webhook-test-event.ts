@@ -72,7 +72,7 @@ export async function sendTestEvent(
     const { rows } = await query<DeliveryRow>(client, WRITE_TEST, [id, environment, payload, endpointId]);
     // Wakes the relays on commit, as appendEvent does; watchers it wakes find nothing for them.
     await query(client, 'SELECT pg_notify($1, $2)', [NOTIFY_CHANNELS.events, environment]);
-    auditChange(environment, { type: 'event', id }, { type: 'webhook_endpoint', id: endpointId });
+    auditChange(environment, { type: 'webhook_endpoint', id: endpointId }, { type: 'event', id });
     return { kind: 'sent', delivery: toDelivery(rows[0]!) };
   });
 }

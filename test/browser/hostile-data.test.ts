@@ -20,7 +20,7 @@ async function expectInert(where: string): Promise<void> {
   expect(c.watch.dialogs, `dialogs on ${where}`).toEqual([]);
 }
 
-describeBrowser('hostile data in the console', { timeout: 60_000 }, () => {
+describeBrowser('hostile data in the console', { timeout: 90_000 }, () => {
   it('shows markup in metadata, identities, names, descriptions, reasons and token names as text', async () => {
     const { page } = c;
     const token = { token: c.root };

@@ -67,7 +67,7 @@ function strings(...values: string[]): number[] {
   });
 }
 
-describeBrowser('read-only console', { timeout: 60_000 }, () => {
+describeBrowser('read-only console', { timeout: 90_000 }, () => {
   it('shows no write button on any page, with the read-only notice', async () => {
     const { page } = c;
     const data = await seed();

@@ -23,7 +23,7 @@ async function apiPeer(roomId: string, identity: string): Promise<string> {
 
 const peerRow = (identity: string) => c.page.getByRole('table', { name: 'Peers', exact: true }).getByRole('row').filter({ hasText: identity });
 
-describeBrowser('console rooms', { timeout: 60_000 }, () => {
+describeBrowser('console rooms', { timeout: 90_000 }, () => {
   it('creates a room in the UI, which then exists through the API, and filters by name', async () => {
     const { page } = c;
     await c.signIn((await c.token('console-rooms', ['rooms'])).token);
@@ -59,12 +59,14 @@ describeBrowser('console rooms', { timeout: 60_000 }, () => {
     // Columns: Name, Room ID, Peers, Created.
     const peersCell = roomRow.getByRole('cell').nth(2);
     expect((await peersCell.textContent())?.trim()).toBe('0');
+    await c.live();
     await apiPeer(room.id, 'counted');
     await eventually(async () => expect((await peersCell.textContent())?.trim()).toBe('1'));
 
     await roomRow.getByRole('link', { name: room.name, exact: true }).click();
     await c.heading(room.name).waitFor();
     await peerRow('counted').waitFor();
+    await c.live();
     const identity = unique('alice');
     const peerId = await apiPeer(room.id, identity);
     await peerRow(identity).waitFor();
@@ -149,6 +151,7 @@ describeBrowser('console rooms', { timeout: 60_000 }, () => {
     await page.getByRole('link', { name: 'Events', exact: true }).click();
     await c.heading('Events').waitFor();
     const events = page.getByRole('table', { name: 'Events', exact: true });
+    await c.live();
     const room = await apiRoom();
     await events.getByRole('row').filter({ hasText: room.id }).first().waitFor();
     const later = await apiRoom();
@@ -159,5 +162,44 @@ describeBrowser('console rooms', { timeout: 60_000 }, () => {
     expect(newer).toBeLessThan(older);
     await c.shot('events');
     await expectNoSeriousAxeViolations(page, 'the Events page');
+  });
+
+  it('filters the events tail by type and room, and pauses and resumes it', async () => {
+    const { page } = c;
+    const room = await apiRoom();
+    const other = await apiRoom();
+    await c.signIn((await c.token('console-event-filters', ['rooms'])).token);
+    await c.go('#/events');
+    await c.heading('Events').waitFor();
+    await page.getByLabel('Event type', { exact: true }).selectOption({ label: 'PEER_CREATED' });
+    await page.getByLabel('Room ID', { exact: true }).fill(room.id);
+    const events = page.getByRole('table', { name: 'Events', exact: true });
+    await c.live();
+    // The Room ID filter applies after a debounce, so the first round may run
+    // before it; a later round must then pass. In each round the unwanted events
+    // commit first: WatchEvents sends in commit order, so once the round's
+    // wanted event is shown, a filter that let them through would have shown them.
+    const updates = () => events.getByRole('row').filter({ hasText: 'ROOM_UPDATED' }).count();
+    await eventually(async () => {
+      const updatesBefore = await updates();
+      const unwanted = unique('elsewhere');
+      await apiPeer(other.id, unwanted);
+      await c.t.client.rooms.updateRoom({ roomId: room.id, metadata: JSON.stringify({ unwanted }) }, { token: c.root });
+      const wanted = unique('wanted');
+      await apiPeer(room.id, wanted);
+      await events.getByRole('row').filter({ hasText: wanted }).waitFor({ timeout: 5_000 });
+      const rows = (await events.getByRole('row').allTextContents()).slice(1);
+      expect(rows.filter((r) => r.includes(unwanted)), rows.join('\n')).toEqual([]);
+      expect(await updates(), rows.join('\n')).toBe(updatesBefore);
+      expect(rows[0]).toContain('PEER_CREATED');
+      expect(rows[0]).toContain(room.id);
+    }, 30_000);
+
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await c.live();
+    const after = unique('after-resume');
+    await apiPeer(room.id, after);
+    await events.getByRole('row').filter({ hasText: after }).waitFor();
   });
 });

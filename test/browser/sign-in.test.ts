@@ -16,7 +16,7 @@ async function storage(): Promise<{ local: [string, string][]; session: [string,
   };
 }
 
-describeBrowser('console sign-in', { timeout: 60_000 }, () => {
+describeBrowser('console sign-in', { timeout: 90_000 }, () => {
   it('refuses a bad token with an UNAUTHENTICATED alert', async () => {
     const { page } = c;
     await page.goto(`${c.t.httpUrl}/console/`);
@@ -80,7 +80,7 @@ describeBrowser('console sign-in', { timeout: 60_000 }, () => {
   });
 });
 
-describeBrowser('console security headers', { timeout: 60_000 }, () => {
+describeBrowser('console security headers', { timeout: 90_000 }, () => {
   it('serves /console/ with a strict CSP, frame-ancestors none and nosniff', async () => {
     const response = await c.page.goto(`${c.t.httpUrl}/console/`);
     expect(response?.status()).toBe(200);

@@ -9,7 +9,7 @@ import { expectStatus } from '../support/roomgate.js';
 
 const c = useConsole(import.meta.url);
 
-describeBrowser('console management tokens, signing keys and audit log', { timeout: 60_000 }, () => {
+describeBrowser('console management tokens, signing keys and audit log', { timeout: 90_000 }, () => {
   it('creates a token (shown once, working over gRPC) and revokes it (it stops working)', async () => {
     const { page } = c;
     await c.signIn((await c.token('console-tokens', ['admin'])).token);

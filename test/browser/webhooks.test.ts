@@ -57,7 +57,7 @@ async function received(path: string, count: number, secret: string): Promise<Re
   return hits;
 }
 
-describeBrowser('console webhooks', { timeout: 60_000 }, () => {
+describeBrowser('console webhooks', { timeout: 90_000 }, () => {
   it('creates an endpoint, shows a delivery in its log, and redelivers it', async () => {
     const { page } = c;
     await c.signIn((await c.token('console-webhooks', ['rooms'])).token);

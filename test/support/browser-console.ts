@@ -52,6 +52,12 @@ export interface ConsoleFixture {
   go(route: string): Promise<void>;
   /** The h1 heading with this exact name. */
   heading(name: string): Locator;
+  /**
+   * Resolves once the page's WatchEvents stream is up (its status reads
+   * "Live"): the Events tail watches from now, so an event made before that
+   * may rightly never show.
+   */
+  live(): Promise<void>;
   /** Saves a screenshot artifact named after this file and `name`. */
   shot(name: string): Promise<string>;
 }
@@ -130,12 +136,13 @@ export function useConsole(testFileUrl: string, env: Record<string, string> = {}
       await fixture.page.goto(`${fixture.t.httpUrl}/console/${route}`);
     },
     heading: (name) => fixture.page.getByRole('heading', { level: 1, name, exact: true }),
+    live: () => fixture.page.getByRole('status').filter({ hasText: /^\W*Live$/ }).waitFor(),
     shot: (name) => screenshot(fixture.page, testFileUrl, name),
   };
   return fixture;
 }
 
 /** Resolves once `check` passes, retrying on failure: waits on UI or API state, never a fixed time. */
-export function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
+export function eventually<T>(check: () => T | Promise<T>, timeoutMs = 20_000): Promise<T> {
   return vi.waitFor(check, { timeout: timeoutMs, interval: 50 });
 }

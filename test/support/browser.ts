@@ -70,7 +70,8 @@ export interface PageWatch {
 /** Opens a page in a fresh context and records its dialogs and uncaught errors. */
 export async function openPage(browser: Browser): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  context.setDefaultTimeout(10_000);
+  // Generous for a loaded CI machine; a wait ends as soon as the UI is there.
+  context.setDefaultTimeout(20_000);
   // Recorded before any page script runs: the console's own scripts never see or change it.
   await context.addInitScript(`(() => {
     const seen = [];
