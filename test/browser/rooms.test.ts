@@ -117,6 +117,8 @@ describeBrowser('console rooms', { timeout: 90_000 }, () => {
     await apiPeer(room.id, identity);
     await c.signIn((await c.token('console-ban', ['rooms'])).token);
     await c.go(`#/rooms/${room.id}`);
+    // The row leaves on the stream's PEER_DELETED: the stream must be up before the kick.
+    await c.live();
     await peerRow(identity).getByRole('button', { name: 'Kick and ban', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Kick and ban', exact: true });
     await dialog.getByLabel('Ban duration (seconds)', { exact: true }).fill('0');
