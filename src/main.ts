@@ -195,6 +195,7 @@ export async function startRoomgate(
         streams: watchStreams,
         maxBacklog: config.watchMaxBacklog,
         stopping: watchStopping.signal,
+        audit: auditTrail,
       }),
     }, config.grpc);
     // The first start's token is the operator's doing: recorded as theirs.
@@ -251,7 +252,7 @@ export async function startRoomgate(
         bridge,
         cors: grpcWebCors(config.http.corsOrigins),
         maxMessageBytes: config.grpc.maxMessageBytes,
-        streams: new StreamSlots(config.http.grpcWebMaxStreamsPerAddress),
+        streams: new StreamSlots(config.http.grpcWebMaxStreamsPerAddress, config.grpc.maxConcurrentStreams),
         logger: logger.child({ component: 'grpc-web' }),
       });
       const publicHttp = await startHttpListener(router, config.http.address, {

@@ -35,6 +35,7 @@ export function App() {
     setAlerts((list) => [...list.filter((a) => a.text !== text), { id: nextId.current++, text }]);
   }, []);
   const dismiss = useCallback((id: number) => setAlerts((list) => list.filter((a) => a.id !== id)), []);
+  const clearAlerts = useCallback(() => setAlerts([]), []);
 
   const signIn = useCallback(
     async (token: string) => {
@@ -66,7 +67,7 @@ export function App() {
     <ReportContext.Provider value={report}>
       {session ? (
         <SessionContext.Provider value={session}>
-          <Shell onSignOut={signOut} alerts={<Alerts alerts={alerts} dismiss={dismiss} />} />
+          <Shell onSignOut={signOut} onNavigate={clearAlerts} alerts={<Alerts alerts={alerts} dismiss={dismiss} />} />
         </SessionContext.Provider>
       ) : (
         <SignIn checking={checking} onSignIn={signIn} alerts={<Alerts alerts={alerts} dismiss={dismiss} />} />

@@ -1,4 +1,6 @@
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { errorText } from './api.js';
+import type { ReportError } from './session.js';
 import type { WatchState } from './watch.js';
 
 /** One shown error. */
@@ -21,6 +23,16 @@ export function Alerts({ alerts, dismiss }: { alerts: AlertItem[]; dismiss: (id:
       ))}
     </div>
   );
+}
+
+/**
+ * Alerts of a dialog's own calls, shown inside it: a modal dialog hides the
+ * shell's alerts behind it.
+ */
+export function useDialogAlerts(): [report: ReportError, alerts: ReactNode] {
+  const [alerts, setAlerts] = useState<AlertItem[]>([]);
+  const report = useCallback((err: unknown) => setAlerts([{ id: Date.now(), text: errorText(err) }]), []);
+  return [report, <Alerts key="alerts" alerts={alerts} dismiss={() => setAlerts([])} />];
 }
 
 /**

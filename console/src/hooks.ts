@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { isAbort } from './api.js';
-import { useReport } from './session.js';
+import { useReport, type ReportError } from './session.js';
 
 /** The location hash without '#', kept current. */
 export function useHash(): string {
@@ -25,10 +25,11 @@ export function useDebounced<T>(value: T, ms: number): T {
 
 /**
  * Runs `action` with the error reporter and a busy flag; returns whether it
- * succeeded. Errors become alerts, never exceptions.
+ * succeeded. Errors become alerts (the shell's, or `reportTo`'s), never exceptions.
  */
-export function useAction(): [busy: boolean, run: (action: () => Promise<unknown>) => Promise<boolean>] {
-  const report = useReport();
+export function useAction(reportTo?: ReportError): [busy: boolean, run: (action: () => Promise<unknown>) => Promise<boolean>] {
+  const shellReport = useReport();
+  const report = reportTo ?? shellReport;
   const [busy, setBusy] = useState(false);
   const run = useCallback(
     async (action: () => Promise<unknown>) => {

@@ -45,16 +45,17 @@ function page(route: string): ReactNode {
 }
 
 /** The signed-in frame: header, navigation, alerts and the current page. */
-export function Shell({ onSignOut, alerts }: { onSignOut: () => void; alerts: ReactNode }) {
+export function Shell({ onSignOut, onNavigate, alerts }: { onSignOut: () => void; onNavigate: () => void; alerts: ReactNode }) {
   const session = useSession();
   const hash = useHash();
   const route = hash.startsWith('/') ? hash : '/rooms';
   const main = useRef<HTMLElement>(null);
   const section = route.split('/')[1] ?? '';
-  // Moves focus to the new page's heading, as a page load would for screen readers.
+  // A new page drops the last page's alerts, and moves focus to its heading as a page load would for screen readers.
   useEffect(() => {
+    onNavigate();
     main.current?.querySelector('h1')?.focus();
-  }, [route]);
+  }, [route, onNavigate]);
   return (
     <>
       <a className="skip" href="#main" onClick={(e) => { e.preventDefault(); main.current?.querySelector('h1')?.focus(); }}>

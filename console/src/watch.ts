@@ -1,5 +1,7 @@
+import { Code, ConnectError } from '@connectrpc/connect';
 import { useEffect, useRef, useState } from 'react';
 import { errorText, isAbort, isPermanent } from './api.js';
+import { ErrorInfoSchema } from './gen/google/rpc/error_details_pb.js';
 import type { Event, EventType } from './gen/roomgate/v1/events_pb.js';
 import { useReport, useSession } from './session.js';
 
@@ -14,21 +16,25 @@ export interface WatchFilter {
   enabled?: boolean;
 }
 
-const MAX_BACKOFF_MS = 30_000;
+const MAX_BACKOFF_MS = 15_000;
 
 /**
  * Follows WatchEvents from now, calling `onEvent` for each event. After a
- * failure it starts again with backoff (1 s doubling to 30 s), resuming after
+ * failure it starts again with backoff (1 s doubling to 15 s), resuming after
  * the last cursor seen (an event's or a heartbeat's), so nothing between is
- * lost. Errors that retrying cannot fix (a missing scope, a bad filter) stop
- * it with an alert.
+ * lost. A stream that fails before it has seen a cursor, or whose cursor is
+ * too old (OUT_OF_RANGE), starts again from now: `onResync` is then called so
+ * that the view reads its state again. Errors that retrying cannot fix (a
+ * missing scope, a bad filter) stop it with an alert.
  */
-export function useWatch(filter: WatchFilter, onEvent: (event: Event) => void): WatchState {
+export function useWatch(filter: WatchFilter, onEvent: (event: Event) => void, onResync?: () => void): WatchState {
   const { api } = useSession();
   const report = useReport();
   const [state, setState] = useState<WatchState>({ kind: 'connecting' });
   const onEventRef = useRef(onEvent);
   onEventRef.current = onEvent;
+  const onResyncRef = useRef(onResync);
+  onResyncRef.current = onResync;
   const cursor = useRef('');
   const key = `${filter.roomId ?? ''}|${(filter.types ?? []).join(',')}`;
   const lastKey = useRef(key);
@@ -47,14 +53,20 @@ export function useWatch(filter: WatchFilter, onEvent: (event: Event) => void): 
     const abort = new AbortController();
     const run = async () => {
       let backoff = 1000;
+      let failed = false;
       while (!abort.signal.aborted) {
         setState({ kind: 'connecting' });
+        let resync: ReturnType<typeof setTimeout> | undefined;
         try {
           const stream = api.events.watchEvents(
-            { afterCursor: cursor.current, roomId: filter.roomId ?? '', types: filter.types ?? [], heartbeatIntervalSeconds: 15 },
+            { afterCursor: cursor.current, roomId: filter.roomId ?? '', types: filter.types ?? [], heartbeatIntervalSeconds: 10 },
             { signal: abort.signal },
           );
           setState({ kind: 'live' });
+          // Events between the failure and this start are unknown without a
+          // cursor: the view reads its state again, a moment after the stream
+          // is asked for, so that what changes after the read is streamed.
+          if (failed && cursor.current === '') resync = setTimeout(() => onResyncRef.current?.(), 500);
           for await (const message of stream) {
             backoff = 1000;
             if (message.event) {
@@ -65,8 +77,15 @@ export function useWatch(filter: WatchFilter, onEvent: (event: Event) => void): 
             }
           }
         } catch (err) {
+          clearTimeout(resync);
           if (abort.signal.aborted || isAbort(err)) return;
-          if (isPermanent(err)) {
+          failed = true;
+          const error = ConnectError.from(err);
+          // A stream the server ends (shutting down, a consumer too slow) says where to resume.
+          const resume = error.findDetails(ErrorInfoSchema).find((info) => info.metadata.resumeCursor)?.metadata.resumeCursor;
+          if (resume) cursor.current = resume;
+          if (error.code === Code.OutOfRange) cursor.current = '';
+          else if (isPermanent(err)) {
             report(err);
             setState({ kind: 'stopped' });
             return;
@@ -74,6 +93,7 @@ export function useWatch(filter: WatchFilter, onEvent: (event: Event) => void): 
           setState({ kind: 'retrying', error: errorText(err), seconds: Math.round(backoff / 1000) });
         }
         // An ended stream (a server shutting down) is followed again too.
+        failed = true;
         await new Promise((resolve) => setTimeout(resolve, backoff));
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { exportRecords } from '../domain/audit-export.js';
-import { verifyChain } from '../domain/audit-verifier.js';
+import { verifyChain, type ChainVerdict } from '../domain/audit-verifier.js';
 import { ENVIRONMENTS, type Environment } from '../domain/principal.js';
 import { openDatabase } from '../store/database.js';
 import { PgAuditStore } from '../store/audit-store.js';
@@ -54,6 +54,14 @@ async function writeOut(text: string): Promise<void> {
   if (!process.stdout.write(text)) await once(process.stdout, 'drain');
 }
 
+/** The line `roomgate audit verify` prints for one environment. */
+export function verdictLine(v: ChainVerdict): string {
+  if (!v.ok) return `${v.environment}: BROKEN at sequence ${v.sequence}${v.id ? ` (id ${v.id})` : ' (chain head)'}: ${v.problem}`;
+  const anchored = v.firstSequence === '1' ? '' : ', after the retention anchor';
+  const span = v.records === 0 ? `no records${anchored}` : `${v.records} records (sequence ${v.firstSequence}-${v.headSequence}${anchored})`;
+  return `${v.environment}: OK, ${span}; head ${v.headSequence} ${v.headHash}`;
+}
+
 /** Runs `roomgate audit …`; returns the exit code. */
 export async function auditCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [sub, ...rest] = args;
@@ -102,14 +110,7 @@ export async function auditCommand(args: string[], env: NodeJS.ProcessEnv): Prom
       for (const environment of environments) found.push(await verifyChain(snapshot, environment));
       return found;
     });
-    for (const v of verdicts) {
-      if (v.ok) {
-        const span = v.records === 0 ? 'no records' : `${v.records} records (sequence ${v.firstSequence}-${v.headSequence})`;
-        await writeOut(`${v.environment}: OK, ${span}; head ${v.headSequence} ${v.headHash}\n`);
-      } else {
-        await writeOut(`${v.environment}: BROKEN at sequence ${v.sequence}${v.id ? ` (id ${v.id})` : ' (chain head)'}: ${v.problem}\n`);
-      }
-    }
+    for (const v of verdicts) await writeOut(verdictLine(v) + '\n');
     return verdicts.every((v) => v.ok) ? 0 : 1;
   } finally {
     await database.close();

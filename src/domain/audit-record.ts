@@ -68,8 +68,13 @@ export function actorIdOf(actor: AuditActor): string {
  * string, so no field can forge another's boundary.
  */
 export function auditHash(content: AuditContent, previousHash: string): string {
+  return createHash('sha256').update(auditCanonicalForm(content, previousHash)).digest('hex');
+}
+
+/** The text {@link auditHash} hashes (UTF-8). */
+export function auditCanonicalForm(content: AuditContent, previousHash: string): string {
   const a = content.actor;
-  const canonical = JSON.stringify([
+  return JSON.stringify([
     'roomgate.audit.v1',
     content.environment,
     content.sequence,
@@ -87,5 +92,4 @@ export function auditHash(content: AuditContent, previousHash: string): string {
     content.errorReason,
     previousHash,
   ]);
-  return createHash('sha256').update(canonical).digest('hex');
 }

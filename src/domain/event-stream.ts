@@ -2,7 +2,7 @@ import type { EventCursors, EventPosition } from './event-cursor.js';
 import type { EventNotifier } from './event-notifier.js';
 import { EventTail } from './event-tail.js';
 import { DomainError, invalidArgument } from './errors.js';
-import { EVENT_TYPES, type EventType, type RoomEvent } from './events.js';
+import { EVENT_TYPES, WEBHOOK_TEST, type EventType, type RoomEvent } from './events.js';
 import { can, ensureCan } from './permissions.js';
 import type { EventFilter, EventRetentionStore, EventStreamStore } from './ports/index.js';
 import type { Environment, Principal } from './principal.js';
@@ -215,6 +215,7 @@ function watchFilter(input: WatchEventsInput): EventFilter {
     const types = new Set<EventType>();
     for (const t of input.types) {
       if (t === undefined) throw invalidArgument('types', 'must list EVENT_TYPE_* values other than EVENT_TYPE_UNSPECIFIED');
+      if (t === WEBHOOK_TEST) throw invalidArgument('types', 'EVENT_TYPE_WEBHOOK_TEST is never streamed: it goes only to the webhook endpoint that SendTestWebhookEvent names');
       types.add(t);
     }
     filter.types = [...types];

@@ -16,7 +16,8 @@ export type EventType =
   | 'room_purged'
   | 'ban_created'
   | 'ban_lifted'
-  | 'ban_expired';
+  | 'ban_expired'
+  | 'webhook_test';
 
 /** All event types, in the wire enum's order. */
 export const EVENT_TYPES: readonly EventType[] = [
@@ -33,7 +34,15 @@ export const EVENT_TYPES: readonly EventType[] = [
   'ban_created',
   'ban_lifted',
   'ban_expired',
+  'webhook_test',
 ];
+
+/**
+ * The type of SendTestWebhookEvent's events: delivered to the one endpoint
+ * named, never streamed by WatchEvents, and not a type an endpoint's filter
+ * or a watch may ask for (src/store/webhook-test-event.ts says how).
+ */
+export const WEBHOOK_TEST: EventType = 'webhook_test';
 
 /** Why a peer's tokens stopped verifying. */
 export type RevocationCause = 'peer_deleted' | 'room_deleted' | 'permissions_changed' | 'banned';
@@ -46,7 +55,8 @@ export type EventPayload =
       peer: PeerRecord;
     }
   | { type: 'peer_token_revoked'; peerId: string; identity: string; cause: RevocationCause; generation: number }
-  | { type: 'ban_created' | 'ban_lifted' | 'ban_expired'; ban: BanRecord };
+  | { type: 'ban_created' | 'ban_lifted' | 'ban_expired'; ban: BanRecord }
+  | { type: 'webhook_test'; endpointId: string };
 
 /** A committed event, as read back from the outbox. */
 export interface RoomEvent {

@@ -48,6 +48,13 @@ export interface WebhookManagerOptions {
   maxEndpointsPerEnvironment: number;
 }
 
+/**
+ * Test events one endpoint may be sent per minute. Each is an outbound HTTP
+ * request that a caller triggers at will, so it is limited per endpoint (and
+ * the endpoints per environment are), in the database, for all instances.
+ */
+export const WEBHOOK_TEST_LIMIT = { max: 5, windowSeconds: 60 } as const;
+
 const endpointNotFound = () => new DomainError('ERR_WEBHOOK_ENDPOINT_NOT_FOUND', 'webhook endpoint not found');
 
 /** Webhook endpoint use cases: validation, authorization, the SSRF guard, then the store. */
@@ -175,6 +182,32 @@ export class WebhookManager {
     }
     const delivery = await this.endpoints.redeliver(principal.environment, event, endpoint.id);
     return delivery ?? throwIt(new DomainError('ERR_EVENT_NOT_FOUND', 'event not found'));
+  }
+
+  /**
+   * Sends a test event to one endpoint, whatever its filter: signed, retried
+   * and listed like any delivery, and never streamed by WatchEvents.
+   */
+  async sendTest(principal: Principal, endpointId: string): Promise<WebhookDeliveryRecord> {
+    ensureCan(principal, 'webhook:manage');
+    const id = v.requireId('endpoint_id', endpointId);
+    const outcome = await this.endpoints.sendTest(principal.environment, id, WEBHOOK_TEST_LIMIT);
+    switch (outcome.kind) {
+      case 'sent':
+        return outcome.delivery;
+      case 'not-found':
+        throw endpointNotFound();
+      case 'disabled':
+        throw new DomainError('ERR_WEBHOOK_ENDPOINT_DISABLED', 'the endpoint is disabled; enable it with UpdateWebhookEndpoint first');
+      case 'limited': {
+        const { max, windowSeconds } = WEBHOOK_TEST_LIMIT;
+        throw new DomainError(
+          'ERR_WEBHOOK_TEST_RATE_LIMITED',
+          `the endpoint was sent ${max} test events in the last ${windowSeconds} s, its limit; try again in ${outcome.retryAfterSeconds} s`,
+          { metadata: { retryAfterSeconds: String(outcome.retryAfterSeconds), limit: String(max), windowSeconds: String(windowSeconds) } },
+        );
+      }
+    }
   }
 
   private async find(principal: Principal, endpointId: string): Promise<WebhookEndpointRecord> {

@@ -1,5 +1,5 @@
 import { DomainError, invalidArgument } from './errors.js';
-import { EVENT_TYPES, type EventType } from './events.js';
+import { EVENT_TYPES, WEBHOOK_TEST, type EventType } from './events.js';
 
 /**
  * The setting (src/config.ts) that lets endpoint URLs use plain http, named in
@@ -25,6 +25,14 @@ export function endpointQuotaExceeded(quota: number): DomainError {
     'ERR_WEBHOOK_ENDPOINT_QUOTA_EXCEEDED',
     `the environment already has ${quota} webhook endpoints, its limit (${MAX_WEBHOOK_ENDPOINTS_SETTING}); delete endpoints first`,
     { metadata: { limit: String(quota), setting: MAX_WEBHOOK_ENDPOINTS_SETTING } },
+  );
+}
+
+/** RedeliverEvent of a test event to another endpoint than it was sent to (FAILED_PRECONDITION). */
+export function testEventOfAnotherEndpoint(): DomainError {
+  return new DomainError(
+    'ERR_EVENT_NOT_SUBSCRIBED',
+    'this test event was sent to another endpoint and goes only there; SendTestWebhookEvent sends one to this endpoint',
   );
 }
 
@@ -77,6 +85,9 @@ export function webhookUrl(value: string, { allowHttp }: { allowHttp: boolean })
 export function eventTypeFilter(field: string, types: readonly (EventType | undefined)[]): EventType[] {
   if (types.some((t) => t === undefined || !EVENT_TYPES.includes(t))) {
     throw invalidArgument(field, 'contains an unspecified or unknown event type');
+  }
+  if (types.includes(WEBHOOK_TEST)) {
+    throw invalidArgument(field, 'EVENT_TYPE_WEBHOOK_TEST cannot be subscribed to: SendTestWebhookEvent sends it to the endpoint it names, whatever its filter');
   }
   return EVENT_TYPES.filter((t) => types.includes(t));
 }

@@ -1,4 +1,5 @@
 import { Client, credentials, type ClientReadableStream, type Metadata } from '@grpc/grpc-js';
+import type { ServedMethod } from '../transport/server.js';
 
 /** Messages cross the bridge as the bytes they are on the wire: nothing is decoded twice. */
 const passThrough = (bytes: Buffer): Buffer => bytes;
@@ -11,29 +12,38 @@ const passThrough = (bytes: Buffer): Buffer => bytes;
  * error table a native caller gets. Messages pass through as bytes.
  */
 export class GrpcWebBridge {
-  private readonly client: Client;
+  private readonly unaryClient: Client;
+  private readonly streamClient: Client;
   private readonly calls = new Set<ClientReadableStream<Buffer>>();
   private closed = false;
 
-  /** `address` is the internal listener's, e.g. `unix:/tmp/roomgate-XXXX/grpc.sock`. */
+  /** `address` is the internal listener's, e.g. `unix:/tmp/roomgate-grpc-web-XXXX/grpc.sock`. */
   constructor(address: string) {
-    this.client = new Client(address, credentials.createInsecure(), {
-      // The server already bounds what it sends; a second, lower limit here would only break large pages.
-      'grpc.max_receive_message_length': -1,
-      'grpc.primary_user_agent': 'roomgate-grpc-web-bridge',
-    });
+    // Two connections: long-lived streams fill the server's concurrent-stream
+    // limit of theirs (StreamSlots keeps them within it), never the one that
+    // unary calls take.
+    const client = () =>
+      new Client(address, credentials.createInsecure(), {
+        'grpc.use_local_subchannel_pool': 1,
+        // The server already bounds what it sends; a second, lower limit here would only break large pages.
+        'grpc.max_receive_message_length': -1,
+        'grpc.primary_user_agent': 'roomgate-grpc-web-bridge',
+      });
+    this.unaryClient = client();
+    this.streamClient = client();
   }
 
   /**
-   * Starts the call of `path` with one request message. Every RPC is
+   * Starts the call of `method` with one request message. Every RPC is
    * started as a server stream, which is how a unary call looks on the wire
    * too (one message each way), so both kinds take one path. The stream
    * emits 'metadata', 'data' (Buffers) and one 'status'. Throws once
    * {@link close}d.
    */
-  call(path: string, message: Buffer, metadata: Metadata, deadline: Date | undefined): ClientReadableStream<Buffer> {
+  call(method: ServedMethod, message: Buffer, metadata: Metadata, deadline: Date | undefined): ClientReadableStream<Buffer> {
     if (this.closed) throw new Error('the gRPC-Web bridge is closed');
-    const call = this.client.makeServerStreamRequest(path, passThrough, passThrough, message, metadata, deadline ? { deadline } : {});
+    const client = method.responseStream ? this.streamClient : this.unaryClient;
+    const call = client.makeServerStreamRequest(method.path, passThrough, passThrough, message, metadata, deadline ? { deadline } : {});
     // grpc-js emits 'error' for a non-OK status as well as 'status'; the bridge reads 'status' only.
     call.on('error', () => undefined);
     this.calls.add(call);
@@ -50,6 +60,7 @@ export class GrpcWebBridge {
   close(): void {
     this.closed = true;
     for (const call of this.calls) call.cancel();
-    this.client.close();
+    this.unaryClient.close();
+    this.streamClient.close();
   }
 }

@@ -19,7 +19,7 @@ import {
 } from './grpc-web-framing.js';
 import { requestMetadata } from './grpc-web-metadata.js';
 import { GrpcWebReply, type ReplyStatus } from './grpc-web-reply.js';
-import type { StreamSlots } from './grpc-web-stream-slots.js';
+import type { StreamLimit, StreamSlots } from './grpc-web-stream-slots.js';
 import { sendText } from './responses.js';
 import type { HttpHandler } from './router.js';
 
@@ -66,7 +66,7 @@ export function grpcWebHandler(method: ServedMethod, deps: GrpcWebRouteDeps): Ht
       throw err;
     }
     const release = method.responseStream ? deps.streams.take(clientKey(req.socket.remoteAddress)) : () => undefined;
-    if (!release) return reply.end(streamLimit(deps.streams));
+    if (typeof release === 'string') return reply.end(streamLimit(deps.streams, release));
     bridge(method, deps, { req, res, reply, message, metadata, timeoutMs, release });
   };
 }
@@ -86,7 +86,7 @@ function bridge(method: ServedMethod, deps: GrpcWebRouteDeps, x: Exchange): void
   const deadline = x.timeoutMs === undefined ? undefined : new Date(Date.now() + x.timeoutMs);
   let call;
   try {
-    call = deps.bridge.call(method.path, x.message, x.metadata, deadline);
+    call = deps.bridge.call(method, x.message, x.metadata, deadline);
   } catch (err) {
     x.release();
     deps.logger.warn({ err, method: method.path }, 'gRPC-Web bridge refused a call');
@@ -110,6 +110,8 @@ function bridge(method: ServedMethod, deps: GrpcWebRouteDeps, x: Exchange): void
   x.res.once('close', () => {
     if (!x.res.writableFinished) call.cancel();
   });
+  // It may have gone before the listener was there.
+  if (x.res.destroyed || !x.res.socket || x.res.socket.destroyed) call.cancel();
 }
 
 /**
@@ -142,15 +144,13 @@ function tooLarge(err: MessageTooLargeError): ReplyStatus {
   return bare(status.RESOURCE_EXHAUSTED, err.message);
 }
 
-function streamLimit(streams: StreamSlots): ReplyStatus {
-  const max = streams.max;
-  return asReply(
-    new DomainError(
-      'ERR_WATCH_LIMIT_EXCEEDED',
-      `this client address already has ${max} gRPC-Web streams open on this server, the most allowed (ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS)`,
-      { metadata: { limit: 'per_address', max: String(max) } },
-    ),
-  );
+function streamLimit(streams: StreamSlots, limit: StreamLimit): ReplyStatus {
+  const message =
+    limit === 'per_address'
+      ? `this client address already has ${streams.maxPerKey} gRPC-Web streams open on this server, the most allowed (ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS)`
+      : `this server already has ${streams.maxTotal} gRPC-Web streams open, the most its gRPC connection carries (ROOMGATE_GRPC_MAX_CONCURRENT_STREAMS)`;
+  const max = limit === 'per_address' ? streams.maxPerKey : streams.maxTotal;
+  return asReply(new DomainError('ERR_WATCH_LIMIT_EXCEEDED', message, { metadata: { limit, max: String(max) } }));
 }
 
 /** A domain error through the one status table (src/transport/status.ts). */

@@ -50,7 +50,7 @@ export async function startHttpListener(router: HttpRouter, address: string, opt
   const limiter = new RateLimiter(options.clock ?? systemClock, { perSecond: limits.rateLimitPerSecond, burst: limits.rateLimitBurst });
   const serverOptions: http.ServerOptions = {
     headersTimeout: limits.headersTimeoutMs,
-    // No route reads a body, so the whole request is due when its headers are.
+    // Only gRPC-Web reads a body, one bounded message: the whole request is due when its headers are.
     requestTimeout: limits.headersTimeoutMs,
     maxHeaderSize: limits.maxHeaderBytes,
     connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,

@@ -1,43 +1,53 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { PendingAuditRecord } from '../context/audit-scope.js';
-import { actorIdOf, auditHash, type AuditContent } from '../domain/audit-record.js';
+import { actorIdOf, auditCanonicalForm, type AuditContent } from '../domain/audit-record.js';
 import { query } from './pool.js';
 
-const LOCK_HEAD = 'SELECT sequence::text AS sequence, hash FROM audit_chain_heads WHERE environment = $1 FOR UPDATE';
-
-// One statement for the record and the head, so that the head's lock is held
-// for two round trips (this and COMMIT) after it is granted.
-const INSERT_AND_ADVANCE = `WITH record AS (
+// One statement locks the environment's chain head (FOR UPDATE), inserts the
+// record after it and advances it, so that the lock, which serializes every
+// audited change of the environment on every instance, is held for this
+// statement and COMMIT only: no round trip, and no turn of a busy event loop,
+// between taking it and releasing it. The hash is auditHash's, computed here
+// from the canonical form's text around the two values only the head knows
+// (sequence and previous hash: digits and hex, which JSON leaves as they are).
+// A head updated by a concurrent append is waited for and then read as
+// committed (READ COMMITTED's FOR UPDATE), and the UPDATE follows it too.
+const APPEND = `WITH record AS (
   INSERT INTO audit_events (environment, sequence, id, time, actor_kind, actor_id, actor_name, actor_hint,
     actor_room_id, method, targets, target_ids, request_id, result, error_reason, previous_hash, hash)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+  SELECT h.environment, h.sequence + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, h.hash,
+    encode(sha256(convert_to($15::text || (h.sequence + 1)::text || $16::text || h.hash || '"]', 'UTF8')), 'hex')
+  FROM audit_chain_heads h WHERE h.environment = $1
+  FOR UPDATE
+  RETURNING sequence, hash
 )
-UPDATE audit_chain_heads SET sequence = $2, hash = $17 WHERE environment = $1`;
+UPDATE audit_chain_heads h SET sequence = r.sequence, hash = r.hash FROM record r WHERE h.environment = $1`;
+
+/**
+ * The canonical form of `content` split around its sequence and previous
+ * hash: `before + sequence + between + previousHash + '"]'` is
+ * auditCanonicalForm's text.
+ */
+function canonicalAround(content: Omit<AuditContent, 'sequence'>): { before: string; between: string } {
+  const empty = auditCanonicalForm({ ...content, sequence: '' }, '');
+  const before = JSON.stringify(['roomgate.audit.v1', content.environment]).slice(0, -1) + ',"';
+  if (!empty.startsWith(`${before}",`) || !empty.endsWith(',""]')) throw new Error('unexpected canonical audit form');
+  return { before, between: empty.slice(before.length, -2) };
+}
 
 /**
  * Appends `pending` to its environment's hash chain inside the caller's
- * transaction. The head row's lock serializes every audited change of the
- * environment, on every instance, until COMMIT: callers append last, just
- * before COMMIT (withTransaction does), so the lock is held as briefly as
- * possible.
+ * transaction. The head's lock is held until COMMIT: callers append last,
+ * just before COMMIT, as withTransaction does.
  */
 export async function appendAuditRecord(client: pg.PoolClient, pending: PendingAuditRecord): Promise<void> {
-  const { rows } = await query<{ sequence: string; hash: string }>(client, LOCK_HEAD, [pending.environment]);
-  const head = rows[0];
-  if (!head) throw new Error(`no audit chain head for environment ${pending.environment}`);
-  const content: AuditContent = {
-    ...pending,
-    sequence: (BigInt(head.sequence) + 1n).toString(),
-    id: randomUUID(),
-    // Taken under the lock: on one host, times follow the chain's order.
-    time: new Date(),
-  };
-  const hash = auditHash(content, head.hash);
+  // Taken before the lock: times of concurrent calls may be a little out of chain order.
+  const content = { ...pending, id: randomUUID(), time: new Date() };
+  const { before, between } = canonicalAround(content);
   const a = content.actor;
-  await query(client, INSERT_AND_ADVANCE, [
+  const { rowCount } = await query(client, APPEND, [
     content.environment,
-    content.sequence,
     content.id,
     content.time,
     a.kind,
@@ -51,7 +61,8 @@ export async function appendAuditRecord(client: pg.PoolClient, pending: PendingA
     content.requestId,
     content.result,
     content.errorReason,
-    head.hash,
-    hash,
+    before,
+    between,
   ]);
+  if (rowCount !== 1) throw new Error(`no audit chain head for environment ${content.environment}`);
 }

@@ -161,11 +161,13 @@ export class PgAuditStore implements AuditStore, AuditSnapshots, AuditRetentionS
   pruneAuditEvents(environment: Environment, retentionSeconds: number, limit: number): Promise<number> {
     return withTransaction(this.pool, async (client) => {
       // The head row is locked first, as every append locks it before taking
-      // the next sequence: an append waits for the prune (or the prune for
-      // it), so the anchor and the records it stands for change together,
-      // and two instances pruning at once take turns instead of both moving
-      // the anchor. Under READ COMMITTED the statements below see whatever a
-      // prune we waited for deleted.
+      // the next sequence, so appends and prunes of an environment run one
+      // at a time: an append never sees a half-moved anchor, and two
+      // instances pruning at once take turns rather than deleting the same
+      // rows in different orders (a deadlock) or moving the anchor back.
+      // Under READ COMMITTED, the statements after the lock see whatever a
+      // prune we waited for deleted. Appends only insert after the head, so
+      // the records deleted here are never ones an append is writing.
       await query(client, 'SELECT 1 FROM audit_chain_heads WHERE environment = $1 FOR UPDATE', [environment]);
       // Only a prefix of the chain goes (oldest in sequence, up to the first
       // record still within retention), so the anchor stands for every

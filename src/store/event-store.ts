@@ -38,11 +38,14 @@ export function toRoomEvent(r: EventRow): RoomEvent {
 // Rows outside the filter are read too (without their payload) so the reader
 // can move past them. A room filter never takes an environment-wide event
 // (room_id NULL): wanted is then NULL, which the reader counts as false.
+// A test webhook event (SendTestWebhookEvent) is never wanted: the reader
+// moves past it like any row outside the filter, so cursors stay gap-free
+// and no watcher ever gets it (see webhook-test-event.ts).
 const READ_AFTER = `
 SELECT id, txid::text AS txid, position, environment, room_id, room_seq, created_at,
   CASE WHEN wanted THEN payload END AS payload, wanted
 FROM (
-  SELECT e.*, ($4::uuid IS NULL OR e.room_id = $4::uuid) AND ($5::text[] IS NULL OR e.type = ANY ($5::text[])) AS wanted
+  SELECT e.*, e.type <> 'webhook_test' AND ($4::uuid IS NULL OR e.room_id = $4::uuid) AND ($5::text[] IS NULL OR e.type = ANY ($5::text[])) AS wanted
   FROM events e
   WHERE e.environment = $1
     AND (e.txid, e.position) > ($2::xid8, $3::bigint)

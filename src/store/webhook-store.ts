@@ -2,10 +2,12 @@ import type pg from 'pg';
 import { auditChange } from '../context/audit-scope.js';
 import type { EventType } from '../domain/events.js';
 import type { Environment } from '../domain/principal.js';
-import type { DeliveryState, WebhookDeliveryRecord, WebhookEndpointRecord } from '../domain/webhook-records.js';
-import type { NewWebhookEndpoint, WebhookEndpointPatch, WebhookEndpointStore } from '../domain/ports/index.js';
-import { endpointQuotaExceeded, eventNotSubscribed } from '../domain/webhook-validation.js';
+import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../domain/webhook-records.js';
+import type { NewWebhookEndpoint, TestEventLimit, TestEventOutcome, WebhookEndpointPatch, WebhookEndpointStore } from '../domain/ports/index.js';
+import { endpointQuotaExceeded, eventNotSubscribed, testEventOfAnotherEndpoint } from '../domain/webhook-validation.js';
 import { query, withTransaction } from './pool.js';
+import { DELIVERY_COLUMNS, toDelivery, type DeliveryRow } from './webhook-delivery-rows.js';
+import { sendTestEvent } from './webhook-test-event.js';
 
 interface EndpointRow {
   id: string;
@@ -39,42 +41,6 @@ function toEndpoint(r: EndpointRow): WebhookEndpointRecord {
     previousSecretExpiresAt: r.previous_secret_expires_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
-  };
-}
-
-interface DeliveryRow {
-  event_id: string;
-  endpoint_id: string;
-  event_type: EventType;
-  state: DeliveryState;
-  attempts: number;
-  last_status_code: number;
-  last_error: string;
-  last_attempt_at: Date | null;
-  next_attempt_at: Date;
-  created_at: Date;
-  created_us: string;
-}
-
-// created_us is the exact creation time in microseconds: a JS Date keeps only
-// milliseconds, which would make the keyset skip or repeat rows.
-const DELIVERY_COLUMNS = `d.event_id, d.endpoint_id, e.type AS event_type, d.state, d.attempts, d.last_status_code,
-  d.last_error, d.last_attempt_at, d.next_attempt_at, d.created_at,
-  (extract(epoch FROM d.created_at) * 1000000)::bigint::text AS created_us`;
-
-function toDelivery(r: DeliveryRow): WebhookDeliveryRecord {
-  return {
-    eventId: r.event_id,
-    endpointId: r.endpoint_id,
-    eventType: r.event_type,
-    state: r.state,
-    attempts: r.attempts,
-    lastStatusCode: r.last_status_code,
-    lastError: r.last_error,
-    lastAttemptAt: r.last_attempt_at,
-    nextAttemptAt: r.next_attempt_at,
-    createdAt: r.created_at,
-    position: `${r.created_us}.${r.event_id}`,
   };
 }
 
@@ -207,14 +173,18 @@ export class PgWebhookStore implements WebhookEndpointStore {
     // false when the endpoint's filter (room_id, event_types) excludes the
     // event, which then gets no delivery, as at append time (outbox.ts).
     const { rows } = await withTransaction(this.pool, async (client) => {
-      const result = await query<DeliveryRow & { wanted: boolean | null }>(
+      const result = await query<DeliveryRow & { wanted: boolean | null; test: boolean | null }>(
         client,
         `WITH target AS (
            -- As in outbox.ts: an environment-wide event (no room) is for
            -- endpoints without a room filter, ordered by its position.
-           SELECT e.id, w.id AS endpoint_id, e.room_id, COALESCE(e.room_seq, e.position) AS room_seq,
-                  (w.room_id IS NULL OR COALESCE(w.room_id = e.room_id, false))
-                  AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types)) AS wanted
+           -- A test event goes only to the endpoint it was sent to, whatever
+           -- its filter, in an ordering group of its own (webhook-test-event.ts).
+           SELECT e.id, w.id AS endpoint_id, CASE WHEN e.type = 'webhook_test' THEN e.id ELSE e.room_id END AS room_id,
+                  COALESCE(e.room_seq, e.position) AS room_seq, e.type = 'webhook_test' AS test,
+                  CASE WHEN e.type = 'webhook_test' THEN e.payload ->> 'endpointId' = w.id::text
+                  ELSE (w.room_id IS NULL OR COALESCE(w.room_id = e.room_id, false))
+                    AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types)) END AS wanted
            FROM events e JOIN webhook_endpoints w ON w.environment = e.environment
            WHERE e.id = $1 AND w.id = $2 AND e.environment = $3
            -- An endpoint deleted meanwhile would fail the foreign key.
@@ -227,7 +197,7 @@ export class PgWebhookStore implements WebhookEndpointStore {
              last_attempt_at = NULL, last_status_code = 0, last_error = '', lease_until = NULL
            RETURNING d.*
          )
-         SELECT (SELECT wanted FROM target) AS wanted, x.*
+         SELECT (SELECT wanted FROM target) AS wanted, (SELECT test FROM target) AS test, x.*
          FROM (SELECT 1) one LEFT JOIN (SELECT ${DELIVERY_COLUMNS} FROM d JOIN events e ON e.id = d.event_id) x ON true`,
         [eventId, endpointId, environment],
       );
@@ -238,9 +208,13 @@ export class PgWebhookStore implements WebhookEndpointStore {
     });
     const row = rows[0];
     if (row?.wanted === false) {
-      throw eventNotSubscribed();
+      throw row.test ? testEventOfAnotherEndpoint() : eventNotSubscribed();
     }
     return row?.wanted ? toDelivery(row) : undefined;
+  }
+
+  async sendTest(environment: Environment, endpointId: string, limit: TestEventLimit): Promise<TestEventOutcome> {
+    return sendTestEvent(this.pool, environment, endpointId, limit);
   }
 }
 

@@ -19,6 +19,7 @@ export const EVENT_TYPE_TO_WIRE: Record<DomainEventType, EventType> = {
   ban_created: EventType.EVENT_TYPE_BAN_CREATED,
   ban_lifted: EventType.EVENT_TYPE_BAN_LIFTED,
   ban_expired: EventType.EVENT_TYPE_BAN_EXPIRED,
+  webhook_test: EventType.EVENT_TYPE_WEBHOOK_TEST,
 };
 
 /** Wire event types → domain; UNSPECIFIED or unknown values become undefined for validation to refuse. */
@@ -64,6 +65,8 @@ function payloadOf(p: EventPayload): Event['payload'] {
       return { $case: 'banLifted', value: toBan(p.ban) };
     case 'ban_expired':
       return { $case: 'banExpired', value: toBan(p.ban) };
+    case 'webhook_test':
+      return { $case: 'webhookTest', value: { endpointId: p.endpointId } };
   }
 }
 

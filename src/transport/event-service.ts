@@ -1,4 +1,4 @@
-import { status, type handleServerStreamingCall } from '@grpc/grpc-js';
+import type { handleServerStreamingCall } from '@grpc/grpc-js';
 import type { WebhookManager } from '../domain/webhook-manager.js';
 import type { EventServiceServer, WatchEventsRequest, WatchEventsResponse } from '../gen/roomgate/v1/event_service.js';
 import { fromEventTypes } from './event-mapper.js';
@@ -62,8 +62,9 @@ export function eventService(
     redeliverEvent: unary(deps, 'RedeliverEvent', async (req, { principal }) => ({
       delivery: toWebhookDelivery(await m.webhooks.redeliver(principal, req.eventId, req.endpointId)),
     })),
-    // Placeholder until the webhook test delivery lands (issue 14).
-    sendTestWebhookEvent: (_call, callback) => callback({ code: status.UNIMPLEMENTED, details: 'SendTestWebhookEvent is not implemented yet' }),
+    sendTestWebhookEvent: unary(deps, 'SendTestWebhookEvent', async (req, { principal }) => ({
+      delivery: toWebhookDelivery(await m.webhooks.sendTest(principal, req.endpointId)),
+    })),
     watchEvents,
   };
 }

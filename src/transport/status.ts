@@ -1,7 +1,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import type { Any } from '../gen/google/protobuf/any.js';
-import { BadRequest, ErrorInfo } from '../gen/google/rpc/error_details.js';
+import { BadRequest, ErrorInfo, RetryInfo } from '../gen/google/rpc/error_details.js';
 import { Status } from '../gen/google/rpc/status.js';
 
 /** The one table from domain error codes to gRPC status codes. */
@@ -32,6 +32,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, status> = {
   // As etcd answers a watch on a compacted revision: the position is outside the kept range.
   ERR_EVENT_CURSOR_EXPIRED: status.OUT_OF_RANGE,
   ERR_WATCH_LIMIT_EXCEEDED: status.RESOURCE_EXHAUSTED,
+  ERR_WEBHOOK_TEST_RATE_LIMITED: status.RESOURCE_EXHAUSTED,
   ERR_SHUTTING_DOWN: status.UNAVAILABLE,
   ERR_UNAUTHENTICATED: status.UNAUTHENTICATED,
   ERR_PERMISSION_DENIED: status.PERMISSION_DENIED,
@@ -76,6 +77,11 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
     if (code === status.INVALID_ARGUMENT && err.field !== undefined) {
       const violation = { field: err.field, description: err.problem, reason: '', localizedMessage: undefined };
       details.push(pack('google.rpc.BadRequest', BadRequest.encode({ fieldViolations: [violation] }).finish()));
+    }
+    // The standard retry hint, which gRPC clients read, beside the metadata key.
+    const retryAfter = Number(err.metadata.retryAfterSeconds);
+    if (retryAfter > 0) {
+      details.push(pack('google.rpc.RetryInfo', RetryInfo.encode({ retryDelay: { seconds: String(retryAfter), nanos: 0 } }).finish()));
     }
     return { code, details: err.message, metadata: trailers(err.code, code, err.message, details) };
   }

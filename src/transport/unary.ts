@@ -61,14 +61,14 @@ export function unary<Req, Res>(
 }
 
 /** The audit log's name for a caller: ids, name and hint, never the token. */
-function auditActorOf(principal: Principal): AuditActor {
+export function auditActorOf(principal: Principal): AuditActor {
   return principal.kind === 'management'
     ? { kind: 'management_token', tokenId: principal.tokenId, name: principal.tokenName ?? '', hint: principal.tokenHint ?? '' }
     : { kind: 'peer_token', peerId: principal.peerId, roomId: principal.roomId };
 }
 
 /** Records a refused call; the caller gets its PERMISSION_DENIED whether or not the record could be written. */
-async function recordRefusal(deps: UnaryDeps, fields: LogFields, errorReason: string): Promise<void> {
+export async function recordRefusal(deps: Pick<UnaryDeps, 'audit' | 'logger'>, fields: object, errorReason: string): Promise<void> {
   await deps.audit?.recordRefusal(errorReason).catch((err: unknown) => {
     deps.logger.error({ ...fields, err }, 'could not record a refused call in the audit log');
   });
@@ -98,7 +98,7 @@ interface LogFields {
 }
 
 /** The caller's x-request-id when it is a sane value, else a new UUID. */
-function requestIdOf(call: ServerUnaryCall<unknown, unknown>): string {
+export function requestIdOf(call: Pick<ServerUnaryCall<unknown, unknown>, 'metadata'>): string {
   const [value] = call.metadata.get(REQUEST_ID_HEADER);
   return typeof value === 'string' && REQUEST_ID.test(value) ? value : randomUUID();
 }

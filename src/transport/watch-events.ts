@@ -1,13 +1,16 @@
 import { Metadata, status, type handleServerStreamingCall, type ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { setAuditActor, withAuditScope } from '../context/audit-scope.js';
 import type { Authenticator } from '../domain/authenticator.js';
 import { DomainError } from '../domain/errors.js';
 import type { EventStream } from '../domain/event-stream.js';
+import type { AuditTrail } from '../domain/ports/index.js';
+import type { Principal } from '../domain/principal.js';
 import type { WatchLease, WatchRegistry } from '../domain/watch-registry.js';
 import type { WatchEventsRequest, WatchEventsResponse } from '../gen/roomgate/v1/event_service.js';
 import { fromEventTypes, toWireEvent } from './event-mapper.js';
 import { isInternal, toServiceError } from './status.js';
-import { authorizationOf } from './unary.js';
+import { auditActorOf, authorizationOf, recordRefusal, requestIdOf } from './unary.js';
 
 /** What the WatchEvents handler needs. */
 export interface WatchEventsDeps {
@@ -22,6 +25,8 @@ export interface WatchEventsDeps {
   stallTimeoutMs?: number;
   /** Aborted when the server shuts down: open streams end with UNAVAILABLE and a cursor to resume from. */
   stopping?: AbortSignal;
+  /** Records streams refused after authentication; absent in setups that keep no audit log. */
+  audit?: AuditTrail;
 }
 
 type Call = ServerWritableStream<WatchEventsRequest, WatchEventsResponse>;
@@ -52,9 +57,10 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
   let subscribed = false;
   let ending: unknown;
   let lease: WatchLease | undefined;
+  let principal: Principal | undefined;
   try {
     const authorization = authorizationOf(call.metadata);
-    const principal = await deps.authenticator.authenticate(authorization);
+    principal = await deps.authenticator.authenticate(authorization);
     // A token revoked or expired while the stream is open ends it with UNAUTHENTICATED.
     lease = deps.streams.open(principal, authorization ?? '', (err) => {
       ending ??= err;
@@ -92,12 +98,23 @@ async function serve(deps: WatchEventsDeps, call: Call): Promise<void> {
     if (!call.cancelled) ending ??= resumable('ERR_SHUTTING_DOWN', 'server shutting down', resumeCursor);
   } catch (err) {
     ending ??= err;
+    // Watching changes nothing, but a refusal after authentication is recorded, as for unary calls.
+    if (principal && err instanceof DomainError && err.code === 'ERR_PERMISSION_DENIED') await refused(deps, call, principal, err.code);
   } finally {
     lease?.release();
     call.off('cancelled', onStop);
     deps.stopping?.removeEventListener('abort', onStop);
   }
   finish(deps.logger, call, ending, { sent, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+}
+
+/** Records a stream refused after authentication, in a transaction of its own. */
+async function refused(deps: WatchEventsDeps, call: Call, principal: Principal, errorReason: string): Promise<void> {
+  const audited = { method: 'roomgate.v1.EventService/WatchEvents', requestId: requestIdOf(call) };
+  await withAuditScope(audited, async () => {
+    setAuditActor(principal.environment, auditActorOf(principal));
+    await recordRefusal(deps, { method: METHOD }, errorReason);
+  });
 }
 
 /** The response headers of WatchEvents: `roomgate-start-cursor`, where the stream starts. */

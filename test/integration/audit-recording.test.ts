@@ -4,7 +4,7 @@
 // PERMISSION_DENIED is recorded, UNAUTHENTICATED only counted; no credential
 // reaches a column. Records are found by the x-request-id each call sends.
 // One server on a database of this file's own (see test/support/roomgate.ts).
-import { Metadata, status } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PeerStatus, type CallSettings } from '../../src/client/index.js';
@@ -411,6 +411,20 @@ describe('refused calls', () => {
     expect(rows[0]).toMatchObject({ method: 'roomgate.v1.RoomService/UpdateRoom', result: 'PERMISSION_DENIED', ...peerActor(p) });
   });
 
+  it('records a WatchEvents stream refused after authentication: watching changes nothing, but the refusal counts', async () => {
+    const p = await newPeer(await newRoom());
+    const requestId = newRequestId();
+    const metadata = as(p.token, requestId).metadata!;
+    metadata.set('authorization', `Bearer ${p.token}`);
+    const stream = t.client.eventStream.watchEvents({ afterCursor: '', roomId: '', types: [], heartbeatIntervalSeconds: 0 }, metadata);
+    stream.on('data', () => undefined);
+    const err = await new Promise<ServiceError>((resolve) => stream.on('error', resolve));
+    expect(err.code).toBe(status.PERMISSION_DENIED);
+    const rows = await auditRowsOf(t.db.pool, requestId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ method: 'roomgate.v1.EventService/WatchEvents', result: 'PERMISSION_DENIED', targets: [], ...peerActor(p) });
+  });
+
   it('does not record UNAUTHENTICATED calls; the per-code RPC counter counts them', async () => {
     const scrape = async () => (await fetch(`http://127.0.0.1:${t.roomgate.metricsPort}/metrics`)).text();
     const counted = (text: string) => Number(/roomgate_rpc_requests_total\{method="CreateRoom",code="16"\} (\d+)/.exec(text)?.[1] ?? 0);
@@ -434,6 +448,18 @@ describe('the records', () => {
       expect(dump).not.toContain(secret.slice(0, -4));
       expect(dump).not.toContain(secret.slice(4));
     }
+  });
+
+  it('hash quotes, backslashes and non-ASCII text as auditHash does (the database computes the hash)', async () => {
+    const name = 'Zoë "ops" \\ ключ 🔑 </script>';
+    const made = await t.client.tokens.createManagementToken({ name, scopes: [ManagementScope.MANAGEMENT_SCOPE_ROOMS] }, { token: admin });
+    secrets.push(made.token);
+    const requestId = `odd"\\{}[]-${randomUUID()}`;
+    await t.client.rooms.createRoom({}, as(made.token, requestId));
+    const rows = await auditRowsOf(t.db.pool, requestId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ actor_name: name, request_id: requestId });
+    expect(await chainProblems(t.db.pool, 'sandbox')).toEqual([]);
   });
 
   it('form an unbroken chain in each environment', async () => {

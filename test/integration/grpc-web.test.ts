@@ -7,6 +7,7 @@ import { Code, ConnectError, createClient, type Client } from '@connectrpc/conne
 import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadRequestSchema, ErrorInfoSchema } from '../../console/src/gen/google/rpc/error_details_pb.js';
+import { AuditService } from '../../console/src/gen/roomgate/v1/audit_service_pb.js';
 import { EventService } from '../../console/src/gen/roomgate/v1/event_service_pb.js';
 import { EventType } from '../../console/src/gen/roomgate/v1/events_pb.js';
 import { PeerService } from '../../console/src/gen/roomgate/v1/peer_service_pb.js';
@@ -100,5 +101,55 @@ describe('gRPC-Web through connect-web', () => {
     const refreshed = await tokens.refreshPeerToken({}, { headers: bearer(peer.peerToken) });
     expect(refreshed.peerToken).toMatch(/^eyJ/);
     expect(refreshed.peerToken).not.toBe(peer.peerToken);
+  });
+});
+
+describe('gRPC-Web calls keep the semantics of native ones', () => {
+  it('echoes x-request-id in the response headers, and the server logs the call under it', async () => {
+    let echoed: string | null = null;
+    await rooms.listRooms({}, { headers: { ...bearer(admin), 'x-request-id': 'web-req-42' }, onHeader: (h) => (echoed = h.get('x-request-id')) });
+    expect(echoed).toBe('web-req-42');
+    const line = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.requestId === 'web-req-42');
+    expect(line).toMatchObject({ method: 'ListRooms', code: 0, environment: 'sandbox' });
+  });
+
+  it('ends a WatchEvents past its timeout with DEADLINE_EXCEEDED', async () => {
+    const stream = events.watchEvents({}, { headers: bearer(admin), timeoutMs: 300 });
+    const err = await connectError(
+      (async () => {
+        for await (const message of stream) void message;
+      })(),
+    );
+    expect(err.code).toBe(Code.DeadlineExceeded);
+  });
+
+  it('refuses CreateRoom to a read token with PERMISSION_DENIED and the roomgate code', async () => {
+    const reader = await t.managementToken('sandbox', ['read']);
+    const err = await connectError(rooms.createRoom({ name: 'not-allowed' }, { headers: bearer(reader) }));
+    expect(err.code).toBe(Code.PermissionDenied);
+    expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe('ERR_PERMISSION_DENIED');
+    // The same token may read.
+    expect((await rooms.listRooms({}, { headers: bearer(reader) })).rooms.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a call without a token, or with a bad one, with UNAUTHENTICATED', async () => {
+    const none = await connectError(rooms.listRooms({}));
+    expect(none.code).toBe(Code.Unauthenticated);
+    expect(none.findDetails(ErrorInfoSchema)[0]?.reason).toBe('ERR_UNAUTHENTICATED');
+    const bad = await connectError(rooms.listRooms({}, { headers: bearer('rg_not_a_real_token') }));
+    expect(bad.code).toBe(Code.Unauthenticated);
+  });
+
+  it('leaves the same audit record as a native call, with the request id, readable through AuditService over gRPC-Web too', async () => {
+    const audit = createClient(AuditService, createGrpcWebTransport({ baseUrl: t.httpUrl }));
+    const { room } = await rooms.createRoom({ name: 'audited-from-web' }, { headers: { ...bearer(admin), 'x-request-id': 'web-audit-1' } });
+    const { auditEvents } = await audit.listAuditEvents({ targetId: room!.id }, { headers: bearer(admin) });
+    expect(auditEvents).toHaveLength(1);
+    expect(auditEvents[0]).toMatchObject({ method: 'roomgate.v1.RoomService/CreateRoom', requestId: 'web-audit-1', result: 'OK' });
+  });
+
+  it('answers GetJwks, which needs no token, with the JWKS the HTTP route serves', async () => {
+    const { jwksJson } = await tokens.getJwks({});
+    expect(jwksJson).toBe(await (await fetch(`${t.httpUrl}/.well-known/jwks.json`)).text());
   });
 });

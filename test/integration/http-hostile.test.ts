@@ -119,7 +119,7 @@ describe('path tricks', () => {
   });
 
   it('answers 404 for unknown paths, a trailing slash and encodings of allowed characters alike', async () => {
-    for (const target of ['/', '/jwks.json', '/.well-known/jwks.json/', '/HEALTHZ', '/%68ealthz', '/metrics', '/roomgate.v1.RoomService/ListRooms']) {
+    for (const target of ['/', '/jwks.json', '/.well-known/jwks.json/', '/HEALTHZ', '/%68ealthz', '/metrics', '/roomgate.v1.RoomService/NoSuchMethod', '/grpc.health.v1.Health/Check']) {
       const answer = await request(open, 'GET', target);
       expect(answer.status, target).toBe(404);
       expect(answer.body).toBe('not found\n');

@@ -185,6 +185,7 @@ const REQUESTS: Record<string, (f: Fixture) => Promise<JsonValue>> = {
     const { deliveries } = (await invoke('ListWebhookDeliveries', { endpointId })) as { deliveries: { eventId: string }[] };
     return { eventId: deliveries[0]!.eventId, endpointId };
   },
+  SendTestWebhookEvent: async () => ({ endpointId: await webhookEndpoint() }),
   WatchEvents: async () => ({}),
   CreateBan: async (f) => ({ identity: `banned-${f.peerId}`, roomId: f.roomId }),
   GetBan: async (f) => ({ banId: await ban(f) }),

@@ -19,60 +19,73 @@ export interface SeedRecord {
   errorReason?: string;
 }
 
-/** Appends one record to its environment's chain, in a transaction of its own; returns it as stored. */
-export async function appendAuditRecord(pool: pg.Pool, seed: SeedRecord = {}): Promise<AuditRecord> {
+/** Appends `seeds` in order, in one transaction: the head row locked once, each record hashed over the one before. */
+async function appendAll(pool: pg.Pool, seeds: SeedRecord[]): Promise<AuditRecord[]> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const environment = seed.environment ?? 'sandbox';
-    const { rows } = await client.query<{ sequence: string; hash: string }>(
-      'SELECT sequence::text, hash FROM audit_chain_heads WHERE environment = $1 FOR UPDATE',
-      [environment],
-    );
-    const head = rows[0]!;
-    // Milliseconds, as the column keeps what was hashed.
-    const time = new Date(Math.floor((seed.time ?? new Date()).getTime()));
-    const content: AuditContent = {
-      environment,
-      sequence: (BigInt(head.sequence) + 1n).toString(),
-      id: randomUUID(),
-      time,
-      actor: seed.actor ?? { kind: 'management_token', tokenId: randomUUID(), name: 'seed', hint: 'rg_sandbox_…seed' },
-      method: seed.method ?? 'roomgate.v1.RoomService/CreateRoom',
-      targets: seed.targets ?? [{ type: 'room', id: randomUUID() }],
-      requestId: seed.requestId ?? randomUUID(),
-      result: seed.result ?? 'OK',
-      errorReason: seed.errorReason ?? '',
-    };
-    const hash = auditHash(content, head.hash);
-    const a = content.actor;
-    await client.query(
-      `INSERT INTO audit_events (environment, sequence, id, time, actor_kind, actor_id, actor_name, actor_hint, actor_room_id,
-         method, targets, target_ids, request_id, result, error_reason, previous_hash, hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-      [
+    // Heads in a fixed order, as locks taken in one order cannot deadlock.
+    const environments = [...new Set(seeds.map((s) => s.environment ?? 'sandbox'))].sort();
+    const heads = new Map<Environment, { sequence: bigint; hash: string }>();
+    for (const environment of environments) {
+      const { rows } = await client.query<{ sequence: string; hash: string }>(
+        'SELECT sequence::text, hash FROM audit_chain_heads WHERE environment = $1 FOR UPDATE',
+        [environment],
+      );
+      heads.set(environment, { sequence: BigInt(rows[0]!.sequence), hash: rows[0]!.hash });
+    }
+    const records: AuditRecord[] = [];
+    for (const seed of seeds) {
+      const environment = seed.environment ?? 'sandbox';
+      const head = heads.get(environment)!;
+      const content: AuditContent = {
         environment,
-        content.sequence,
-        content.id,
-        time,
-        a.kind,
-        actorIdOf(a),
-        a.kind === 'management_token' ? a.name : '',
-        a.kind === 'management_token' ? a.hint : '',
-        a.kind === 'peer_token' ? a.roomId : '',
-        content.method,
-        JSON.stringify(content.targets),
-        content.targets.map((t) => t.id),
-        content.requestId,
-        content.result,
-        content.errorReason,
-        head.hash,
-        hash,
-      ],
-    );
-    await client.query('UPDATE audit_chain_heads SET sequence = $2, hash = $3 WHERE environment = $1', [environment, content.sequence, hash]);
+        sequence: (head.sequence + 1n).toString(),
+        id: randomUUID(),
+        // Milliseconds, as the column keeps what was hashed.
+        time: new Date(Math.floor((seed.time ?? new Date()).getTime())),
+        actor: seed.actor ?? { kind: 'management_token', tokenId: randomUUID(), name: 'seed', hint: 'rg_sandbox_…seed' },
+        method: seed.method ?? 'roomgate.v1.RoomService/CreateRoom',
+        targets: seed.targets ?? [{ type: 'room', id: randomUUID() }],
+        requestId: seed.requestId ?? randomUUID(),
+        result: seed.result ?? 'OK',
+        errorReason: seed.errorReason ?? '',
+      };
+      const hash = auditHash(content, head.hash);
+      records.push({ ...content, previousHash: head.hash, hash });
+      heads.set(environment, { sequence: head.sequence + 1n, hash });
+    }
+    // One INSERT per thousand rows, from JSON, rather than a round trip per record.
+    for (let i = 0; i < records.length; i += 1000) {
+      const rows = records.slice(i, i + 1000).map((r) => {
+        const a = r.actor;
+        return {
+          environment: r.environment,
+          sequence: r.sequence,
+          id: r.id,
+          time: r.time.toISOString(),
+          actor_kind: a.kind,
+          actor_id: actorIdOf(a),
+          actor_name: a.kind === 'management_token' ? a.name : '',
+          actor_hint: a.kind === 'management_token' ? a.hint : '',
+          actor_room_id: a.kind === 'peer_token' ? a.roomId : '',
+          method: r.method,
+          targets: r.targets,
+          target_ids: r.targets.map((t) => t.id),
+          request_id: r.requestId,
+          result: r.result,
+          error_reason: r.errorReason,
+          previous_hash: r.previousHash,
+          hash: r.hash,
+        };
+      });
+      await client.query('INSERT INTO audit_events SELECT * FROM jsonb_populate_recordset(null::audit_events, $1)', [JSON.stringify(rows)]);
+    }
+    for (const [environment, head] of heads) {
+      await client.query('UPDATE audit_chain_heads SET sequence = $2, hash = $3 WHERE environment = $1', [environment, head.sequence.toString(), head.hash]);
+    }
     await client.query('COMMIT');
-    return { ...content, previousHash: head.hash, hash };
+    return records;
   } catch (err) {
     await client.query('ROLLBACK');
     throw err;
@@ -81,9 +94,12 @@ export async function appendAuditRecord(pool: pg.Pool, seed: SeedRecord = {}): P
   }
 }
 
-/** Appends `count` records made by `seed(i)`, one after another; returns them in chain order. */
-export async function appendAuditRecords(pool: pg.Pool, count: number, seed: (i: number) => SeedRecord = () => ({})): Promise<AuditRecord[]> {
-  const records: AuditRecord[] = [];
-  for (let i = 0; i < count; i++) records.push(await appendAuditRecord(pool, seed(i)));
-  return records;
+/** Appends one record to its environment's chain, in a transaction of its own; returns it as stored. */
+export async function appendAuditRecord(pool: pg.Pool, seed: SeedRecord = {}): Promise<AuditRecord> {
+  return (await appendAll(pool, [seed]))[0]!;
+}
+
+/** Appends `count` records made by `seed(i)`, in chain order, in one transaction; returns them. */
+export function appendAuditRecords(pool: pg.Pool, count: number, seed: (i: number) => SeedRecord = () => ({})): Promise<AuditRecord[]> {
+  return appendAll(pool, Array.from({ length: count }, (_, i) => seed(i)));
 }

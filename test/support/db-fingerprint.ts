@@ -13,6 +13,10 @@
 //
 // schema_migrations is left out too: only the migration runner writes it.
 //
+// So is the audit log (audit_events and its chain heads): a call refused with
+// PERMISSION_DENIED is recorded there by design, and that record is what
+// test/integration/audit-recording*.test.ts assert, row by row.
+//
 // Isolation: each test file has a database of its own (database.ts) and runs
 // its tests one at a time, so between two fingerprints only the call under
 // test, or the server's own background work, can change anything.
@@ -24,7 +28,7 @@ const VOLATILE_COLUMNS: Record<string, string[]> = {
   management_tokens: ['last_used_at'],
 };
 
-const IGNORED_TABLES = ['schema_migrations'];
+const IGNORED_TABLES = ['schema_migrations', 'audit_events', 'audit_chain_heads'];
 
 /** Per table, its row count and an md5 of all its rows; per sequence, its state. */
 export type DbFingerprint = Record<string, string>;

@@ -67,9 +67,12 @@ describe('Authenticator: management tokens', () => {
       kind: 'management',
       environment: 'sandbox',
       tokenId: sandbox.record.id,
+      tokenName: 'backend',
+      tokenHint: sandbox.record.hint,
       scopes: ['rooms', 'read'],
       endsAt: null,
     });
+    expect(sandbox.record.hint).toMatch(/^rg_sandbox_…/);
     expect(await d.authenticator.authenticate(`Bearer ${production.token}`)).toMatchObject({
       environment: 'production',
       tokenId: production.record.id,

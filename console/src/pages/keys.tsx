@@ -1,30 +1,23 @@
 import { useState } from 'react';
-import { Dialog, EmptyRow } from '../components.js';
+import { Dialog, EmptyRow, useDialogAlerts } from '../components.js';
 import { formatTime } from '../format.js';
 import { SigningKeyState } from '../gen/roomgate/v1/resources_pb.js';
 import { useAction, useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
-import { NeedsAdmin } from './needs-admin.js';
+import { NeedsScope } from './needs-scope.js';
 
 /** The signing keys of the environment, and rotation. Admin only. */
 export function KeysPage() {
   const { api, isAdmin } = useSession();
   const { data, reload } = useLoad(async (signal) => (isAdmin ? api.tokens.listSigningKeys({}, { signal }) : undefined), [api, isAdmin]);
   const [rotating, setRotating] = useState(false);
-  const [busy, run] = useAction();
-  const rotate = async () => {
-    if (await run(() => api.tokens.rotateSigningKey({}))) {
-      setRotating(false);
-      reload();
-    }
-  };
   return (
     <section aria-labelledby="keys-h">
       <h1 id="keys-h" tabIndex={-1}>
         Signing keys
       </h1>
       {!isAdmin ? (
-        <NeedsAdmin />
+        <NeedsScope scope="admin" />
       ) : (
         <>
           <div className="toolbar">
@@ -56,23 +49,39 @@ export function KeysPage() {
             </tbody>
           </table>
           {rotating && (
-            <Dialog title="Rotate signing key" onCancel={() => setRotating(false)}>
-              <p>
-                A new key is published now and starts signing after the configured pre-publish time; the current one keeps verifying until it
-                retires.
-              </p>
-              <div className="row">
-                <button type="button" className="danger" disabled={busy} onClick={() => void rotate()}>
-                  Rotate
-                </button>
-                <button type="button" className="secondary" onClick={() => setRotating(false)}>
-                  Cancel
-                </button>
-              </div>
-            </Dialog>
+            <RotateDialog
+              onClose={(done) => {
+                setRotating(false);
+                if (done) reload();
+              }}
+            />
           )}
         </>
       )}
     </section>
+  );
+}
+
+/** Confirms RotateSigningKey, with the configured pre-publish time. */
+function RotateDialog({ onClose }: { onClose: (done: boolean) => void }) {
+  const { api } = useSession();
+  const [report, alerts] = useDialogAlerts();
+  const [busy, run] = useAction(report);
+  const rotate = async () => {
+    if (await run(() => api.tokens.rotateSigningKey({}))) onClose(true);
+  };
+  return (
+    <Dialog title="Rotate signing key" onCancel={() => onClose(false)}>
+      {alerts}
+      <p>A new key is published now and starts signing after the configured pre-publish time; the current one keeps verifying until it retires.</p>
+      <div className="row">
+        <button type="button" className="danger" disabled={busy} onClick={() => void rotate()}>
+          Rotate
+        </button>
+        <button type="button" className="secondary" onClick={() => onClose(false)}>
+          Cancel
+        </button>
+      </div>
+    </Dialog>
   );
 }

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { CopyField, Dialog, Field } from '../components.js';
+import { CopyField, Dialog, Field, useDialogAlerts } from '../components.js';
 import type { Peer } from '../gen/roomgate/v1/resources_pb.js';
 import { useAction } from '../hooks.js';
 import { useSession } from '../session.js';
@@ -40,13 +40,15 @@ export function PeerActions({ roomId, peer }: { roomId: string; peer: Peer }) {
 /** Confirms DeletePeer. */
 function KickDialog({ roomId, peer, onClose }: { roomId: string; peer: Peer; onClose: () => void }) {
   const { api } = useSession();
-  const [busy, run] = useAction();
+  const [report, alerts] = useDialogAlerts();
+  const [busy, run] = useAction(report);
   const kick = async () => {
     // The row leaves when the stream reports PEER_DELETED.
     if (await run(() => api.peers.deletePeer({ roomId, peerId: peer.id }))) onClose();
   };
   return (
     <Dialog title="Kick peer" onCancel={onClose}>
+      {alerts}
       <p>
         Delete peer <span className="mono">{peer.id}</span> ({peer.identity}) and revoke its tokens?
       </p>
@@ -65,7 +67,8 @@ function KickDialog({ roomId, peer, onClose }: { roomId: string; peer: Peer; onC
 /** DeletePeer with a ban of the peer's identity in this room. */
 function BanDialog({ roomId, peer, onClose }: { roomId: string; peer: Peer; onClose: () => void }) {
   const { api } = useSession();
-  const [busy, run] = useAction();
+  const [report, alerts] = useDialogAlerts();
+  const [busy, run] = useAction(report);
   const [duration, setDuration] = useState('3600');
   const [reason, setReason] = useState('');
   const submit = async (e: FormEvent) => {
@@ -75,6 +78,7 @@ function BanDialog({ roomId, peer, onClose }: { roomId: string; peer: Peer; onCl
   };
   return (
     <Dialog title="Kick and ban" onCancel={onClose}>
+      {alerts}
       <form onSubmit={(e) => void submit(e)}>
         <p>
           Delete peer <span className="mono">{peer.id}</span> and keep identity <strong>{peer.identity}</strong> out of this room.

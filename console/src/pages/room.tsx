@@ -54,21 +54,25 @@ export function RoomPage({ roomId }: { roomId: string }) {
   const [gone, setGone] = useState(false);
   const [peers, setPeers] = useState(new Map<string, Peer>());
   const [deleted] = useState(() => new Set<string>());
+  // Peers the stream reported since the last list read began: a read replaces the rest.
+  const [streamed] = useState(() => new Set<string>());
 
   const onEvent = useCallback(
     (event: Event) => {
       const p = event.payload;
       if (p.case === 'roomUpdated') setRoom(p.value);
       else if (p.case === 'roomDeleted' || p.case === 'roomPurged') setGone(true);
-      else setPeers((current) => applyPeerEvent(current, deleted, event));
+      else {
+        if (p.case?.startsWith('peer') && p.value && 'id' in p.value) streamed.add(p.value.id);
+        setPeers((current) => applyPeerEvent(current, deleted, event));
+      }
     },
-    [deleted],
+    [deleted, streamed],
   );
-  // The stream starts before the list is read, so a peer created in between is not missed.
-  const watch = useWatch({ roomId }, onEvent);
 
-  useLoad(
+  const { reload } = useLoad(
     async (signal) => {
+      streamed.clear();
       const { room: loaded } = await api.rooms.getRoom({ roomId }, { signal });
       setRoom(loaded);
       const listed: Peer[] = [];
@@ -80,13 +84,19 @@ export function RoomPage({ roomId }: { roomId: string }) {
         if (!pageToken) break;
       }
       setPeers((current) => {
-        const merged = new Map(current);
-        for (const peer of listed) if (!deleted.has(peer.id) && !merged.has(peer.id)) merged.set(peer.id, peer);
+        const merged = new Map(listed.filter((peer) => !deleted.has(peer.id)).map((peer) => [peer.id, peer]));
+        for (const id of streamed) {
+          const peer = current.get(id);
+          if (peer) merged.set(id, peer);
+        }
         return merged;
       });
     },
     [api, roomId],
   );
+  // Started with the list read, so a peer created in between is not missed; a
+  // stream that lost its place reads the list again.
+  const watch = useWatch({ roomId }, onEvent, reload);
 
   const title = room ? room.name || room.id : roomId;
   const sorted = [...peers.values()].sort((a, b) => Number((a.createTime?.seconds ?? 0n) - (b.createTime?.seconds ?? 0n)));

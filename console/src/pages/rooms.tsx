@@ -2,6 +2,7 @@ import { useCallback, useRef, useState, type FormEvent } from 'react';
 import { EmptyRow, Field, Pager, WatchStatus } from '../components.js';
 import { formatTime } from '../format.js';
 import { EventType } from '../gen/roomgate/v1/events_pb.js';
+import type { Room } from '../gen/roomgate/v1/resources_pb.js';
 import { useAction, useDebounced, useLoad, usePages } from '../hooks.js';
 import { useSession } from '../session.js';
 import { useWatch } from '../watch.js';
@@ -34,8 +35,9 @@ export function RoomsPage() {
     clearTimeout(pending.current);
     pending.current = setTimeout(reload, 250);
   }, [reload]);
-  const watch = useWatch({ types: ROOM_EVENTS }, onEvent);
+  const watch = useWatch({ types: ROOM_EVENTS }, onEvent, reload);
   const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState('');
 
   const changeFilter = (value: string) => {
     setFilter(value);
@@ -51,13 +53,26 @@ export function RoomsPage() {
           {(id) => <input id={id} type="search" value={filter} onChange={(e) => changeFilter(e.target.value)} />}
         </Field>
         {canWrite && !creating && (
-          <button type="button" onClick={() => setCreating(true)}>
+          <button type="button" onClick={() => { setCreated(''); setCreating(true); }}>
             Create room
           </button>
         )}
         <WatchStatus state={watch} />
       </div>
-      {canWrite && creating && <CreateRoom onDone={(created) => { setCreating(false); if (created) reload(); }} />}
+      {canWrite && creating && (
+        <CreateRoom
+          onDone={(room) => {
+            setCreating(false);
+            if (room) {
+              setCreated(`Created room ${room.name || room.id}.`);
+              reload();
+            }
+          }}
+        />
+      )}
+      <p role="status" className="hint">
+        {created}
+      </p>
       <table aria-label="Rooms">
         <thead>
           <tr>
@@ -90,15 +105,18 @@ export function RoomsPage() {
 }
 
 /** The create-room form. */
-function CreateRoom({ onDone }: { onDone: (created: boolean) => void }) {
+function CreateRoom({ onDone }: { onDone: (room: Room | undefined) => void }) {
   const { api } = useSession();
   const [name, setName] = useState('');
   const [maxPeers, setMaxPeers] = useState('');
   const [busy, run] = useAction();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const ok = await run(() => api.rooms.createRoom({ name: name.trim(), maxPeers: Number(maxPeers || 0) }));
-    if (ok) onDone(true);
+    let room: Room | undefined;
+    const ok = await run(async () => {
+      ({ room } = await api.rooms.createRoom({ name: name.trim(), maxPeers: Number(maxPeers || 0) }));
+    });
+    if (ok) onDone(room);
   };
   return (
     <form className="panel" aria-label="Create room" onSubmit={(e) => void submit(e)}>
@@ -110,7 +128,7 @@ function CreateRoom({ onDone }: { onDone: (created: boolean) => void }) {
         <button type="submit" disabled={busy}>
           Create
         </button>
-        <button type="button" className="secondary" onClick={() => onDone(false)}>
+        <button type="button" className="secondary" onClick={() => onDone(undefined)}>
           Cancel
         </button>
       </div>

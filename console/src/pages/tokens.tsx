@@ -1,11 +1,11 @@
 import { useState, type FormEvent } from 'react';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import { CopyField, Dialog, EmptyRow, Field, Pager } from '../components.js';
+import { CopyField, Dialog, EmptyRow, Field, Pager, useDialogAlerts } from '../components.js';
 import { formatTime, SCOPE_NAMES, scopeNames, scopeValues, type ScopeName } from '../format.js';
 import type { ManagementToken } from '../gen/roomgate/v1/resources_pb.js';
 import { useAction, useLoad, usePages } from '../hooks.js';
 import { useSession } from '../session.js';
-import { NeedsAdmin } from './needs-admin.js';
+import { NeedsScope } from './needs-scope.js';
 
 /** Active, Expired, Revoked, or "Revoked at <time>" while a grace period runs. */
 function status(t: ManagementToken): string {
@@ -31,7 +31,7 @@ export function TokensPage() {
         Management tokens
       </h1>
       {!isAdmin ? (
-        <NeedsAdmin />
+        <NeedsScope scope="admin" />
       ) : (
         <>
           <CreateToken onCreated={(token) => { setCreated(token); reload(); }} />
@@ -120,13 +120,15 @@ function CreateToken({ onCreated }: { onCreated: (token: string) => void }) {
 function RevokeDialog({ token, onClose }: { token: ManagementToken; onClose: (done: boolean) => void }) {
   const { api } = useSession();
   const [grace, setGrace] = useState('0');
-  const [busy, run] = useAction();
+  const [report, alerts] = useDialogAlerts();
+  const [busy, run] = useAction(report);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (await run(() => api.tokens.revokeManagementToken({ id: token.id, graceSeconds: Number(grace || 0) }))) onClose(true);
   };
   return (
     <Dialog title="Revoke token" onCancel={() => onClose(false)}>
+      {alerts}
       <form onSubmit={(e) => void submit(e)}>
         <p>
           Revoke <strong>{token.name}</strong> (<span className="mono">{token.hint}</span>)? During the grace period it keeps working.

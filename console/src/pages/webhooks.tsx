@@ -14,6 +14,7 @@ export function WebhooksPage() {
   const { api, canWrite } = useSession();
   const paging = usePages();
   const { pageToken } = paging;
+  // For a token without rooms or admin this shows the server's PERMISSION_DENIED: the console decides nothing the server does.
   const { data, reload } = useLoad((signal) => api.events.listWebhookEndpoints({ pageSize: 50, pageToken }, { signal }), [api, pageToken]);
   const [secret, setSecret] = useState<{ url: string; secret: string }>();
   return (

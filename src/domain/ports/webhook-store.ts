@@ -20,6 +20,20 @@ export interface WebhookEndpointPatch {
   eventTypes?: EventType[];
 }
 
+/** How many test events one endpoint may be sent within a sliding window. */
+export interface TestEventLimit {
+  max: number;
+  windowSeconds: number;
+}
+
+/** What {@link WebhookEndpointStore.sendTest} did. */
+export type TestEventOutcome =
+  | { kind: 'sent'; delivery: WebhookDeliveryRecord }
+  | { kind: 'not-found' }
+  | { kind: 'disabled' }
+  /** The endpoint had `limit.max` test events within the window; the oldest leaves it in `retryAfterSeconds`. */
+  | { kind: 'limited'; retryAfterSeconds: number };
+
 /** Endpoints and their delivery log; every method filters by environment. */
 export interface WebhookEndpointStore {
   /**
@@ -52,4 +66,10 @@ export interface WebhookEndpointStore {
    * when the event is not in `environment`.
    */
   redeliver(environment: Environment, eventId: string, endpointId: string): Promise<WebhookDeliveryRecord | undefined>;
+  /**
+   * Writes a test event with one pending delivery, to this endpoint only,
+   * unless the endpoint is missing, disabled, or already had `limit.max` test
+   * events within the window. The limit holds across instances.
+   */
+  sendTest(environment: Environment, endpointId: string, limit: TestEventLimit): Promise<TestEventOutcome>;
 }

@@ -7,8 +7,10 @@
 // event_id); redeliver restarts or creates the attempt series of an event of
 // the endpoint's environment that the endpoint's filter takes (else
 // ERR_EVENT_NOT_SUBSCRIBED). Secrets are kept as given, still encrypted.
+// Test events (sendTest) are not modelled: integration tests cover them on
+// Postgres (webhook-test-event.test.ts), and a unit test calling it fails.
 import type { Environment } from '../../../src/domain/principal.js';
-import type { NewWebhookEndpoint, WebhookEndpointPatch, WebhookEndpointStore } from '../../../src/domain/ports/index.js';
+import type { NewWebhookEndpoint, TestEventOutcome, WebhookEndpointPatch, WebhookEndpointStore } from '../../../src/domain/ports/index.js';
 import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../../../src/domain/webhook-records.js';
 import { pageBySeq } from './memory-room-store.js';
 import {
@@ -123,6 +125,10 @@ export class MemoryWebhookStore implements WebhookEndpointStore {
     const fresh = newDelivery(event, endpointId, this.outbox.clock.now());
     this.outbox.deliveries.set(deliveryKey(eventId, endpointId), fresh);
     return this.outbox.deliveryRecord(fresh);
+  }
+
+  async sendTest(): Promise<TestEventOutcome> {
+    throw new Error('MemoryWebhookStore does not model test events; test SendTestWebhookEvent on Postgres');
   }
 }
 
