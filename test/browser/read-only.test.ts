@@ -16,15 +16,16 @@ const WRITE_BUTTONS = [
 ];
 
 /** The data every page shows to an admin, so that each page has rows where write buttons would be. */
-async function seed(): Promise<{ roomId: string; roomName: string; peerId: string; identity: string; endpointId: string }> {
+async function seed(): Promise<{ roomId: string; roomName: string; peerId: string; identity: string; banned: string; endpointId: string }> {
   const token = { token: c.root };
   const roomName = `ro-${randomBytes(4).toString('hex')}`;
   const { room } = await c.t.client.rooms.createRoom({ name: roomName }, token);
   const identity = `viewer-target-${randomBytes(3).toString('hex')}`;
   const { peer } = await c.t.client.peers.createPeer({ roomId: room!.id, identity }, token);
-  await c.t.client.bans.createBan({ identity: 'banned-one', roomId: room!.id, reason: 'seeded' }, token);
+  const banned = `banned-${randomBytes(3).toString('hex')}`;
+  await c.t.client.bans.createBan({ identity: banned, roomId: room!.id, reason: 'seeded' }, token);
   const { endpoint } = await c.t.client.events.createWebhookEndpoint({ url: 'http://127.0.0.1:9/roomgate' }, token);
-  return { roomId: room!.id, roomName, peerId: peer!.id, identity, endpointId: endpoint!.id };
+  return { roomId: room!.id, roomName, peerId: peer!.id, identity, banned, endpointId: endpoint!.id };
 }
 
 /**
@@ -81,7 +82,7 @@ describeBrowser('read-only console', { timeout: 90_000 }, () => {
       { route: `#/webhooks/${data.endpointId}`, heading: 'Deliveries', ready: () => page.getByRole('table', { name: 'Deliveries' }).or(page.getByRole('alert')).first().waitFor() },
       { route: '#/tokens', heading: 'Management tokens', ready: () => page.getByText(/PERMISSION_DENIED|needs scope admin/).first().waitFor() },
       { route: '#/keys', heading: 'Signing keys', ready: () => page.getByText(/PERMISSION_DENIED|needs scope admin/).first().waitFor() },
-      { route: '#/bans', heading: 'Bans', ready: () => page.getByRole('row').filter({ hasText: 'banned-one' }).waitFor() },
+      { route: '#/bans', heading: 'Bans', ready: () => page.getByRole('row').filter({ hasText: data.banned }).waitFor() },
       { route: '#/audit', heading: 'Audit log', ready: () => page.getByRole('table', { name: 'Audit log' }).or(page.getByRole('alert')).first().waitFor() },
     ];
     for (const p of pages) {

@@ -30,6 +30,8 @@ describeBrowser('console rooms', { timeout: 90_000 }, () => {
     await c.go('#/rooms');
     await c.heading('Rooms').waitFor();
     const name = unique('ui-room');
+    // Other tests' rooms share this database: filter, so that the new one is on the first page.
+    await page.getByLabel('Filter by name', { exact: true }).fill(name);
     await page.getByRole('button', { name: 'Create room', exact: true }).click();
     await page.getByLabel('Room name', { exact: true }).fill(name);
     await page.getByLabel('Max peers', { exact: true }).fill('5');
@@ -42,6 +44,7 @@ describeBrowser('console rooms', { timeout: 90_000 }, () => {
 
     const other = await apiRoom(unique('other'));
     await page.reload();
+    await page.getByLabel('Filter by name', { exact: true }).fill(other.name);
     await rooms.getByRole('row').filter({ hasText: other.name }).waitFor();
     await page.getByLabel('Filter by name', { exact: true }).fill(name);
     await rooms.getByRole('row').filter({ hasText: other.name }).waitFor({ state: 'detached' });
@@ -49,11 +52,31 @@ describeBrowser('console rooms', { timeout: 90_000 }, () => {
     await expectNoSeriousAxeViolations(page, 'the Rooms page');
   });
 
+  it('pages through rooms with Next page', async () => {
+    const { page } = c;
+    const prefix = unique('paged');
+    const names = Array.from({ length: 26 }, (_, i) => `${prefix}-${String(i).padStart(2, '0')}`);
+    for (const name of names) await apiRoom(name);
+    await c.signIn((await c.token('console-paging', ['read'])).token);
+    await c.go('#/rooms');
+    await page.getByLabel('Filter by name', { exact: true }).fill(prefix);
+    const rows = page.getByRole('table', { name: 'Rooms', exact: true }).getByRole('row').filter({ hasText: prefix });
+    await eventually(async () => expect(await rows.count()).toBe(25));
+    const first = await rows.allTextContents();
+    await page.getByRole('button', { name: 'Next page', exact: true }).click();
+    await eventually(async () => expect(await rows.count()).toBe(1));
+    const seen = [...first, ...(await rows.allTextContents())].map((t) => names.find((n) => t.includes(n)));
+    expect(new Set(seen).size).toBe(26);
+    expect(await page.getByRole('button', { name: 'Next page', exact: true }).count()).toBe(0);
+  });
+
   it('shows a peer created by the API live, with the live count, and kicks it', async () => {
     const { page } = c;
     const room = await apiRoom();
     await c.signIn((await c.token('console-kick', ['rooms'])).token);
     await c.go('#/rooms');
+    // Other tests' rooms share this database: filter, so that this one is on the first page.
+    await page.getByLabel('Filter by name', { exact: true }).fill(room.name);
     const roomRow = page.getByRole('table', { name: 'Rooms', exact: true }).getByRole('row').filter({ hasText: room.name });
     await roomRow.waitFor();
     // Columns: Name, Room ID, Peers, Created.
@@ -94,6 +117,8 @@ describeBrowser('console rooms', { timeout: 90_000 }, () => {
     await apiPeer(room.id, identity);
     await c.signIn((await c.token('console-ban', ['rooms'])).token);
     await c.go(`#/rooms/${room.id}`);
+    // The row leaves on the stream's PEER_DELETED: the stream must be up before the kick.
+    await c.live();
     await peerRow(identity).getByRole('button', { name: 'Kick and ban', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Kick and ban', exact: true });
     await dialog.getByLabel('Ban duration (seconds)', { exact: true }).fill('0');
@@ -138,8 +163,10 @@ describeBrowser('console rooms', { timeout: 90_000 }, () => {
     const tokenBox = page.getByLabel('Peer token', { exact: true });
     await tokenBox.waitFor();
     expect(await tokenBox.getAttribute('readonly')).not.toBeNull();
-    await page.getByRole('button', { name: 'Copy', exact: true }).waitFor();
     const jwt = await tokenBox.inputValue();
+    await c.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: c.t.httpUrl });
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
+    await eventually(async () => expect(await page.evaluate('navigator.clipboard.readText()')).toBe(jwt));
     expect(jwt).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     const verified = await c.t.client.tokens.verifyPeerToken({ token: jwt, roomId: room.id }, { token: c.root });
     expect([verified.valid, verified.claims?.identity, verified.claims?.roomId]).toEqual([true, identity, room.id]);

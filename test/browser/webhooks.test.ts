@@ -81,6 +81,9 @@ describeBrowser('console webhooks', { timeout: 90_000 }, () => {
         throw new Error('the delivery is not shown as delivered yet');
       }
     });
+    // Columns: Event ID, Type, State, Attempts, Last status, Last error, Next attempt.
+    const cells = await row.getByRole('cell').allTextContents();
+    expect(cells.slice(1, 5).map((t) => t.trim())).toEqual(['ROOM_CREATED', expect.stringMatching(/delivered/i), '1', '200']);
     await c.shot('deliveries');
     await expectNoSeriousAxeViolations(page, 'the Deliveries page');
 
