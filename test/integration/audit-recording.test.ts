@@ -1,12 +1,15 @@
-// The audit log's recording side over real gRPC and Postgres: every mutating
+// The audit log's recording side over real gRPC (and gRPC-Web through the HTTP listener's bridge) and Postgres: every mutating
 // RPC leaves exactly one record with its actor, full method name, targets and
 // the caller's x-request-id; reads, replays and refused changes leave none;
 // PERMISSION_DENIED is recorded, UNAUTHENTICATED only counted; no credential
 // reaches a column. Records are found by the x-request-id each call sends.
 // One server on a database of this file's own (see test/support/roomgate.ts).
+import { createClient } from '@connectrpc/connect';
+import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RoomService } from '../../console/src/gen/roomgate/v1/room_service_pb.js';
 import { PeerStatus, type CallSettings } from '../../src/client/index.js';
 import { ManagementScope } from '../../src/gen/roomgate/v1/resources.js';
 import { hashManagementToken, managementTokenHint } from '../../src/domain/management-token.js';
@@ -303,6 +306,22 @@ describe('every mutating RPC', () => {
       ...(by ? peerActor(by) : await managementActor(admin)),
     });
     expect(Math.abs(rows[0]!.time.getTime() - Date.now())).toBeLessThan(60_000);
+  });
+});
+
+describe('over gRPC-Web', () => {
+  it('a change through the HTTP listener\'s bridge leaves the same one record, under the browser\'s x-request-id', async () => {
+    const rooms = createClient(RoomService, createGrpcWebTransport({ baseUrl: t.httpUrl }));
+    const requestId = newRequestId();
+    const created = await rooms.createRoom({ name: `web-${randomUUID()}` }, { headers: { authorization: `Bearer ${admin}`, 'x-request-id': requestId } });
+    const rows = await auditRowsOf(t.db.pool, requestId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      method: 'roomgate.v1.RoomService/CreateRoom',
+      targets: [{ type: 'room', id: created.room!.id }],
+      result: 'OK',
+      ...(await managementActor(admin)),
+    });
   });
 });
 
