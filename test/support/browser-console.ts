@@ -72,9 +72,12 @@ export function useConsole(testFileUrl: string, env: Record<string, string> = {}
   let root = '';
   let current: { context: BrowserContext; page: Page; watch: PageWatch } | undefined;
 
+  let unbuilt: Error | undefined;
+
   beforeAll(async () => {
     if (missing !== undefined) return;
-    await assertConsoleBuilt();
+    unbuilt = await assertConsoleBuilt().then(() => undefined, (err: Error) => err);
+    if (unbuilt) return;
     [t, browser] = await Promise.all([startTestRoomgate(env), launchChromium()]);
     root = await t.managementToken('sandbox');
   });
@@ -85,6 +88,7 @@ export function useConsole(testFileUrl: string, env: Record<string, string> = {}
   // Thrown per test rather than from beforeAll, so that each counts as failed, not skipped.
   beforeEach(async () => {
     if (missing !== undefined) throw new Error(`ROOMGATE_REQUIRE_BROWSER=1, but ${missing}`);
+    if (unbuilt) throw unbuilt;
     current = await openPage(browser!);
   });
   afterEach(async (ctx) => {
