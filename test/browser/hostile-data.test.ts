@@ -64,8 +64,12 @@ describeBrowser('hostile data in the console', { timeout: 90_000 }, () => {
     // The audit log names the hostile token's creator and targets; the Events tail shows live events as text.
     await c.go('#/events');
     await c.heading('Events').waitFor();
-    await c.t.client.peers.createPeer({ roomId, identity: `${SCRIPT} live` }, token);
-    await page.getByRole('table', { name: 'Events', exact: true }).getByRole('row').filter({ hasText: roomId }).first().waitFor();
+    let tries = 0;
+    await c.streamUp(async () => {
+      const identity = `${SCRIPT} live ${++tries}`;
+      await c.t.client.peers.createPeer({ roomId, identity }, token);
+      return page.getByRole('table', { name: 'Events', exact: true }).getByRole('row').filter({ hasText: identity });
+    });
     await expectInert('the Events page');
     await c.go('#/audit');
     await page.getByRole('table', { name: 'Audit log', exact: true }).getByRole('row').nth(1).waitFor();

@@ -82,32 +82,38 @@ describeBrowser('console rooms', { timeout: 90_000 }, () => {
     // Columns: Name, Room ID, Peers, Created.
     const peersCell = roomRow.getByRole('cell').nth(2);
     expect((await peersCell.textContent())?.trim()).toBe('0');
-    await c.live();
-    await apiPeer(room.id, 'counted');
-    await eventually(async () => expect((await peersCell.textContent())?.trim()).toBe('1'));
+    // Each new peer must change the count shown, without reload, to the server's.
+    const counted: string[] = [];
+    await c.streamUp(async () => {
+      counted.push(await apiPeer(room.id, unique('counted')));
+      return peersCell.filter({ hasText: new RegExp(`^\\s*${counted.length}\\s*$`) });
+    });
 
     await roomRow.getByRole('link', { name: room.name, exact: true }).click();
     await c.heading(room.name).waitFor();
-    await peerRow('counted').waitFor();
-    await c.live();
-    const identity = unique('alice');
-    const peerId = await apiPeer(room.id, identity);
-    await peerRow(identity).waitFor();
-    expect(await peerRow(identity).textContent()).toContain(peerId);
+    const stays = peerRow(counted[0]!);
+    await stays.waitFor();
+    // The list is read; a peer made now can only come through the stream.
+    let peerId = '';
+    const shown = await c.streamUp(async () => {
+      const identity = unique('alice');
+      peerId = await apiPeer(room.id, identity);
+      return peerRow(identity);
+    });
+    expect(await shown.textContent()).toContain(peerId);
     await c.shot('room-with-peers');
     await expectNoSeriousAxeViolations(page, 'a room page with peers');
 
-    await peerRow(identity).getByRole('button', { name: 'Kick', exact: true }).click();
+    await shown.getByRole('button', { name: 'Kick', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Kick peer', exact: true });
     await expectNoSeriousAxeViolations(page, 'the Kick peer dialog');
     await dialog.getByRole('button', { name: 'Kick peer', exact: true }).click();
-    await peerRow(identity).waitFor({ state: 'detached' });
+    await shown.waitFor({ state: 'detached' });
     await expectStatus(c.t.client.peers.getPeer({ roomId: room.id, peerId }, { token: c.root }), status.NOT_FOUND);
-    // The other peer stays, and a peer deleted by the API leaves the page as well.
-    await peerRow('counted').waitFor();
-    const { peers } = await c.t.client.peers.listPeers({ roomId: room.id }, { token: c.root });
-    await c.t.client.peers.deletePeer({ roomId: room.id, peerId: peers[0]!.id }, { token: c.root });
-    await peerRow('counted').waitFor({ state: 'detached' });
+    // The other peers stay, and a peer deleted by the API leaves the page as well.
+    await stays.waitFor();
+    await c.t.client.peers.deletePeer({ roomId: room.id, peerId: counted[0]! }, { token: c.root });
+    await stays.waitFor({ state: 'detached' });
   });
 
   it('kicks and bans, shows the ban on the Bans page, and lifts it', async () => {
@@ -117,8 +123,13 @@ describeBrowser('console rooms', { timeout: 90_000 }, () => {
     await apiPeer(room.id, identity);
     await c.signIn((await c.token('console-ban', ['rooms'])).token);
     await c.go(`#/rooms/${room.id}`);
+    await peerRow(identity).waitFor();
     // The row leaves on the stream's PEER_DELETED: the stream must be up before the kick.
-    await c.live();
+    await c.streamUp(async () => {
+      const probe = unique('probe');
+      await apiPeer(room.id, probe);
+      return peerRow(probe);
+    });
     await peerRow(identity).getByRole('button', { name: 'Kick and ban', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Kick and ban', exact: true });
     await dialog.getByLabel('Ban duration (seconds)', { exact: true }).fill('0');
@@ -178,9 +189,11 @@ describeBrowser('console rooms', { timeout: 90_000 }, () => {
     await page.getByRole('link', { name: 'Events', exact: true }).click();
     await c.heading('Events').waitFor();
     const events = page.getByRole('table', { name: 'Events', exact: true });
-    await c.live();
-    const room = await apiRoom();
-    await events.getByRole('row').filter({ hasText: room.id }).first().waitFor();
+    let room = { id: '', name: '' };
+    await c.streamUp(async () => {
+      room = await apiRoom();
+      return events.getByRole('row').filter({ hasText: room.id }).first();
+    });
     const later = await apiRoom();
     await events.getByRole('row').filter({ hasText: later.id }).first().waitFor();
     const texts = await events.getByRole('row').allTextContents();
@@ -201,7 +214,6 @@ describeBrowser('console rooms', { timeout: 90_000 }, () => {
     await page.getByLabel('Event type', { exact: true }).selectOption({ label: 'PEER_CREATED' });
     await page.getByLabel('Room ID', { exact: true }).fill(room.id);
     const events = page.getByRole('table', { name: 'Events', exact: true });
-    await c.live();
     // The Room ID filter applies after a debounce, so the first round may run
     // before it; a later round must then pass. In each round the unwanted events
     // commit first: WatchEvents sends in commit order, so once the round's
@@ -224,7 +236,7 @@ describeBrowser('console rooms', { timeout: 90_000 }, () => {
 
     await page.getByRole('button', { name: 'Pause', exact: true }).click();
     await page.getByRole('button', { name: 'Resume', exact: true }).click();
-    await c.live();
+    // A resume continues after the last cursor seen (docs/console.md), so this shows however soon it is made.
     const after = unique('after-resume');
     await apiPeer(room.id, after);
     await events.getByRole('row').filter({ hasText: after }).waitFor();

@@ -53,11 +53,14 @@ export interface ConsoleFixture {
   /** The h1 heading with this exact name. */
   heading(name: string): Locator;
   /**
-   * Resolves once the page's WatchEvents stream is up (its status reads
-   * "Live"): the Events tail watches from now, so an event made before that
-   * may rightly never show.
+   * Resolves once the page's live stream is shown to work: makes a change with
+   * `probe` (after the page has read its list) until the page shows what
+   * `probe` returns, each try waiting up to 3 s. The console's "Live" status is
+   * set when the stream is asked for, before the server has fixed its start,
+   * so it proves nothing; an event made before that start may rightly never
+   * show. Resolves to the probe's result that showed.
    */
-  live(): Promise<void>;
+  streamUp<T extends Locator>(probe: () => Promise<T>): Promise<T>;
   /** Saves a screenshot artifact named after this file and `name`. */
   shot(name: string): Promise<string>;
 }
@@ -72,9 +75,12 @@ export function useConsole(testFileUrl: string, env: Record<string, string> = {}
   let root = '';
   let current: { context: BrowserContext; page: Page; watch: PageWatch } | undefined;
 
+  let unbuilt: Error | undefined;
+
   beforeAll(async () => {
     if (missing !== undefined) return;
-    await assertConsoleBuilt();
+    unbuilt = await assertConsoleBuilt().then(() => undefined, (err: Error) => err);
+    if (unbuilt) return;
     [t, browser] = await Promise.all([startTestRoomgate(env), launchChromium()]);
     root = await t.managementToken('sandbox');
   });
@@ -85,6 +91,7 @@ export function useConsole(testFileUrl: string, env: Record<string, string> = {}
   // Thrown per test rather than from beforeAll, so that each counts as failed, not skipped.
   beforeEach(async () => {
     if (missing !== undefined) throw new Error(`ROOMGATE_REQUIRE_BROWSER=1, but ${missing}`);
+    if (unbuilt) throw unbuilt;
     current = await openPage(browser!);
   });
   afterEach(async (ctx) => {
@@ -136,7 +143,12 @@ export function useConsole(testFileUrl: string, env: Record<string, string> = {}
       await fixture.page.goto(`${fixture.t.httpUrl}/console/${route}`);
     },
     heading: (name) => fixture.page.getByRole('heading', { level: 1, name, exact: true }),
-    live: () => fixture.page.getByRole('status').filter({ hasText: /^\W*Live$/ }).waitFor(),
+    streamUp: (probe) =>
+      eventually(async () => {
+        const shown = await probe();
+        await shown.waitFor({ timeout: 3_000 });
+        return shown;
+      }, 60_000),
     shot: (name) => screenshot(fixture.page, testFileUrl, name),
   };
   return fixture;
