@@ -19,22 +19,27 @@ export interface WatchFilter {
 const MAX_BACKOFF_MS = 15_000;
 
 /**
- * Follows WatchEvents from now, calling `onEvent` for each event. After a
- * failure it starts again with backoff (1 s doubling to 15 s), resuming after
- * the last cursor seen (an event's or a heartbeat's), so nothing between is
- * lost. A stream that fails before it has seen a cursor, or whose cursor is
- * too old (OUT_OF_RANGE), starts again from now: `onResync` is then called so
- * that the view reads its state again. Errors that retrying cannot fix (a
- * missing scope, a bad filter) stop it with an alert.
+ * Follows WatchEvents from now, calling `onEvent` for each event. The stream is
+ * `live` once the server's response headers arrive: the server sends them, with
+ * `roomgate-start-cursor`, exactly when it has fixed where the stream starts,
+ * and that cursor is kept to resume after until an event or heartbeat moves
+ * it. `onStart` is called then for every stream that started from now (the
+ * first, and any after the place was lost): a view reads its list in it, so
+ * that list and stream together miss nothing (what they both hold must be
+ * applied idempotently). After a failure the stream starts again with backoff
+ * (1 s doubling to 15 s), resuming after the last cursor seen, so nothing
+ * between is lost; a cursor too old (OUT_OF_RANGE) starts it from now again.
+ * Errors that retrying cannot fix (a missing scope, a bad filter) stop it
+ * with an alert.
  */
-export function useWatch(filter: WatchFilter, onEvent: (event: Event) => void, onResync?: () => void): WatchState {
+export function useWatch(filter: WatchFilter, onEvent: (event: Event) => void, onStart?: () => void): WatchState {
   const { api } = useSession();
   const report = useReport();
   const [state, setState] = useState<WatchState>({ kind: 'connecting' });
   const onEventRef = useRef(onEvent);
   onEventRef.current = onEvent;
-  const onResyncRef = useRef(onResync);
-  onResyncRef.current = onResync;
+  const onStartRef = useRef(onStart);
+  onStartRef.current = onStart;
   const cursor = useRef('');
   const key = `${filter.roomId ?? ''}|${(filter.types ?? []).join(',')}`;
   const lastKey = useRef(key);
@@ -53,20 +58,23 @@ export function useWatch(filter: WatchFilter, onEvent: (event: Event) => void, o
     const abort = new AbortController();
     const run = async () => {
       let backoff = 1000;
-      let failed = false;
       while (!abort.signal.aborted) {
         setState({ kind: 'connecting' });
-        let resync: ReturnType<typeof setTimeout> | undefined;
         try {
+          const fromNow = cursor.current === '';
           const stream = api.events.watchEvents(
             { afterCursor: cursor.current, roomId: filter.roomId ?? '', types: filter.types ?? [], heartbeatIntervalSeconds: 10 },
-            { signal: abort.signal },
+            {
+              signal: abort.signal,
+              onHeader: (headers) => {
+                if (abort.signal.aborted) return;
+                const start = headers.get('roomgate-start-cursor');
+                if (start) cursor.current = start;
+                setState({ kind: 'live' });
+                if (fromNow) onStartRef.current?.();
+              },
+            },
           );
-          setState({ kind: 'live' });
-          // Events between the failure and this start are unknown without a
-          // cursor: the view reads its state again, a moment after the stream
-          // is asked for, so that what changes after the read is streamed.
-          if (failed && cursor.current === '') resync = setTimeout(() => onResyncRef.current?.(), 500);
           for await (const message of stream) {
             backoff = 1000;
             if (message.event) {
@@ -77,9 +85,7 @@ export function useWatch(filter: WatchFilter, onEvent: (event: Event) => void, o
             }
           }
         } catch (err) {
-          clearTimeout(resync);
           if (abort.signal.aborted || isAbort(err)) return;
-          failed = true;
           const error = ConnectError.from(err);
           // A stream the server ends (shutting down, a consumer too slow) says where to resume.
           const resume = error.findDetails(ErrorInfoSchema).find((info) => info.metadata.resumeCursor)?.metadata.resumeCursor;
@@ -93,7 +99,6 @@ export function useWatch(filter: WatchFilter, onEvent: (event: Event) => void, o
           setState({ kind: 'retrying', error: errorText(err), seconds: Math.round(backoff / 1000) });
         }
         // An ended stream (a server shutting down) is followed again too.
-        failed = true;
         await new Promise((resolve) => setTimeout(resolve, backoff));
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }

@@ -7,7 +7,7 @@ import { useSession } from '../session.js';
 type Open = 'none' | 'kick' | 'ban';
 
 /** A peer row's Kick, Kick and ban, and Issue token, for tokens that can write. */
-export function PeerActions({ roomId, peer }: { roomId: string; peer: Peer }) {
+export function PeerActions({ roomId, peer, onKicked }: { roomId: string; peer: Peer; onKicked: (peerId: string) => void }) {
   const { api } = useSession();
   const [open, setOpen] = useState<Open>('none');
   const [token, setToken] = useState('');
@@ -31,20 +31,30 @@ export function PeerActions({ roomId, peer }: { roomId: string; peer: Peer }) {
         </button>
       </div>
       {token && <CopyField label="Peer token" value={token} />}
-      {open === 'kick' && <KickDialog roomId={roomId} peer={peer} onClose={() => setOpen('none')} />}
-      {open === 'ban' && <BanDialog roomId={roomId} peer={peer} onClose={() => setOpen('none')} />}
+      {open === 'kick' && <KickDialog roomId={roomId} peer={peer} onClose={() => setOpen('none')} onKicked={onKicked} />}
+      {open === 'ban' && <BanDialog roomId={roomId} peer={peer} onClose={() => setOpen('none')} onKicked={onKicked} />}
     </div>
   );
 }
 
+interface KickProps {
+  roomId: string;
+  peer: Peer;
+  onClose: () => void;
+  /** Called once DeletePeer succeeded: the row leaves without waiting for PEER_DELETED. */
+  onKicked: (peerId: string) => void;
+}
+
 /** Confirms DeletePeer. */
-function KickDialog({ roomId, peer, onClose }: { roomId: string; peer: Peer; onClose: () => void }) {
+function KickDialog({ roomId, peer, onClose, onKicked }: KickProps) {
   const { api } = useSession();
   const [report, alerts] = useDialogAlerts();
   const [busy, run] = useAction(report);
   const kick = async () => {
-    // The row leaves when the stream reports PEER_DELETED.
-    if (await run(() => api.peers.deletePeer({ roomId, peerId: peer.id }))) onClose();
+    if (await run(() => api.peers.deletePeer({ roomId, peerId: peer.id }))) {
+      onClose();
+      onKicked(peer.id);
+    }
   };
   return (
     <Dialog title="Kick peer" onCancel={onClose}>
@@ -65,7 +75,7 @@ function KickDialog({ roomId, peer, onClose }: { roomId: string; peer: Peer; onC
 }
 
 /** DeletePeer with a ban of the peer's identity in this room. */
-function BanDialog({ roomId, peer, onClose }: { roomId: string; peer: Peer; onClose: () => void }) {
+function BanDialog({ roomId, peer, onClose, onKicked }: KickProps) {
   const { api } = useSession();
   const [report, alerts] = useDialogAlerts();
   const [busy, run] = useAction(report);
@@ -74,7 +84,10 @@ function BanDialog({ roomId, peer, onClose }: { roomId: string; peer: Peer; onCl
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const ban = { environmentWide: false, durationSeconds: Number(duration || 0), reason: reason.trim() };
-    if (await run(() => api.peers.deletePeer({ roomId, peerId: peer.id, ban }))) onClose();
+    if (await run(() => api.peers.deletePeer({ roomId, peerId: peer.id, ban }))) {
+      onClose();
+      onKicked(peer.id);
+    }
   };
   return (
     <Dialog title="Kick and ban" onCancel={onClose}>

@@ -70,8 +70,12 @@ export function RoomPage({ roomId }: { roomId: string }) {
     [deleted, streamed],
   );
 
-  const { reload } = useLoad(
+  // Bumped when the stream's start is fixed (its headers came): the list is read only then.
+  const [started, setStarted] = useState(0);
+  const onStart = useCallback(() => setStarted((n) => n + 1), []);
+  useLoad(
     async (signal) => {
+      if (started === 0) return;
       streamed.clear();
       const { room: loaded } = await api.rooms.getRoom({ roomId }, { signal });
       setRoom(loaded);
@@ -92,11 +96,25 @@ export function RoomPage({ roomId }: { roomId: string }) {
         return merged;
       });
     },
-    [api, roomId],
+    [api, roomId, started],
   );
-  // Started with the list read, so a peer created in between is not missed; a
-  // stream that lost its place reads the list again.
-  const watch = useWatch({ roomId }, onEvent, reload);
+  // The list is read after the server fixed the stream's start, so a peer
+  // changed in between is in the list or on the stream (or both: events are
+  // applied by peer ID); a stream that lost its place reads the list again.
+  const watch = useWatch({ roomId }, onEvent, onStart);
+  // A kicked peer leaves at once, and an event or list read still in flight cannot bring it back.
+  const onKicked = useCallback(
+    (peerId: string) => {
+      deleted.add(peerId);
+      setPeers((current) => {
+        if (!current.has(peerId)) return current;
+        const next = new Map(current);
+        next.delete(peerId);
+        return next;
+      });
+    },
+    [deleted],
+  );
 
   const title = room ? room.name || room.id : roomId;
   const sorted = [...peers.values()].sort((a, b) => Number((a.createTime?.seconds ?? 0n) - (b.createTime?.seconds ?? 0n)));
@@ -136,7 +154,7 @@ export function RoomPage({ roomId }: { roomId: string }) {
               <td className="mono pre">{peer.metadata}</td>
               {canWrite && (
                 <td>
-                  <PeerActions roomId={roomId} peer={peer} />
+                  <PeerActions roomId={roomId} peer={peer} onKicked={onKicked} />
                 </td>
               )}
             </tr>

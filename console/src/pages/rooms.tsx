@@ -25,9 +25,12 @@ export function RoomsPage() {
   // Page tokens of the pages before this one, to go back.
   const paging = usePages();
   const { pageToken } = paging;
+  // Bumped when the stream's start is fixed (its headers came): the list is read only then, so no change falls between.
+  const [started, setStarted] = useState(0);
+  const onStart = useCallback(() => setStarted((n) => n + 1), []);
   const { data, reload } = useLoad(
-    (signal) => api.rooms.listRooms({ pageSize: PAGE_SIZE, pageToken, nameFilter }, { signal }),
-    [api, pageToken, nameFilter],
+    async (signal) => (started === 0 ? undefined : api.rooms.listRooms({ pageSize: PAGE_SIZE, pageToken, nameFilter }, { signal })),
+    [api, pageToken, nameFilter, started],
   );
   // Any room or peer change re-reads this page, so counts come from the server, batched over a short wait.
   const pending = useRef<ReturnType<typeof setTimeout>>(undefined);
@@ -35,7 +38,7 @@ export function RoomsPage() {
     clearTimeout(pending.current);
     pending.current = setTimeout(reload, 250);
   }, [reload]);
-  const watch = useWatch({ types: ROOM_EVENTS }, onEvent, reload);
+  const watch = useWatch({ types: ROOM_EVENTS }, onEvent, onStart);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState('');
 
