@@ -1,4 +1,4 @@
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, type ReactNode } from 'react';
 import { useHash } from './hooks.js';
 import { AuditPage } from './pages/audit.js';
 import { BansPage } from './pages/bans.js';
@@ -9,7 +9,7 @@ import { RoomPage } from './pages/room.js';
 import { RoomsPage } from './pages/rooms.js';
 import { TokensPage } from './pages/tokens.js';
 import { WebhooksPage } from './pages/webhooks.js';
-import { useSession } from './session.js';
+import { ReportContext, useReport, useSession, type ReportError } from './session.js';
 
 const NAV: [href: string, label: string][] = [
   ['#/rooms', 'Rooms'],
@@ -51,11 +51,24 @@ export function Shell({ onSignOut, onNavigate, alerts }: { onSignOut: () => void
   const route = hash.startsWith('/') ? hash : '/rooms';
   const main = useRef<HTMLElement>(null);
   const section = route.split('/')[1] ?? '';
+  // Each page shown gets its own reporter; one of a page no longer shown drops
+  // what it is given, so a call still in flight when the page changed cannot
+  // bring back an alert that navigation cleared.
+  const report = useReport();
+  const shown = useRef<ReportError>(undefined);
+  const pageReport = useMemo<ReportError>(() => {
+    const own: ReportError = (err) => {
+      if (shown.current === own) report(err);
+    };
+    return own;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [route, report]);
   // A new page drops the last page's alerts, and moves focus to its heading as a page load would for screen readers.
   useEffect(() => {
+    shown.current = pageReport;
     onNavigate();
     main.current?.querySelector('h1')?.focus();
-  }, [route, onNavigate]);
+  }, [route, pageReport, onNavigate]);
   return (
     <>
       <a className="skip" href="#main" onClick={(e) => { e.preventDefault(); main.current?.querySelector('h1')?.focus(); }}>
@@ -99,7 +112,7 @@ export function Shell({ onSignOut, onNavigate, alerts }: { onSignOut: () => void
           </p>
         )}
         {alerts}
-        {page(route)}
+        <ReportContext.Provider value={pageReport}>{page(route)}</ReportContext.Provider>
       </main>
     </>
   );
