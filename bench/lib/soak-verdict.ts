@@ -74,6 +74,7 @@ export const GROWTH_LIMITS = [
  */
 export const UNJUDGED_TABLES: Readonly<Record<string, string>> = {
   idempotency_keys: 'kept for ROOMGATE_IDEMPOTENCY_KEY_TTL_HOURS (at least 1 hour) and then deleted by the purge',
+  audit_events: 'one row per audited change, kept for ROOMGATE_AUDIT_RETENTION_DAYS (365 by default) and then pruned by the purge',
 };
 
 /**
