@@ -62,6 +62,16 @@ export function actorIdOf(actor: AuditActor): string {
   return actor.kind === 'management_token' ? actor.tokenId : actor.kind === 'peer_token' ? actor.peerId : actor.osUser;
 }
 
+/** The actor as its stored fields (actor_id, actor_name, actor_hint, actor_room_id), empty where its kind has none. */
+export function actorFieldsOf(actor: AuditActor): { id: string; name: string; hint: string; roomId: string } {
+  return {
+    id: actorIdOf(actor),
+    name: actor.kind === 'management_token' ? actor.name : '',
+    hint: actor.kind === 'management_token' ? actor.hint : '',
+    roomId: actor.kind === 'peer_token' ? actor.roomId : '',
+  };
+}
+
 /**
  * SHA-256 (hex) of a record's canonical form: a JSON array of its fields in a
  * fixed order, ending with the previous record's hash. JSON escapes every
@@ -73,18 +83,18 @@ export function auditHash(content: AuditContent, previousHash: string): string {
 
 /** The text {@link auditHash} hashes (UTF-8). */
 export function auditCanonicalForm(content: AuditContent, previousHash: string): string {
-  const a = content.actor;
+  const a = actorFieldsOf(content.actor);
   return JSON.stringify([
     'roomgate.audit.v1',
     content.environment,
     content.sequence,
     content.id,
     content.time.toISOString(),
-    a.kind,
-    actorIdOf(a),
-    a.kind === 'management_token' ? a.name : '',
-    a.kind === 'management_token' ? a.hint : '',
-    a.kind === 'peer_token' ? a.roomId : '',
+    content.actor.kind,
+    a.id,
+    a.name,
+    a.hint,
+    a.roomId,
     content.method,
     content.targets.map((t) => [t.type, t.id]),
     content.requestId,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { PendingAuditRecord } from '../context/audit-scope.js';
-import { actorIdOf, auditCanonicalForm, type AuditContent } from '../domain/audit-record.js';
+import { actorFieldsOf, auditCanonicalForm, type AuditContent } from '../domain/audit-record.js';
 import { query } from './pool.js';
 
 // One statement locks the environment's chain head (FOR UPDATE), inserts the
@@ -45,16 +45,16 @@ export async function appendAuditRecord(client: pg.PoolClient, pending: PendingA
   // Taken before the lock: times of concurrent calls may be a little out of chain order.
   const content = { ...pending, id: randomUUID(), time: new Date() };
   const { before, between } = canonicalAround(content);
-  const a = content.actor;
+  const a = actorFieldsOf(content.actor);
   const { rowCount } = await query(client, APPEND, [
     content.environment,
     content.id,
     content.time,
-    a.kind,
-    actorIdOf(a),
-    a.kind === 'management_token' ? a.name : '',
-    a.kind === 'management_token' ? a.hint : '',
-    a.kind === 'peer_token' ? a.roomId : '',
+    content.actor.kind,
+    a.id,
+    a.name,
+    a.hint,
+    a.roomId,
     content.method,
     JSON.stringify(content.targets.map((t) => ({ type: t.type, id: t.id }))),
     content.targets.map((t) => t.id),

@@ -13,7 +13,8 @@ import type {
 } from '../domain/ports/index.js';
 import { query, withTransaction } from './pool.js';
 
-interface AuditRow {
+/** One row of audit_events as pg returns it (sequence, a bigint, as a decimal string). */
+export interface AuditRow {
   environment: Environment;
   sequence: string;
   id: string;

@@ -2,29 +2,11 @@
 // chain checked by recomputing every hash with the production auditHash.
 // Isolation is the caller's database (see database.ts).
 import type pg from 'pg';
-import { auditHash, GENESIS_HASH, type AuditActor, type AuditContent, type AuditTarget } from '../../src/domain/audit-record.js';
+import { auditHash, GENESIS_HASH, type AuditActor, type AuditContent } from '../../src/domain/audit-record.js';
 import type { Environment } from '../../src/domain/principal.js';
+import type { AuditRow } from '../../src/store/audit-store.js';
 
-/** One row of audit_events, as pg returns it (bigint as a decimal string). */
-export interface AuditRow {
-  environment: Environment;
-  sequence: string;
-  id: string;
-  time: Date;
-  actor_kind: AuditActor['kind'];
-  actor_id: string;
-  actor_name: string;
-  actor_hint: string;
-  actor_room_id: string;
-  method: string;
-  targets: AuditTarget[];
-  target_ids: string[];
-  request_id: string;
-  result: string;
-  error_reason: string;
-  previous_hash: string;
-  hash: string;
-}
+export type { AuditRow };
 
 /** The records of the calls made with x-request-id `requestId`, in chain order. */
 export async function auditRowsOf(pool: pg.Pool, requestId: string): Promise<AuditRow[]> {

@@ -4,7 +4,7 @@
 // It runs against whatever test database it is given (see database.ts).
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { actorIdOf, auditHash, type AuditActor, type AuditContent, type AuditRecord, type AuditTarget } from '../../src/domain/audit-record.js';
+import { actorFieldsOf, auditHash, type AuditActor, type AuditContent, type AuditRecord, type AuditTarget } from '../../src/domain/audit-record.js';
 import type { Environment } from '../../src/domain/principal.js';
 
 /** What a seeded record may set; the rest gets plain defaults. */
@@ -58,17 +58,17 @@ async function appendAll(pool: pg.Pool, seeds: SeedRecord[]): Promise<AuditRecor
     // One INSERT per thousand rows, from JSON, rather than a round trip per record.
     for (let i = 0; i < records.length; i += 1000) {
       const rows = records.slice(i, i + 1000).map((r) => {
-        const a = r.actor;
+        const a = actorFieldsOf(r.actor);
         return {
           environment: r.environment,
           sequence: r.sequence,
           id: r.id,
           time: r.time.toISOString(),
-          actor_kind: a.kind,
-          actor_id: actorIdOf(a),
-          actor_name: a.kind === 'management_token' ? a.name : '',
-          actor_hint: a.kind === 'management_token' ? a.hint : '',
-          actor_room_id: a.kind === 'peer_token' ? a.roomId : '',
+          actor_kind: r.actor.kind,
+          actor_id: a.id,
+          actor_name: a.name,
+          actor_hint: a.hint,
+          actor_room_id: a.roomId,
           method: r.method,
           targets: r.targets,
           target_ids: r.targets.map((t) => t.id),
