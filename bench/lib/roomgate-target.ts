@@ -21,6 +21,7 @@ export const BENCH_PEER = {
   metadata: '{"role":"speaker","team":"bench"}',
   permissions: { canPublish: true, canSubscribe: true, canUpdateMetadata: true, canUpdateRoom: false, canRemoveParticipants: false },
   tokenTtlSeconds: 3600,
+  role: '',
 } as const;
 
 let identities = 0;
@@ -87,7 +88,7 @@ export class RoomgateTarget {
   async issueTokens(peers: PeerRef[], concurrency: number): Promise<void> {
     const issue = unary(this.tokens, this.tokens.issuePeerToken);
     await runAll(peers.length, concurrency, (i) =>
-      issue({ ...peers[i]!, tokenTtlSeconds: BENCH_PEER.tokenTtlSeconds }, this.auth).then((r) =>
+      issue({ ...peers[i]!, tokenTtlSeconds: BENCH_PEER.tokenTtlSeconds, role: '' }, this.auth).then((r) =>
         this.supply.add(r.peerToken, peers[i]!.roomId),
       ),
     );

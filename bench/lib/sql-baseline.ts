@@ -35,7 +35,7 @@ export class SqlBaseline {
       // kid: 16 characters, like a real key id, for an idempotency row of the real size.
       const stamp = { jti: randomUUID(), kid: 'bench-kid-000000', issuedAt, expiresAt: issuedAt + ttl };
       return this.store.create(
-        { id: randomUUID(), roomId, environment: 'sandbox', identity, name, metadata, permissions, stamp },
+        { id: randomUUID(), roomId, environment: 'sandbox', identity, name, metadata, permissions, role: '', roleId: null, stamp },
         key,
       );
     };

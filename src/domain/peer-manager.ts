@@ -66,6 +66,8 @@ export class PeerManager {
       name,
       metadata,
       permissions,
+      role: '',
+      roleId: null,
       stamp: this.tokens.stamp(ttl),
     };
     this.ensureTokensFit(newPeer);

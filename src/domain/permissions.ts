@@ -27,7 +27,13 @@ export type Action =
   | 'event:watch-all'
   | 'ban:manage'
   | 'ban:read'
-  | 'audit:read';
+  | 'audit:read'
+  | 'role:manage'
+  | 'role:read'
+  | 'join-code:manage'
+  | 'join-code:read'
+  | 'join-settings:manage'
+  | 'join-settings:read';
 
 // The scopes that allow each action to a management token, besides `admin`,
 // which allows everything. An empty list means admin only.
@@ -60,6 +66,13 @@ const SCOPES_FOR: Record<Action, readonly Scope[]> = {
   'ban:read': ['rooms', 'read'],
   // The audit log names tokens and peers of the whole environment: not for `read`.
   'audit:read': ['audit'],
+  'role:manage': ['rooms'],
+  'role:read': ['rooms', 'read'],
+  'join-code:manage': ['rooms'],
+  'join-code:read': ['rooms', 'read'],
+  // Where the join page may send peer tokens: admin only, as for webhook-like redirect targets.
+  'join-settings:manage': [],
+  'join-settings:read': ['rooms', 'read'],
 };
 
 /** The resource an action is aimed at. */
@@ -156,6 +169,12 @@ export function ensureCan(principal: Principal, action: Action, target: Target =
     case 'ban:manage':
     case 'ban:read':
     case 'audit:read':
+    case 'role:manage':
+    case 'role:read':
+    case 'join-code:manage':
+    case 'join-code:read':
+    case 'join-settings:manage':
+    case 'join-settings:read':
     case 'room:create':
     case 'room:list':
     case 'room:delete':

@@ -31,6 +31,8 @@ export interface PeerRecord {
   metadata: string;
   clientMetadata: string;
   permissions: PeerPermissions;
+  /** Name of the role the peer was made with or last given; '' when none. Kept after the role is deleted. */
+  role: string;
   /** Bumped by every permission change; tokens of an older generation are superseded. */
   generation: number;
   status: PeerStatus;

@@ -16,6 +16,7 @@ export interface PeerRow {
   can_update_metadata: boolean;
   can_update_room: boolean;
   can_remove_participants: boolean;
+  role_name: string;
   generation: number;
   status: PeerStatus;
   status_changed_at: Date;
@@ -25,7 +26,7 @@ export interface PeerRow {
 
 /** The peers columns {@link toPeer} reads, from `peers p`; add the environment as `environment`. */
 export const PEER_COLUMNS = `p.id, p.seq, p.room_id, p.identity, p.name, p.metadata, p.client_metadata, p.can_publish,
-  p.can_subscribe, p.can_update_metadata, p.can_update_room, p.can_remove_participants, p.generation, p.status,
+  p.can_subscribe, p.can_update_metadata, p.can_update_room, p.can_remove_participants, p.role_name, p.generation, p.status,
   p.status_changed_at, p.created_at, p.updated_at`;
 
 /** A row as the domain's record. */
@@ -46,6 +47,7 @@ export function toPeer(r: PeerRow): PeerRecord {
       canUpdateRoom: r.can_update_room,
       canRemoveParticipants: r.can_remove_participants,
     },
+    role: r.role_name,
     generation: r.generation,
     status: r.status,
     statusChangedAt: r.status_changed_at,

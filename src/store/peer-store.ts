@@ -38,8 +38,9 @@ const RESERVE_SEAT = prepared(
 const INSERT_PEER = prepared(
   'insert_peer',
   `INSERT INTO peers AS p (id, room_id, identity, name, metadata, can_publish, can_subscribe,
-     can_update_metadata, can_update_room, can_remove_participants)
-   SELECT $1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::boolean, $7::boolean, $8::boolean, $9::boolean, $10::boolean
+     can_update_metadata, can_update_room, can_remove_participants, role_id, role_name)
+   SELECT $1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::boolean, $7::boolean, $8::boolean, $9::boolean, $10::boolean,
+     $12::uuid, $13::text
    WHERE NOT EXISTS (
      SELECT 1 FROM bans b WHERE b.environment = $11::text AND b.identity = $3::text
        AND (b.room_id IS NULL OR b.room_id = $2::uuid) AND (b.expires_at IS NULL OR b.expires_at > now()))
@@ -103,7 +104,7 @@ export class PgPeerStore implements PeerStore {
         [
           peer.id, peer.roomId, peer.identity, peer.name, peer.metadata,
           p.canPublish, p.canSubscribe, p.canUpdateMetadata, p.canUpdateRoom, p.canRemoveParticipants,
-          peer.environment,
+          peer.environment, peer.roleId, peer.role,
         ],
       );
       if (!rows[0]) {

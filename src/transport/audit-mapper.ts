@@ -2,7 +2,7 @@ import type { AuditActor as DomainActor, AuditRecord } from '../domain/audit-rec
 import { AuditActorKind, AuditEvent, Environment, type AuditActor } from '../gen/roomgate/v1/resources.js';
 
 function toActor(a: DomainActor): AuditActor {
-  const none = { managementTokenId: '', managementTokenName: '', managementTokenHint: '', peerId: '', roomId: '', osUser: '' };
+  const none = { managementTokenId: '', managementTokenName: '', managementTokenHint: '', peerId: '', roomId: '', osUser: '', joinCodeId: '' };
   switch (a.kind) {
     case 'management_token':
       return {

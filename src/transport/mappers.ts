@@ -56,6 +56,7 @@ export function toPeer(p: PeerRecord): Peer {
     updateTime: p.updatedAt,
     status: PEER_STATUSES[p.status],
     statusChangeTime: p.statusChangedAt,
+    role: p.role,
   };
 }
 

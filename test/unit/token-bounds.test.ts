@@ -85,6 +85,8 @@ describe('peer token size', () => {
         name: EMOJI_IDENTITY,
         metadata: quotes(2040),
         permissions: NO_PERMISSIONS,
+        role: '',
+        roleId: null,
         stamp: d.peerTokens.stamp(600),
       },
       null,

@@ -11,3 +11,4 @@ export * from './room-store.js';
 export * from './signing-key-store.js';
 export * from './webhook-delivery-queue.js';
 export * from './webhook-store.js';
+export * from './join-rate-limiter.js';

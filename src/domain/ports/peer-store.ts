@@ -4,7 +4,9 @@ import type { BanOutcome } from './ban-store.js';
 import type { IdempotencyKey, PeerRecord, TokenStamp } from '../records.js';
 
 /** Input for PeerStore.create. */
-export type NewPeer = Pick<PeerRecord, 'id' | 'roomId' | 'environment' | 'identity' | 'name' | 'metadata' | 'permissions'> & {
+export type NewPeer = Pick<PeerRecord, 'id' | 'roomId' | 'environment' | 'identity' | 'name' | 'metadata' | 'permissions' | 'role'> & {
+  /** Internal id of the role named by `role`; null when the permissions were given explicitly. */
+  roleId: string | null;
   /** The first token's claims, kept with the idempotency key so a retry gets the same token. */
   stamp: TokenStamp;
 };

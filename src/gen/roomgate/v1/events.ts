@@ -7,7 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { Ban, Environment, environmentFromJSON, environmentToJSON, Peer, Room } from "./resources.js";
+import { Ban, Environment, environmentFromJSON, environmentToJSON, JoinCode, Peer, Room } from "./resources.js";
 
 export const protobufPackage = "roomgate.v1";
 
@@ -48,6 +48,11 @@ export enum EventType {
    * endpoint named in the request, whatever its filter; never on WatchEvents.
    */
   EVENT_TYPE_WEBHOOK_TEST = 14,
+  /**
+   * EVENT_TYPE_JOIN_CODE_REDEEMED - A join code was redeemed (RedeemJoinCode); the peer it made also has its
+   * PEER_CREATED.
+   */
+  EVENT_TYPE_JOIN_CODE_REDEEMED = 15,
   UNRECOGNIZED = -1,
 }
 
@@ -98,6 +103,9 @@ export function eventTypeFromJSON(object: any): EventType {
     case 14:
     case "EVENT_TYPE_WEBHOOK_TEST":
       return EventType.EVENT_TYPE_WEBHOOK_TEST;
+    case 15:
+    case "EVENT_TYPE_JOIN_CODE_REDEEMED":
+      return EventType.EVENT_TYPE_JOIN_CODE_REDEEMED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -137,6 +145,8 @@ export function eventTypeToJSON(object: EventType): string {
       return "EVENT_TYPE_BAN_EXPIRED";
     case EventType.EVENT_TYPE_WEBHOOK_TEST:
       return "EVENT_TYPE_WEBHOOK_TEST";
+    case EventType.EVENT_TYPE_JOIN_CODE_REDEEMED:
+      return "EVENT_TYPE_JOIN_CODE_REDEEMED";
     case EventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -324,7 +334,20 @@ export interface Event {
     | //
     /** What the test event was sent to. */
     { $case: "webhookTest"; value: WebhookTest }
+    | //
+    /** The code redeemed and the peer it made. */
+    { $case: "joinCodeRedeemed"; value: JoinCodeRedeemed }
     | undefined;
+}
+
+/** Payload of EVENT_TYPE_JOIN_CODE_REDEEMED. */
+export interface JoinCodeRedeemed {
+  /** The code after the redemption (use_count includes it). */
+  joinCode:
+    | JoinCode
+    | undefined;
+  /** The peer the redemption made. */
+  peer: Peer | undefined;
 }
 
 /** Payload of EVENT_TYPE_WEBHOOK_TEST. */
@@ -478,6 +501,9 @@ export const Event: MessageFns<Event> = {
         break;
       case "webhookTest":
         WebhookTest.encode(message.payload.value, writer.uint32(186).fork()).join();
+        break;
+      case "joinCodeRedeemed":
+        JoinCodeRedeemed.encode(message.payload.value, writer.uint32(194).fork()).join();
         break;
     }
     return writer;
@@ -664,6 +690,14 @@ export const Event: MessageFns<Event> = {
             message.payload = { $case: "webhookTest", value: WebhookTest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.payload = { $case: "joinCodeRedeemed", value: JoinCodeRedeemed.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -749,6 +783,10 @@ export const Event: MessageFns<Event> = {
         ? { $case: "webhookTest", value: WebhookTest.fromJSON(object.webhookTest) }
         : isSet(object.webhook_test)
         ? { $case: "webhookTest", value: WebhookTest.fromJSON(object.webhook_test) }
+        : isSet(object.joinCodeRedeemed)
+        ? { $case: "joinCodeRedeemed", value: JoinCodeRedeemed.fromJSON(object.joinCodeRedeemed) }
+        : isSet(object.join_code_redeemed)
+        ? { $case: "joinCodeRedeemed", value: JoinCodeRedeemed.fromJSON(object.join_code_redeemed) }
         : undefined,
     };
   },
@@ -804,6 +842,8 @@ export const Event: MessageFns<Event> = {
       obj.banExpired = Ban.toJSON(message.payload.value);
     } else if (message.payload?.$case === "webhookTest") {
       obj.webhookTest = WebhookTest.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "joinCodeRedeemed") {
+      obj.joinCodeRedeemed = JoinCodeRedeemed.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -905,7 +945,104 @@ export const Event: MessageFns<Event> = {
         }
         break;
       }
+      case "joinCodeRedeemed": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "joinCodeRedeemed", value: JoinCodeRedeemed.fromPartial(object.payload.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseJoinCodeRedeemed(): JoinCodeRedeemed {
+  return { joinCode: undefined, peer: undefined };
+}
+
+export const JoinCodeRedeemed: MessageFns<JoinCodeRedeemed> = {
+  encode(message: JoinCodeRedeemed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.joinCode !== undefined) {
+      JoinCode.encode(message.joinCode, writer.uint32(10).fork()).join();
+    }
+    if (message.peer !== undefined) {
+      Peer.encode(message.peer, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JoinCodeRedeemed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJoinCodeRedeemed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.joinCode = JoinCode.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.peer = Peer.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JoinCodeRedeemed {
+    return {
+      joinCode: isSet(object.joinCode)
+        ? JoinCode.fromJSON(object.joinCode)
+        : isSet(object.join_code)
+        ? JoinCode.fromJSON(object.join_code)
+        : undefined,
+      peer: isSet(object.peer) ? Peer.fromJSON(object.peer) : undefined,
+    };
+  },
+
+  toJSON(message: JoinCodeRedeemed): unknown {
+    const obj: any = {};
+    if (message.joinCode !== undefined) {
+      obj.joinCode = JoinCode.toJSON(message.joinCode);
+    }
+    if (message.peer !== undefined) {
+      obj.peer = Peer.toJSON(message.peer);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<JoinCodeRedeemed>): JoinCodeRedeemed {
+    return JoinCodeRedeemed.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<JoinCodeRedeemed>): JoinCodeRedeemed {
+    const message = createBaseJoinCodeRedeemed();
+    message.joinCode = (object.joinCode !== undefined && object.joinCode !== null)
+      ? JoinCode.fromPartial(object.joinCode)
+      : undefined;
+    message.peer = (object.peer !== undefined && object.peer !== null) ? Peer.fromPartial(object.peer) : undefined;
     return message;
   },
 };

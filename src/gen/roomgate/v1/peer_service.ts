@@ -46,6 +46,14 @@ export interface CreatePeerRequest {
    * CreateRoomRequest.request_id.
    */
   requestId: string;
+  /**
+   * Name of a role of the environment (RoleService) to take the permissions
+   * from, in place of `permissions`, which must then be unset
+   * (INVALID_ARGUMENT otherwise). token_ttl_seconds 0 and an empty metadata
+   * take the role's defaults. The peer records the role. NOT_FOUND when the
+   * environment has no such role.
+   */
+  role: string;
 }
 
 /** Response for CreatePeer. */
@@ -184,6 +192,7 @@ function createBaseCreatePeerRequest(): CreatePeerRequest {
     permissions: undefined,
     tokenTtlSeconds: 0,
     requestId: "",
+    role: "",
   };
 }
 
@@ -209,6 +218,9 @@ export const CreatePeerRequest: MessageFns<CreatePeerRequest> = {
     }
     if (message.requestId !== "") {
       writer.uint32(58).string(message.requestId);
+    }
+    if (message.role !== "") {
+      writer.uint32(66).string(message.role);
     }
     return writer;
   },
@@ -282,6 +294,14 @@ export const CreatePeerRequest: MessageFns<CreatePeerRequest> = {
             message.requestId = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -315,6 +335,7 @@ export const CreatePeerRequest: MessageFns<CreatePeerRequest> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
     };
   },
 
@@ -341,6 +362,9 @@ export const CreatePeerRequest: MessageFns<CreatePeerRequest> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
     return obj;
   },
 
@@ -358,6 +382,7 @@ export const CreatePeerRequest: MessageFns<CreatePeerRequest> = {
       : undefined;
     message.tokenTtlSeconds = object.tokenTtlSeconds ?? 0;
     message.requestId = object.requestId ?? "";
+    message.role = object.role ?? "";
     return message;
   },
 };

@@ -108,6 +108,52 @@ export function peerStatusToJSON(object: PeerStatus): string {
   }
 }
 
+/** The two forms of a join code. */
+export enum JoinCodeKind {
+  /** JOIN_CODE_KIND_UNSPECIFIED - Not set: LINK. */
+  JOIN_CODE_KIND_UNSPECIFIED = 0,
+  /** JOIN_CODE_KIND_LINK - A long random code for links (`rgj_` and at least 128 random bits). */
+  JOIN_CODE_KIND_LINK = 1,
+  /**
+   * JOIN_CODE_KIND_SHORT - A short code a person can type, like `abc-defg-hij`; safe only because
+   * RedeemJoinCode is rate limited (see docs/join-codes.md).
+   */
+  JOIN_CODE_KIND_SHORT = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function joinCodeKindFromJSON(object: any): JoinCodeKind {
+  switch (object) {
+    case 0:
+    case "JOIN_CODE_KIND_UNSPECIFIED":
+      return JoinCodeKind.JOIN_CODE_KIND_UNSPECIFIED;
+    case 1:
+    case "JOIN_CODE_KIND_LINK":
+      return JoinCodeKind.JOIN_CODE_KIND_LINK;
+    case 2:
+    case "JOIN_CODE_KIND_SHORT":
+      return JoinCodeKind.JOIN_CODE_KIND_SHORT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return JoinCodeKind.UNRECOGNIZED;
+  }
+}
+
+export function joinCodeKindToJSON(object: JoinCodeKind): string {
+  switch (object) {
+    case JoinCodeKind.JOIN_CODE_KIND_UNSPECIFIED:
+      return "JOIN_CODE_KIND_UNSPECIFIED";
+    case JoinCodeKind.JOIN_CODE_KIND_LINK:
+      return "JOIN_CODE_KIND_LINK";
+    case JoinCodeKind.JOIN_CODE_KIND_SHORT:
+      return "JOIN_CODE_KIND_SHORT";
+    case JoinCodeKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** What a management token may do. A token holds one or more scopes. */
 export enum ManagementScope {
   /** MANAGEMENT_SCOPE_UNSPECIFIED - Not set; never valid. */
@@ -241,6 +287,8 @@ export enum AuditActorKind {
   AUDIT_ACTOR_KIND_PEER_TOKEN = 2,
   /** AUDIT_ACTOR_KIND_CLI - The roomgate command line: os_user is set. */
   AUDIT_ACTOR_KIND_CLI = 3,
+  /** AUDIT_ACTOR_KIND_JOIN_CODE - A join code, redeemed by RedeemJoinCode: join_code_id is set. */
+  AUDIT_ACTOR_KIND_JOIN_CODE = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -258,6 +306,9 @@ export function auditActorKindFromJSON(object: any): AuditActorKind {
     case 3:
     case "AUDIT_ACTOR_KIND_CLI":
       return AuditActorKind.AUDIT_ACTOR_KIND_CLI;
+    case 4:
+    case "AUDIT_ACTOR_KIND_JOIN_CODE":
+      return AuditActorKind.AUDIT_ACTOR_KIND_JOIN_CODE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -275,6 +326,8 @@ export function auditActorKindToJSON(object: AuditActorKind): string {
       return "AUDIT_ACTOR_KIND_PEER_TOKEN";
     case AuditActorKind.AUDIT_ACTOR_KIND_CLI:
       return "AUDIT_ACTOR_KIND_CLI";
+    case AuditActorKind.AUDIT_ACTOR_KIND_JOIN_CODE:
+      return "AUDIT_ACTOR_KIND_JOIN_CODE";
     case AuditActorKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -352,7 +405,96 @@ export interface Peer {
   /** Connection state, from ReportPeerStatus. */
   status: PeerStatus;
   /** When the status last changed. */
-  statusChangeTime: Date | undefined;
+  statusChangeTime:
+    | Date
+    | undefined;
+  /**
+   * Name of the role the peer was made with (CreatePeer's role, a join code's
+   * role) or last given by IssuePeerToken; empty when its permissions were
+   * given explicitly. Kept after the role is deleted.
+   */
+  role: string;
+}
+
+/**
+ * A role: a named permission preset of an environment. CreatePeer,
+ * IssuePeerToken and join codes name a role in place of explicit permissions.
+ */
+export interface Role {
+  /**
+   * Name, unique in the environment: 1-64 characters of a-z, 0-9, '-' and
+   * '_', starting with a letter or digit. It identifies the role; it cannot be
+   * changed.
+   */
+  name: string;
+  /** Permissions given to peers made with the role. */
+  permissions:
+    | PeerPermissions
+    | undefined;
+  /** Default lifetime of the peer tokens, in seconds, 60-86400. */
+  tokenTtlSeconds: number;
+  /**
+   * Default backend metadata (JSON text) of peers made with the role; "{}"
+   * when none.
+   */
+  metadata: string;
+  /** Free text for people, up to 512 characters. */
+  description: string;
+  /** When the role was created. */
+  createTime:
+    | Date
+    | undefined;
+  /** When the role was last changed. */
+  updateTime: Date | undefined;
+}
+
+/**
+ * A join code: a credential that lets its holder join one room with one role,
+ * without a backend. roomgate keeps only its hash; the code itself is shown
+ * once, by CreateJoinCode.
+ */
+export interface JoinCode {
+  /** Identifier (UUID). */
+  id: string;
+  /** Room the code admits to. */
+  roomId: string;
+  /** Name of the role the peers get. */
+  role: string;
+  /** Link or short code. */
+  kind: JoinCodeKind;
+  /** The code's last 4 characters, to recognise it by. */
+  codeHint: string;
+  /**
+   * When set, every peer made with the code has this identity (a personal
+   * invite); empty gives each peer its own id as identity.
+   */
+  identity: string;
+  /** How many times the code may be redeemed. */
+  maxUses: number;
+  /** How many times it has been redeemed. */
+  useCount: number;
+  /** When the code was created. */
+  createTime:
+    | Date
+    | undefined;
+  /** When the code stops working. */
+  expireTime:
+    | Date
+    | undefined;
+  /** Whether RevokeJoinCode revoked it. */
+  revoked: boolean;
+  /** When it was revoked; unset when it was not. */
+  revokeTime:
+    | Date
+    | undefined;
+  /**
+   * Where the join page sends the redeemer, with the peer token in the URL
+   * fragment: one of the environment's allowed app URLs (JoinSettings), or
+   * empty for the first of them.
+   */
+  appUrl: string;
+  /** Free text for people, up to 512 characters. */
+  description: string;
 }
 
 /** The verified contents of a peer token. */
@@ -492,6 +634,8 @@ export interface AuditActor {
   roomId: string;
   /** Operating-system user who ran the command line. */
   osUser: string;
+  /** The join code redeemed. */
+  joinCodeId: string;
 }
 
 /** Something an audited call acted on. */
@@ -967,6 +1111,7 @@ function createBasePeer(): Peer {
     updateTime: undefined,
     status: 0,
     statusChangeTime: undefined,
+    role: "",
   };
 }
 
@@ -1004,6 +1149,9 @@ export const Peer: MessageFns<Peer> = {
     }
     if (message.statusChangeTime !== undefined) {
       Timestamp.encode(toTimestamp(message.statusChangeTime), writer.uint32(90).fork()).join();
+    }
+    if (message.role !== "") {
+      writer.uint32(98).string(message.role);
     }
     return writer;
   },
@@ -1109,6 +1257,14 @@ export const Peer: MessageFns<Peer> = {
             message.statusChangeTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1154,6 +1310,7 @@ export const Peer: MessageFns<Peer> = {
         : isSet(object.status_change_time)
         ? fromJsonTimestamp(object.status_change_time)
         : undefined,
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
     };
   },
 
@@ -1192,6 +1349,9 @@ export const Peer: MessageFns<Peer> = {
     if (message.statusChangeTime !== undefined) {
       obj.statusChangeTime = message.statusChangeTime.toISOString();
     }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
     return obj;
   },
 
@@ -1213,6 +1373,518 @@ export const Peer: MessageFns<Peer> = {
     message.updateTime = object.updateTime ?? undefined;
     message.status = object.status ?? 0;
     message.statusChangeTime = object.statusChangeTime ?? undefined;
+    message.role = object.role ?? "";
+    return message;
+  },
+};
+
+function createBaseRole(): Role {
+  return {
+    name: "",
+    permissions: undefined,
+    tokenTtlSeconds: 0,
+    metadata: "",
+    description: "",
+    createTime: undefined,
+    updateTime: undefined,
+  };
+}
+
+export const Role: MessageFns<Role> = {
+  encode(message: Role, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.permissions !== undefined) {
+      PeerPermissions.encode(message.permissions, writer.uint32(18).fork()).join();
+    }
+    if (message.tokenTtlSeconds !== 0) {
+      writer.uint32(24).uint32(message.tokenTtlSeconds);
+    }
+    if (message.metadata !== "") {
+      writer.uint32(34).string(message.metadata);
+    }
+    if (message.description !== "") {
+      writer.uint32(42).string(message.description);
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createTime), writer.uint32(50).fork()).join();
+    }
+    if (message.updateTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.updateTime), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Role {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRole();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.permissions = PeerPermissions.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tokenTtlSeconds = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.metadata = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.updateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Role {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      permissions: isSet(object.permissions) ? PeerPermissions.fromJSON(object.permissions) : undefined,
+      tokenTtlSeconds: isSet(object.tokenTtlSeconds)
+        ? globalThis.Number(object.tokenTtlSeconds)
+        : isSet(object.token_ttl_seconds)
+        ? globalThis.Number(object.token_ttl_seconds)
+        : 0,
+      metadata: isSet(object.metadata) ? globalThis.String(object.metadata) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      createTime: isSet(object.createTime)
+        ? fromJsonTimestamp(object.createTime)
+        : isSet(object.create_time)
+        ? fromJsonTimestamp(object.create_time)
+        : undefined,
+      updateTime: isSet(object.updateTime)
+        ? fromJsonTimestamp(object.updateTime)
+        : isSet(object.update_time)
+        ? fromJsonTimestamp(object.update_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Role): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.permissions !== undefined) {
+      obj.permissions = PeerPermissions.toJSON(message.permissions);
+    }
+    if (message.tokenTtlSeconds !== 0) {
+      obj.tokenTtlSeconds = Math.round(message.tokenTtlSeconds);
+    }
+    if (message.metadata !== "") {
+      obj.metadata = message.metadata;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.createTime !== undefined) {
+      obj.createTime = message.createTime.toISOString();
+    }
+    if (message.updateTime !== undefined) {
+      obj.updateTime = message.updateTime.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Role>): Role {
+    return Role.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Role>): Role {
+    const message = createBaseRole();
+    message.name = object.name ?? "";
+    message.permissions = (object.permissions !== undefined && object.permissions !== null)
+      ? PeerPermissions.fromPartial(object.permissions)
+      : undefined;
+    message.tokenTtlSeconds = object.tokenTtlSeconds ?? 0;
+    message.metadata = object.metadata ?? "";
+    message.description = object.description ?? "";
+    message.createTime = object.createTime ?? undefined;
+    message.updateTime = object.updateTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseJoinCode(): JoinCode {
+  return {
+    id: "",
+    roomId: "",
+    role: "",
+    kind: 0,
+    codeHint: "",
+    identity: "",
+    maxUses: 0,
+    useCount: 0,
+    createTime: undefined,
+    expireTime: undefined,
+    revoked: false,
+    revokeTime: undefined,
+    appUrl: "",
+    description: "",
+  };
+}
+
+export const JoinCode: MessageFns<JoinCode> = {
+  encode(message: JoinCode, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.roomId !== "") {
+      writer.uint32(18).string(message.roomId);
+    }
+    if (message.role !== "") {
+      writer.uint32(26).string(message.role);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(32).int32(message.kind);
+    }
+    if (message.codeHint !== "") {
+      writer.uint32(42).string(message.codeHint);
+    }
+    if (message.identity !== "") {
+      writer.uint32(50).string(message.identity);
+    }
+    if (message.maxUses !== 0) {
+      writer.uint32(56).uint32(message.maxUses);
+    }
+    if (message.useCount !== 0) {
+      writer.uint32(64).uint32(message.useCount);
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createTime), writer.uint32(74).fork()).join();
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(82).fork()).join();
+    }
+    if (message.revoked !== false) {
+      writer.uint32(88).bool(message.revoked);
+    }
+    if (message.revokeTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.revokeTime), writer.uint32(98).fork()).join();
+    }
+    if (message.appUrl !== "") {
+      writer.uint32(106).string(message.appUrl);
+    }
+    if (message.description !== "") {
+      writer.uint32(114).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JoinCode {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJoinCode();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.codeHint = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxUses = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.useCount = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.expireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.revoked = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.revokeTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.appUrl = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JoinCode {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+        ? globalThis.String(object.room_id)
+        : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      kind: isSet(object.kind) ? joinCodeKindFromJSON(object.kind) : 0,
+      codeHint: isSet(object.codeHint)
+        ? globalThis.String(object.codeHint)
+        : isSet(object.code_hint)
+        ? globalThis.String(object.code_hint)
+        : "",
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : "",
+      maxUses: isSet(object.maxUses)
+        ? globalThis.Number(object.maxUses)
+        : isSet(object.max_uses)
+        ? globalThis.Number(object.max_uses)
+        : 0,
+      useCount: isSet(object.useCount)
+        ? globalThis.Number(object.useCount)
+        : isSet(object.use_count)
+        ? globalThis.Number(object.use_count)
+        : 0,
+      createTime: isSet(object.createTime)
+        ? fromJsonTimestamp(object.createTime)
+        : isSet(object.create_time)
+        ? fromJsonTimestamp(object.create_time)
+        : undefined,
+      expireTime: isSet(object.expireTime)
+        ? fromJsonTimestamp(object.expireTime)
+        : isSet(object.expire_time)
+        ? fromJsonTimestamp(object.expire_time)
+        : undefined,
+      revoked: isSet(object.revoked) ? globalThis.Boolean(object.revoked) : false,
+      revokeTime: isSet(object.revokeTime)
+        ? fromJsonTimestamp(object.revokeTime)
+        : isSet(object.revoke_time)
+        ? fromJsonTimestamp(object.revoke_time)
+        : undefined,
+      appUrl: isSet(object.appUrl)
+        ? globalThis.String(object.appUrl)
+        : isSet(object.app_url)
+        ? globalThis.String(object.app_url)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: JoinCode): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.roomId !== "") {
+      obj.roomId = message.roomId;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.kind !== 0) {
+      obj.kind = joinCodeKindToJSON(message.kind);
+    }
+    if (message.codeHint !== "") {
+      obj.codeHint = message.codeHint;
+    }
+    if (message.identity !== "") {
+      obj.identity = message.identity;
+    }
+    if (message.maxUses !== 0) {
+      obj.maxUses = Math.round(message.maxUses);
+    }
+    if (message.useCount !== 0) {
+      obj.useCount = Math.round(message.useCount);
+    }
+    if (message.createTime !== undefined) {
+      obj.createTime = message.createTime.toISOString();
+    }
+    if (message.expireTime !== undefined) {
+      obj.expireTime = message.expireTime.toISOString();
+    }
+    if (message.revoked !== false) {
+      obj.revoked = message.revoked;
+    }
+    if (message.revokeTime !== undefined) {
+      obj.revokeTime = message.revokeTime.toISOString();
+    }
+    if (message.appUrl !== "") {
+      obj.appUrl = message.appUrl;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<JoinCode>): JoinCode {
+    return JoinCode.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<JoinCode>): JoinCode {
+    const message = createBaseJoinCode();
+    message.id = object.id ?? "";
+    message.roomId = object.roomId ?? "";
+    message.role = object.role ?? "";
+    message.kind = object.kind ?? 0;
+    message.codeHint = object.codeHint ?? "";
+    message.identity = object.identity ?? "";
+    message.maxUses = object.maxUses ?? 0;
+    message.useCount = object.useCount ?? 0;
+    message.createTime = object.createTime ?? undefined;
+    message.expireTime = object.expireTime ?? undefined;
+    message.revoked = object.revoked ?? false;
+    message.revokeTime = object.revokeTime ?? undefined;
+    message.appUrl = object.appUrl ?? "";
+    message.description = object.description ?? "";
     return message;
   },
 };
@@ -2123,6 +2795,7 @@ function createBaseAuditActor(): AuditActor {
     peerId: "",
     roomId: "",
     osUser: "",
+    joinCodeId: "",
   };
 }
 
@@ -2148,6 +2821,9 @@ export const AuditActor: MessageFns<AuditActor> = {
     }
     if (message.osUser !== "") {
       writer.uint32(58).string(message.osUser);
+    }
+    if (message.joinCodeId !== "") {
+      writer.uint32(66).string(message.joinCodeId);
     }
     return writer;
   },
@@ -2221,6 +2897,14 @@ export const AuditActor: MessageFns<AuditActor> = {
             message.osUser = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.joinCodeId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2266,6 +2950,11 @@ export const AuditActor: MessageFns<AuditActor> = {
         : isSet(object.os_user)
         ? globalThis.String(object.os_user)
         : "",
+      joinCodeId: isSet(object.joinCodeId)
+        ? globalThis.String(object.joinCodeId)
+        : isSet(object.join_code_id)
+        ? globalThis.String(object.join_code_id)
+        : "",
     };
   },
 
@@ -2292,6 +2981,9 @@ export const AuditActor: MessageFns<AuditActor> = {
     if (message.osUser !== "") {
       obj.osUser = message.osUser;
     }
+    if (message.joinCodeId !== "") {
+      obj.joinCodeId = message.joinCodeId;
+    }
     return obj;
   },
 
@@ -2307,6 +2999,7 @@ export const AuditActor: MessageFns<AuditActor> = {
     message.peerId = object.peerId ?? "";
     message.roomId = object.roomId ?? "";
     message.osUser = object.osUser ?? "";
+    message.joinCodeId = object.joinCodeId ?? "";
     return message;
   },
 };

@@ -173,10 +173,18 @@ export interface IssuePeerTokenRequest {
   /** The peer to mint a token for. */
   peerId: string;
   /**
-   * Lifetime in seconds, 60-86400; 0 means 86400 (24 h). Capped at the end of
-   * the peer's maximum session.
+   * Lifetime in seconds, 60-86400; 0 means 86400 (24 h), or the role's
+   * default when `role` is set. Capped at the end of the peer's maximum
+   * session.
    */
   tokenTtlSeconds: number;
+  /**
+   * When set, the peer first takes this role's permissions and records the
+   * role, as UpdatePeer would (tokens issued before are superseded when the
+   * permissions differ); the new token carries them. NOT_FOUND when the
+   * environment has no such role.
+   */
+  role: string;
 }
 
 /** Response for IssuePeerToken. */
@@ -758,7 +766,7 @@ export const GetJwksResponse: MessageFns<GetJwksResponse> = {
 };
 
 function createBaseIssuePeerTokenRequest(): IssuePeerTokenRequest {
-  return { roomId: "", peerId: "", tokenTtlSeconds: 0 };
+  return { roomId: "", peerId: "", tokenTtlSeconds: 0, role: "" };
 }
 
 export const IssuePeerTokenRequest: MessageFns<IssuePeerTokenRequest> = {
@@ -771,6 +779,9 @@ export const IssuePeerTokenRequest: MessageFns<IssuePeerTokenRequest> = {
     }
     if (message.tokenTtlSeconds !== 0) {
       writer.uint32(24).uint32(message.tokenTtlSeconds);
+    }
+    if (message.role !== "") {
+      writer.uint32(34).string(message.role);
     }
     return writer;
   },
@@ -812,6 +823,14 @@ export const IssuePeerTokenRequest: MessageFns<IssuePeerTokenRequest> = {
             message.tokenTtlSeconds = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -841,6 +860,7 @@ export const IssuePeerTokenRequest: MessageFns<IssuePeerTokenRequest> = {
         : isSet(object.token_ttl_seconds)
         ? globalThis.Number(object.token_ttl_seconds)
         : 0,
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
     };
   },
 
@@ -855,6 +875,9 @@ export const IssuePeerTokenRequest: MessageFns<IssuePeerTokenRequest> = {
     if (message.tokenTtlSeconds !== 0) {
       obj.tokenTtlSeconds = Math.round(message.tokenTtlSeconds);
     }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
     return obj;
   },
 
@@ -866,6 +889,7 @@ export const IssuePeerTokenRequest: MessageFns<IssuePeerTokenRequest> = {
     message.roomId = object.roomId ?? "";
     message.peerId = object.peerId ?? "";
     message.tokenTtlSeconds = object.tokenTtlSeconds ?? 0;
+    message.role = object.role ?? "";
     return message;
   },
 };
@@ -1989,7 +2013,8 @@ export const TokenServiceService = {
     responseDeserialize: (value: Buffer): GetJwksResponse => GetJwksResponse.decode(value),
   },
   /**
-   * Mints a new token for an existing peer, with its current permissions.
+   * Mints a new token for an existing peer, with its current permissions, or
+   * with a role's when the request names one.
    * Authorization: management token with scope rooms or admin.
    */
   issuePeerToken: {
@@ -2123,7 +2148,8 @@ export interface TokenServiceServer extends UntypedServiceImplementation {
    */
   getJwks: handleUnaryCall<GetJwksRequest, GetJwksResponse>;
   /**
-   * Mints a new token for an existing peer, with its current permissions.
+   * Mints a new token for an existing peer, with its current permissions, or
+   * with a role's when the request names one.
    * Authorization: management token with scope rooms or admin.
    */
   issuePeerToken: handleUnaryCall<IssuePeerTokenRequest, IssuePeerTokenResponse>;
@@ -2227,7 +2253,8 @@ export interface TokenServiceClient extends Client {
     callback: (error: ServiceError | null, response: GetJwksResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Mints a new token for an existing peer, with its current permissions.
+   * Mints a new token for an existing peer, with its current permissions, or
+   * with a role's when the request names one.
    * Authorization: management token with scope rooms or admin.
    */
   issuePeerToken(

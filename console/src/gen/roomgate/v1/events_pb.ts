@@ -6,7 +6,7 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Ban, Environment, Peer, Room } from "./resources_pb.js";
+import type { Ban, Environment, JoinCode, Peer, Room } from "./resources_pb.js";
 import { file_roomgate_v1_resources } from "./resources_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file roomgate/v1/events.proto.
  */
 export const file_roomgate_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Chhyb29tZ2F0ZS92MS9ldmVudHMucHJvdG8SC3Jvb21nYXRlLnYxItIGCgVFdmVudBIKCgJpZBgBIAEoCRItCgtlbnZpcm9ubWVudBgCIAEoDjIYLnJvb21nYXRlLnYxLkVudmlyb25tZW50Eg8KB3Jvb21faWQYAyABKAkSEAoIc2VxdWVuY2UYBCABKAQSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiQKBHR5cGUYBiABKA4yFi5yb29tZ2F0ZS52MS5FdmVudFR5cGUSDgoGY3Vyc29yGAcgASgJEikKDHJvb21fY3JlYXRlZBgKIAEoCzIRLnJvb21nYXRlLnYxLlJvb21IABIpCgxyb29tX3VwZGF0ZWQYCyABKAsyES5yb29tZ2F0ZS52MS5Sb29tSAASKQoMcm9vbV9kZWxldGVkGAwgASgLMhEucm9vbWdhdGUudjEuUm9vbUgAEikKDHBlZXJfY3JlYXRlZBgNIAEoCzIRLnJvb21nYXRlLnYxLlBlZXJIABIpCgxwZWVyX2RlbGV0ZWQYDiABKAsyES5yb29tZ2F0ZS52MS5QZWVySAASMgoVcGVlcl9tZXRhZGF0YV91cGRhdGVkGA8gASgLMhEucm9vbWdhdGUudjEuUGVlckgAEisKDnBlZXJfY29ubmVjdGVkGBAgASgLMhEucm9vbWdhdGUudjEuUGVlckgAEi4KEXBlZXJfZGlzY29ubmVjdGVkGBEgASgLMhEucm9vbWdhdGUudjEuUGVlckgAEjsKEnBlZXJfdG9rZW5fcmV2b2tlZBgSIAEoCzIdLnJvb21nYXRlLnYxLlBlZXJUb2tlblJldm9rZWRIABIoCgtyb29tX3B1cmdlZBgTIAEoCzIRLnJvb21nYXRlLnYxLlJvb21IABInCgtiYW5fY3JlYXRlZBgUIAEoCzIQLnJvb21nYXRlLnYxLkJhbkgAEiYKCmJhbl9saWZ0ZWQYFSABKAsyEC5yb29tZ2F0ZS52MS5CYW5IABInCgtiYW5fZXhwaXJlZBgWIAEoCzIQLnJvb21nYXRlLnYxLkJhbkgAEjAKDHdlYmhvb2tfdGVzdBgXIAEoCzIYLnJvb21nYXRlLnYxLldlYmhvb2tUZXN0SABCCQoHcGF5bG9hZCIiCgtXZWJob29rVGVzdBITCgtlbmRwb2ludF9pZBgBIAEoCSJ2ChBQZWVyVG9rZW5SZXZva2VkEg8KB3BlZXJfaWQYASABKAkSEAoIaWRlbnRpdHkYAiABKAkSKwoFY2F1c2UYAyABKA4yHC5yb29tZ2F0ZS52MS5SZXZvY2F0aW9uQ2F1c2USEgoKZ2VuZXJhdGlvbhgEIAEoDSKZAgoPV2ViaG9va0VuZHBvaW50EgoKAmlkGAEgASgJEgsKA3VybBgCIAEoCRIrCgtldmVudF90eXBlcxgDIAMoDjIWLnJvb21nYXRlLnYxLkV2ZW50VHlwZRIPCgdyb29tX2lkGAQgASgJEhMKC2Rlc2NyaXB0aW9uGAUgASgJEg8KB2VuYWJsZWQYBiABKAgSFwoPZGlzYWJsZWRfcmVhc29uGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI/ChtwcmV2aW91c19zZWNyZXRfZXhwaXJlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIu4CCg9XZWJob29rRGVsaXZlcnkSEAoIZXZlbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSKgoKZXZlbnRfdHlwZRgDIAEoDjIWLnJvb21nYXRlLnYxLkV2ZW50VHlwZRIpCgVzdGF0ZRgEIAEoDjIaLnJvb21nYXRlLnYxLkRlbGl2ZXJ5U3RhdGUSEAoIYXR0ZW1wdHMYBSABKA0SGAoQbGFzdF9zdGF0dXNfY29kZRgGIAEoDRISCgpsYXN0X2Vycm9yGAcgASgJEjUKEWxhc3RfYXR0ZW1wdF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFuZXh0X2F0dGVtcHRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKs4DCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhsKF0VWRU5UX1RZUEVfUk9PTV9DUkVBVEVEEAESGwoXRVZFTlRfVFlQRV9ST09NX1VQREFURUQQAhIbChdFVkVOVF9UWVBFX1JPT01fREVMRVRFRBADEhsKF0VWRU5UX1RZUEVfUEVFUl9DUkVBVEVEEAQSGwoXRVZFTlRfVFlQRV9QRUVSX0RFTEVURUQQBRIkCiBFVkVOVF9UWVBFX1BFRVJfTUVUQURBVEFfVVBEQVRFRBAGEh0KGUVWRU5UX1RZUEVfUEVFUl9DT05ORUNURUQQBxIgChxFVkVOVF9UWVBFX1BFRVJfRElTQ09OTkVDVEVEEAgSIQodRVZFTlRfVFlQRV9QRUVSX1RPS0VOX1JFVk9LRUQQCRIaChZFVkVOVF9UWVBFX1JPT01fUFVSR0VEEAoSGgoWRVZFTlRfVFlQRV9CQU5fQ1JFQVRFRBALEhkKFUVWRU5UX1RZUEVfQkFOX0xJRlRFRBAMEhoKFkVWRU5UX1RZUEVfQkFOX0VYUElSRUQQDRIbChdFVkVOVF9UWVBFX1dFQkhPT0tfVEVTVBAOKsABCg9SZXZvY2F0aW9uQ2F1c2USIAocUkVWT0NBVElPTl9DQVVTRV9VTlNQRUNJRklFRBAAEiEKHVJFVk9DQVRJT05fQ0FVU0VfUEVFUl9ERUxFVEVEEAESIQodUkVWT0NBVElPTl9DQVVTRV9ST09NX0RFTEVURUQQAhIoCiRSRVZPQ0FUSU9OX0NBVVNFX1BFUk1JU1NJT05TX0NIQU5HRUQQAxIbChdSRVZPQ0FUSU9OX0NBVVNFX0JBTk5FRBAEKoQBCg1EZWxpdmVyeVN0YXRlEh4KGkRFTElWRVJZX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWREVMSVZFUllfU1RBVEVfUEVORElORxABEhwKGERFTElWRVJZX1NUQVRFX0RFTElWRVJFRBACEhkKFURFTElWRVJZX1NUQVRFX0ZBSUxFRBADYgZwcm90bzM", [file_google_protobuf_timestamp, file_roomgate_v1_resources]);
+  fileDesc("Chhyb29tZ2F0ZS92MS9ldmVudHMucHJvdG8SC3Jvb21nYXRlLnYxIo8HCgVFdmVudBIKCgJpZBgBIAEoCRItCgtlbnZpcm9ubWVudBgCIAEoDjIYLnJvb21nYXRlLnYxLkVudmlyb25tZW50Eg8KB3Jvb21faWQYAyABKAkSEAoIc2VxdWVuY2UYBCABKAQSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiQKBHR5cGUYBiABKA4yFi5yb29tZ2F0ZS52MS5FdmVudFR5cGUSDgoGY3Vyc29yGAcgASgJEikKDHJvb21fY3JlYXRlZBgKIAEoCzIRLnJvb21nYXRlLnYxLlJvb21IABIpCgxyb29tX3VwZGF0ZWQYCyABKAsyES5yb29tZ2F0ZS52MS5Sb29tSAASKQoMcm9vbV9kZWxldGVkGAwgASgLMhEucm9vbWdhdGUudjEuUm9vbUgAEikKDHBlZXJfY3JlYXRlZBgNIAEoCzIRLnJvb21nYXRlLnYxLlBlZXJIABIpCgxwZWVyX2RlbGV0ZWQYDiABKAsyES5yb29tZ2F0ZS52MS5QZWVySAASMgoVcGVlcl9tZXRhZGF0YV91cGRhdGVkGA8gASgLMhEucm9vbWdhdGUudjEuUGVlckgAEisKDnBlZXJfY29ubmVjdGVkGBAgASgLMhEucm9vbWdhdGUudjEuUGVlckgAEi4KEXBlZXJfZGlzY29ubmVjdGVkGBEgASgLMhEucm9vbWdhdGUudjEuUGVlckgAEjsKEnBlZXJfdG9rZW5fcmV2b2tlZBgSIAEoCzIdLnJvb21nYXRlLnYxLlBlZXJUb2tlblJldm9rZWRIABIoCgtyb29tX3B1cmdlZBgTIAEoCzIRLnJvb21nYXRlLnYxLlJvb21IABInCgtiYW5fY3JlYXRlZBgUIAEoCzIQLnJvb21nYXRlLnYxLkJhbkgAEiYKCmJhbl9saWZ0ZWQYFSABKAsyEC5yb29tZ2F0ZS52MS5CYW5IABInCgtiYW5fZXhwaXJlZBgWIAEoCzIQLnJvb21nYXRlLnYxLkJhbkgAEjAKDHdlYmhvb2tfdGVzdBgXIAEoCzIYLnJvb21nYXRlLnYxLldlYmhvb2tUZXN0SAASOwoSam9pbl9jb2RlX3JlZGVlbWVkGBggASgLMh0ucm9vbWdhdGUudjEuSm9pbkNvZGVSZWRlZW1lZEgAQgkKB3BheWxvYWQiXQoQSm9pbkNvZGVSZWRlZW1lZBIoCglqb2luX2NvZGUYASABKAsyFS5yb29tZ2F0ZS52MS5Kb2luQ29kZRIfCgRwZWVyGAIgASgLMhEucm9vbWdhdGUudjEuUGVlciIiCgtXZWJob29rVGVzdBITCgtlbmRwb2ludF9pZBgBIAEoCSJ2ChBQZWVyVG9rZW5SZXZva2VkEg8KB3BlZXJfaWQYASABKAkSEAoIaWRlbnRpdHkYAiABKAkSKwoFY2F1c2UYAyABKA4yHC5yb29tZ2F0ZS52MS5SZXZvY2F0aW9uQ2F1c2USEgoKZ2VuZXJhdGlvbhgEIAEoDSKZAgoPV2ViaG9va0VuZHBvaW50EgoKAmlkGAEgASgJEgsKA3VybBgCIAEoCRIrCgtldmVudF90eXBlcxgDIAMoDjIWLnJvb21nYXRlLnYxLkV2ZW50VHlwZRIPCgdyb29tX2lkGAQgASgJEhMKC2Rlc2NyaXB0aW9uGAUgASgJEg8KB2VuYWJsZWQYBiABKAgSFwoPZGlzYWJsZWRfcmVhc29uGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI/ChtwcmV2aW91c19zZWNyZXRfZXhwaXJlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIu4CCg9XZWJob29rRGVsaXZlcnkSEAoIZXZlbnRfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSKgoKZXZlbnRfdHlwZRgDIAEoDjIWLnJvb21nYXRlLnYxLkV2ZW50VHlwZRIpCgVzdGF0ZRgEIAEoDjIaLnJvb21nYXRlLnYxLkRlbGl2ZXJ5U3RhdGUSEAoIYXR0ZW1wdHMYBSABKA0SGAoQbGFzdF9zdGF0dXNfY29kZRgGIAEoDRISCgpsYXN0X2Vycm9yGAcgASgJEjUKEWxhc3RfYXR0ZW1wdF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFuZXh0X2F0dGVtcHRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKvEDCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhsKF0VWRU5UX1RZUEVfUk9PTV9DUkVBVEVEEAESGwoXRVZFTlRfVFlQRV9ST09NX1VQREFURUQQAhIbChdFVkVOVF9UWVBFX1JPT01fREVMRVRFRBADEhsKF0VWRU5UX1RZUEVfUEVFUl9DUkVBVEVEEAQSGwoXRVZFTlRfVFlQRV9QRUVSX0RFTEVURUQQBRIkCiBFVkVOVF9UWVBFX1BFRVJfTUVUQURBVEFfVVBEQVRFRBAGEh0KGUVWRU5UX1RZUEVfUEVFUl9DT05ORUNURUQQBxIgChxFVkVOVF9UWVBFX1BFRVJfRElTQ09OTkVDVEVEEAgSIQodRVZFTlRfVFlQRV9QRUVSX1RPS0VOX1JFVk9LRUQQCRIaChZFVkVOVF9UWVBFX1JPT01fUFVSR0VEEAoSGgoWRVZFTlRfVFlQRV9CQU5fQ1JFQVRFRBALEhkKFUVWRU5UX1RZUEVfQkFOX0xJRlRFRBAMEhoKFkVWRU5UX1RZUEVfQkFOX0VYUElSRUQQDRIbChdFVkVOVF9UWVBFX1dFQkhPT0tfVEVTVBAOEiEKHUVWRU5UX1RZUEVfSk9JTl9DT0RFX1JFREVFTUVEEA8qwAEKD1Jldm9jYXRpb25DYXVzZRIgChxSRVZPQ0FUSU9OX0NBVVNFX1VOU1BFQ0lGSUVEEAASIQodUkVWT0NBVElPTl9DQVVTRV9QRUVSX0RFTEVURUQQARIhCh1SRVZPQ0FUSU9OX0NBVVNFX1JPT01fREVMRVRFRBACEigKJFJFVk9DQVRJT05fQ0FVU0VfUEVSTUlTU0lPTlNfQ0hBTkdFRBADEhsKF1JFVk9DQVRJT05fQ0FVU0VfQkFOTkVEEAQqhAEKDURlbGl2ZXJ5U3RhdGUSHgoaREVMSVZFUllfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZERUxJVkVSWV9TVEFURV9QRU5ESU5HEAESHAoYREVMSVZFUllfU1RBVEVfREVMSVZFUkVEEAISGQoVREVMSVZFUllfU1RBVEVfRkFJTEVEEANiBnByb3RvMw", [file_google_protobuf_timestamp, file_roomgate_v1_resources]);
 
 /**
  * Something that happened in a room. Written in the same transaction as the
@@ -192,6 +192,14 @@ export type Event = Message<"roomgate.v1.Event"> & {
      */
     value: WebhookTest;
     case: "webhookTest";
+  } | {
+    /**
+     * The code redeemed and the peer it made.
+     *
+     * @generated from field: roomgate.v1.JoinCodeRedeemed join_code_redeemed = 24;
+     */
+    value: JoinCodeRedeemed;
+    case: "joinCodeRedeemed";
   } | { case: undefined; value?: undefined };
 };
 
@@ -201,6 +209,34 @@ export type Event = Message<"roomgate.v1.Event"> & {
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
   messageDesc(file_roomgate_v1_events, 0);
+
+/**
+ * Payload of EVENT_TYPE_JOIN_CODE_REDEEMED.
+ *
+ * @generated from message roomgate.v1.JoinCodeRedeemed
+ */
+export type JoinCodeRedeemed = Message<"roomgate.v1.JoinCodeRedeemed"> & {
+  /**
+   * The code after the redemption (use_count includes it).
+   *
+   * @generated from field: roomgate.v1.JoinCode join_code = 1;
+   */
+  joinCode?: JoinCode | undefined;
+
+  /**
+   * The peer the redemption made.
+   *
+   * @generated from field: roomgate.v1.Peer peer = 2;
+   */
+  peer?: Peer | undefined;
+};
+
+/**
+ * Describes the message roomgate.v1.JoinCodeRedeemed.
+ * Use `create(JoinCodeRedeemedSchema)` to create a new message.
+ */
+export const JoinCodeRedeemedSchema: GenMessage<JoinCodeRedeemed> = /*@__PURE__*/
+  messageDesc(file_roomgate_v1_events, 1);
 
 /**
  * Payload of EVENT_TYPE_WEBHOOK_TEST.
@@ -221,7 +257,7 @@ export type WebhookTest = Message<"roomgate.v1.WebhookTest"> & {
  * Use `create(WebhookTestSchema)` to create a new message.
  */
 export const WebhookTestSchema: GenMessage<WebhookTest> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_events, 1);
+  messageDesc(file_roomgate_v1_events, 2);
 
 /**
  * Payload of EVENT_TYPE_PEER_TOKEN_REVOKED.
@@ -263,7 +299,7 @@ export type PeerTokenRevoked = Message<"roomgate.v1.PeerTokenRevoked"> & {
  * Use `create(PeerTokenRevokedSchema)` to create a new message.
  */
 export const PeerTokenRevokedSchema: GenMessage<PeerTokenRevoked> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_events, 2);
+  messageDesc(file_roomgate_v1_events, 3);
 
 /**
  * A webhook endpoint: where an environment's (or one room's) events are POSTed.
@@ -341,7 +377,7 @@ export type WebhookEndpoint = Message<"roomgate.v1.WebhookEndpoint"> & {
  * Use `create(WebhookEndpointSchema)` to create a new message.
  */
 export const WebhookEndpointSchema: GenMessage<WebhookEndpoint> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_events, 3);
+  messageDesc(file_roomgate_v1_events, 4);
 
 /**
  * One event's delivery to one endpoint, with its attempts so far.
@@ -425,7 +461,7 @@ export type WebhookDelivery = Message<"roomgate.v1.WebhookDelivery"> & {
  * Use `create(WebhookDeliverySchema)` to create a new message.
  */
 export const WebhookDeliverySchema: GenMessage<WebhookDelivery> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_events, 4);
+  messageDesc(file_roomgate_v1_events, 5);
 
 /**
  * The kinds of Event, for filters.
@@ -538,6 +574,14 @@ export enum EventType {
    * @generated from enum value: EVENT_TYPE_WEBHOOK_TEST = 14;
    */
   WEBHOOK_TEST = 14,
+
+  /**
+   * A join code was redeemed (RedeemJoinCode); the peer it made also has its
+   * PEER_CREATED.
+   *
+   * @generated from enum value: EVENT_TYPE_JOIN_CODE_REDEEMED = 15;
+   */
+  JOIN_CODE_REDEEMED = 15,
 }
 
 /**

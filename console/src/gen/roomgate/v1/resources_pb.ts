@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file roomgate/v1/resources.proto.
  */
 export const file_roomgate_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("Chtyb29tZ2F0ZS92MS9yZXNvdXJjZXMucHJvdG8SC3Jvb21nYXRlLnYxIr0CCgRSb29tEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJbWF4X3BlZXJzGAMgASgNEhAKCG1ldGFkYXRhGAQgASgJEhIKCnBlZXJfY291bnQYBSABKA0SLQoLZW52aXJvbm1lbnQYBiABKA4yGC5yb29tZ2F0ZS52MS5FbnZpcm9ubWVudBIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKHnBlZXJsZXNzX3B1cmdlX3RpbWVvdXRfc2Vjb25kcxgJIAEoDRIpCiFwZWVyX2Rpc2Nvbm5lY3RlZF90aW1lb3V0X3NlY29uZHMYCiABKA0ilAEKD1BlZXJQZXJtaXNzaW9ucxITCgtjYW5fcHVibGlzaBgBIAEoCBIVCg1jYW5fc3Vic2NyaWJlGAIgASgIEhsKE2Nhbl91cGRhdGVfbWV0YWRhdGEYAyABKAgSFwoPY2FuX3VwZGF0ZV9yb29tGAQgASgIEh8KF2Nhbl9yZW1vdmVfcGFydGljaXBhbnRzGAUgASgIIuQCCgRQZWVyEgoKAmlkGAEgASgJEg8KB3Jvb21faWQYAiABKAkSEAoIaWRlbnRpdHkYAyABKAkSDAoEbmFtZRgEIAEoCRIQCghtZXRhZGF0YRgFIAEoCRIXCg9jbGllbnRfbWV0YWRhdGEYBiABKAkSMQoLcGVybWlzc2lvbnMYByABKAsyHC5yb29tZ2F0ZS52MS5QZWVyUGVybWlzc2lvbnMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgZzdGF0dXMYCiABKA4yFy5yb29tZ2F0ZS52MS5QZWVyU3RhdHVzEjYKEnN0YXR1c19jaGFuZ2VfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAijwMKD1BlZXJUb2tlbkNsYWltcxIQCgh0b2tlbl9pZBgBIAEoCRIOCgZpc3N1ZXIYAiABKAkSLQoLZW52aXJvbm1lbnQYAyABKA4yGC5yb29tZ2F0ZS52MS5FbnZpcm9ubWVudBIPCgdwZWVyX2lkGAQgASgJEg8KB3Jvb21faWQYBSABKAkSEAoIaWRlbnRpdHkYBiABKAkSDAoEbmFtZRgHIAEoCRIQCghtZXRhZGF0YRgIIAEoCRIxCgtwZXJtaXNzaW9ucxgJIAEoCzIcLnJvb21nYXRlLnYxLlBlZXJQZXJtaXNzaW9ucxIuCgppc3N1ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCg9ub3RfYmVmb3JlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZrZXlfaWQYDSABKAki7wIKD01hbmFnZW1lbnRUb2tlbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEi0KC2Vudmlyb25tZW50GAMgASgOMhgucm9vbWdhdGUudjEuRW52aXJvbm1lbnQSDAoEaGludBgEIAEoCRIsCgZzY29wZXMYBSADKA4yHC5yb29tZ2F0ZS52MS5NYW5hZ2VtZW50U2NvcGUSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGluYWN0aXZlGAogASgIIu4BCgpTaWduaW5nS2V5EgsKA2tpZBgBIAEoCRIRCglhbGdvcml0aG0YAiABKAkSKwoFc3RhdGUYAyABKA4yHC5yb29tZ2F0ZS52MS5TaWduaW5nS2V5U3RhdGUSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWFjdGl2YXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3JldGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLVAQoDQmFuEgoKAmlkGAEgASgJEi0KC2Vudmlyb25tZW50GAIgASgOMhgucm9vbWdhdGUudjEuRW52aXJvbm1lbnQSEAoIaWRlbnRpdHkYAyABKAkSDwoHcm9vbV9pZBgEIAEoCRIOCgZyZWFzb24YBSABKAkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLFAQoKQXVkaXRBY3RvchIpCgRraW5kGAEgASgOMhsucm9vbWdhdGUudjEuQXVkaXRBY3RvcktpbmQSGwoTbWFuYWdlbWVudF90b2tlbl9pZBgCIAEoCRIdChVtYW5hZ2VtZW50X3Rva2VuX25hbWUYAyABKAkSHQoVbWFuYWdlbWVudF90b2tlbl9oaW50GAQgASgJEg8KB3BlZXJfaWQYBSABKAkSDwoHcm9vbV9pZBgGIAEoCRIPCgdvc191c2VyGAcgASgJIicKC0F1ZGl0VGFyZ2V0EgwKBHR5cGUYASABKAkSCgoCaWQYAiABKAkixQIKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAkSEAoIc2VxdWVuY2UYAiABKAQSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoLZW52aXJvbm1lbnQYBCABKA4yGC5yb29tZ2F0ZS52MS5FbnZpcm9ubWVudBImCgVhY3RvchgFIAEoCzIXLnJvb21nYXRlLnYxLkF1ZGl0QWN0b3ISDgoGbWV0aG9kGAYgASgJEikKB3RhcmdldHMYByADKAsyGC5yb29tZ2F0ZS52MS5BdWRpdFRhcmdldBISCgpyZXF1ZXN0X2lkGAggASgJEg4KBnJlc3VsdBgJIAEoCRIUCgxlcnJvcl9yZWFzb24YCiABKAkSFQoNcHJldmlvdXNfaGFzaBgLIAEoCRIMCgRoYXNoGAwgASgJKl8KC0Vudmlyb25tZW50EhsKF0VOVklST05NRU5UX1VOU1BFQ0lGSUVEEAASFwoTRU5WSVJPTk1FTlRfU0FOREJPWBABEhoKFkVOVklST05NRU5UX1BST0RVQ1RJT04QAip3CgpQZWVyU3RhdHVzEhsKF1BFRVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASEwoPUEVFUl9TVEFUVVNfTkVXEAESGQoVUEVFUl9TVEFUVVNfQ09OTkVDVEVEEAISHAoYUEVFUl9TVEFUVVNfRElTQ09OTkVDVEVEEAMqvwEKD01hbmFnZW1lbnRTY29wZRIgChxNQU5BR0VNRU5UX1NDT1BFX1VOU1BFQ0lGSUVEEAASGgoWTUFOQUdFTUVOVF9TQ09QRV9BRE1JThABEhoKFk1BTkFHRU1FTlRfU0NPUEVfUk9PTVMQAhIbChdNQU5BR0VNRU5UX1NDT1BFX1ZFUklGWRADEhkKFU1BTkFHRU1FTlRfU0NPUEVfUkVBRBAEEhoKFk1BTkFHRU1FTlRfU0NPUEVfQVVESVQQBSqPAQoPU2lnbmluZ0tleVN0YXRlEiEKHVNJR05JTkdfS0VZX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWU0lHTklOR19LRVlfU1RBVEVfTkVYVBABEh0KGVNJR05JTkdfS0VZX1NUQVRFX0NVUlJFTlQQAhIeChpTSUdOSU5HX0tFWV9TVEFURV9QUkVWSU9VUxADKpQBCg5BdWRpdEFjdG9yS2luZBIgChxBVURJVF9BQ1RPUl9LSU5EX1VOU1BFQ0lGSUVEEAASJQohQVVESVRfQUNUT1JfS0lORF9NQU5BR0VNRU5UX1RPS0VOEAESHwobQVVESVRfQUNUT1JfS0lORF9QRUVSX1RPS0VOEAISGAoUQVVESVRfQUNUT1JfS0lORF9DTEkQA2IGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Chtyb29tZ2F0ZS92MS9yZXNvdXJjZXMucHJvdG8SC3Jvb21nYXRlLnYxIr0CCgRSb29tEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJbWF4X3BlZXJzGAMgASgNEhAKCG1ldGFkYXRhGAQgASgJEhIKCnBlZXJfY291bnQYBSABKA0SLQoLZW52aXJvbm1lbnQYBiABKA4yGC5yb29tZ2F0ZS52MS5FbnZpcm9ubWVudBIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKHnBlZXJsZXNzX3B1cmdlX3RpbWVvdXRfc2Vjb25kcxgJIAEoDRIpCiFwZWVyX2Rpc2Nvbm5lY3RlZF90aW1lb3V0X3NlY29uZHMYCiABKA0ilAEKD1BlZXJQZXJtaXNzaW9ucxITCgtjYW5fcHVibGlzaBgBIAEoCBIVCg1jYW5fc3Vic2NyaWJlGAIgASgIEhsKE2Nhbl91cGRhdGVfbWV0YWRhdGEYAyABKAgSFwoPY2FuX3VwZGF0ZV9yb29tGAQgASgIEh8KF2Nhbl9yZW1vdmVfcGFydGljaXBhbnRzGAUgASgIIvICCgRQZWVyEgoKAmlkGAEgASgJEg8KB3Jvb21faWQYAiABKAkSEAoIaWRlbnRpdHkYAyABKAkSDAoEbmFtZRgEIAEoCRIQCghtZXRhZGF0YRgFIAEoCRIXCg9jbGllbnRfbWV0YWRhdGEYBiABKAkSMQoLcGVybWlzc2lvbnMYByABKAsyHC5yb29tZ2F0ZS52MS5QZWVyUGVybWlzc2lvbnMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgZzdGF0dXMYCiABKA4yFy5yb29tZ2F0ZS52MS5QZWVyU3RhdHVzEjYKEnN0YXR1c19jaGFuZ2VfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEcm9sZRgMIAEoCSLrAQoEUm9sZRIMCgRuYW1lGAEgASgJEjEKC3Blcm1pc3Npb25zGAIgASgLMhwucm9vbWdhdGUudjEuUGVlclBlcm1pc3Npb25zEhkKEXRva2VuX3R0bF9zZWNvbmRzGAMgASgNEhAKCG1ldGFkYXRhGAQgASgJEhMKC2Rlc2NyaXB0aW9uGAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi8gIKCEpvaW5Db2RlEgoKAmlkGAEgASgJEg8KB3Jvb21faWQYAiABKAkSDAoEcm9sZRgDIAEoCRInCgRraW5kGAQgASgOMhkucm9vbWdhdGUudjEuSm9pbkNvZGVLaW5kEhEKCWNvZGVfaGludBgFIAEoCRIQCghpZGVudGl0eRgGIAEoCRIQCghtYXhfdXNlcxgHIAEoDRIRCgl1c2VfY291bnQYCCABKA0SLwoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdyZXZva2VkGAsgASgIEi8KC3Jldm9rZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdhcHBfdXJsGA0gASgJEhMKC2Rlc2NyaXB0aW9uGA4gASgJIo8DCg9QZWVyVG9rZW5DbGFpbXMSEAoIdG9rZW5faWQYASABKAkSDgoGaXNzdWVyGAIgASgJEi0KC2Vudmlyb25tZW50GAMgASgOMhgucm9vbWdhdGUudjEuRW52aXJvbm1lbnQSDwoHcGVlcl9pZBgEIAEoCRIPCgdyb29tX2lkGAUgASgJEhAKCGlkZW50aXR5GAYgASgJEgwKBG5hbWUYByABKAkSEAoIbWV0YWRhdGEYCCABKAkSMQoLcGVybWlzc2lvbnMYCSABKAsyHC5yb29tZ2F0ZS52MS5QZWVyUGVybWlzc2lvbnMSLgoKaXNzdWVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPbm90X2JlZm9yZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGa2V5X2lkGA0gASgJIu8CCg9NYW5hZ2VtZW50VG9rZW4SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRItCgtlbnZpcm9ubWVudBgDIAEoDjIYLnJvb21nYXRlLnYxLkVudmlyb25tZW50EgwKBGhpbnQYBCABKAkSLAoGc2NvcGVzGAUgAygOMhwucm9vbWdhdGUudjEuTWFuYWdlbWVudFNjb3BlEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X3VzZWRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3Jldm9rZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghpbmFjdGl2ZRgKIAEoCCLuAQoKU2lnbmluZ0tleRILCgNraWQYASABKAkSEQoJYWxnb3JpdGhtGAIgASgJEisKBXN0YXRlGAMgASgOMhwucm9vbWdhdGUudjEuU2lnbmluZ0tleVN0YXRlEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1hY3RpdmF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXRpcmVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi1QEKA0JhbhIKCgJpZBgBIAEoCRItCgtlbnZpcm9ubWVudBgCIAEoDjIYLnJvb21nYXRlLnYxLkVudmlyb25tZW50EhAKCGlkZW50aXR5GAMgASgJEg8KB3Jvb21faWQYBCABKAkSDgoGcmVhc29uGAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi2wEKCkF1ZGl0QWN0b3ISKQoEa2luZBgBIAEoDjIbLnJvb21nYXRlLnYxLkF1ZGl0QWN0b3JLaW5kEhsKE21hbmFnZW1lbnRfdG9rZW5faWQYAiABKAkSHQoVbWFuYWdlbWVudF90b2tlbl9uYW1lGAMgASgJEh0KFW1hbmFnZW1lbnRfdG9rZW5faGludBgEIAEoCRIPCgdwZWVyX2lkGAUgASgJEg8KB3Jvb21faWQYBiABKAkSDwoHb3NfdXNlchgHIAEoCRIUCgxqb2luX2NvZGVfaWQYCCABKAkiJwoLQXVkaXRUYXJnZXQSDAoEdHlwZRgBIAEoCRIKCgJpZBgCIAEoCSLFAgoKQXVkaXRFdmVudBIKCgJpZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoBBIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgtlbnZpcm9ubWVudBgEIAEoDjIYLnJvb21nYXRlLnYxLkVudmlyb25tZW50EiYKBWFjdG9yGAUgASgLMhcucm9vbWdhdGUudjEuQXVkaXRBY3RvchIOCgZtZXRob2QYBiABKAkSKQoHdGFyZ2V0cxgHIAMoCzIYLnJvb21nYXRlLnYxLkF1ZGl0VGFyZ2V0EhIKCnJlcXVlc3RfaWQYCCABKAkSDgoGcmVzdWx0GAkgASgJEhQKDGVycm9yX3JlYXNvbhgKIAEoCRIVCg1wcmV2aW91c19oYXNoGAsgASgJEgwKBGhhc2gYDCABKAkqXwoLRW52aXJvbm1lbnQSGwoXRU5WSVJPTk1FTlRfVU5TUEVDSUZJRUQQABIXChNFTlZJUk9OTUVOVF9TQU5EQk9YEAESGgoWRU5WSVJPTk1FTlRfUFJPRFVDVElPThACKncKClBlZXJTdGF0dXMSGwoXUEVFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABITCg9QRUVSX1NUQVRVU19ORVcQARIZChVQRUVSX1NUQVRVU19DT05ORUNURUQQAhIcChhQRUVSX1NUQVRVU19ESVNDT05ORUNURUQQAyphCgxKb2luQ29kZUtpbmQSHgoaSk9JTl9DT0RFX0tJTkRfVU5TUEVDSUZJRUQQABIXChNKT0lOX0NPREVfS0lORF9MSU5LEAESGAoUSk9JTl9DT0RFX0tJTkRfU0hPUlQQAiq/AQoPTWFuYWdlbWVudFNjb3BlEiAKHE1BTkFHRU1FTlRfU0NPUEVfVU5TUEVDSUZJRUQQABIaChZNQU5BR0VNRU5UX1NDT1BFX0FETUlOEAESGgoWTUFOQUdFTUVOVF9TQ09QRV9ST09NUxACEhsKF01BTkFHRU1FTlRfU0NPUEVfVkVSSUZZEAMSGQoVTUFOQUdFTUVOVF9TQ09QRV9SRUFEEAQSGgoWTUFOQUdFTUVOVF9TQ09QRV9BVURJVBAFKo8BCg9TaWduaW5nS2V5U3RhdGUSIQodU0lHTklOR19LRVlfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZTSUdOSU5HX0tFWV9TVEFURV9ORVhUEAESHQoZU0lHTklOR19LRVlfU1RBVEVfQ1VSUkVOVBACEh4KGlNJR05JTkdfS0VZX1NUQVRFX1BSRVZJT1VTEAMqtAEKDkF1ZGl0QWN0b3JLaW5kEiAKHEFVRElUX0FDVE9SX0tJTkRfVU5TUEVDSUZJRUQQABIlCiFBVURJVF9BQ1RPUl9LSU5EX01BTkFHRU1FTlRfVE9LRU4QARIfChtBVURJVF9BQ1RPUl9LSU5EX1BFRVJfVE9LRU4QAhIYChRBVURJVF9BQ1RPUl9LSU5EX0NMSRADEh4KGkFVRElUX0FDVE9SX0tJTkRfSk9JTl9DT0RFEARiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * A room: the unit a media server hosts and peers join.
@@ -229,6 +229,15 @@ export type Peer = Message<"roomgate.v1.Peer"> & {
    * @generated from field: google.protobuf.Timestamp status_change_time = 11;
    */
   statusChangeTime?: Timestamp | undefined;
+
+  /**
+   * Name of the role the peer was made with (CreatePeer's role, a join code's
+   * role) or last given by IssuePeerToken; empty when its permissions were
+   * given explicitly. Kept after the role is deleted.
+   *
+   * @generated from field: string role = 12;
+   */
+  role: string;
 };
 
 /**
@@ -237,6 +246,190 @@ export type Peer = Message<"roomgate.v1.Peer"> & {
  */
 export const PeerSchema: GenMessage<Peer> = /*@__PURE__*/
   messageDesc(file_roomgate_v1_resources, 2);
+
+/**
+ * A role: a named permission preset of an environment. CreatePeer,
+ * IssuePeerToken and join codes name a role in place of explicit permissions.
+ *
+ * @generated from message roomgate.v1.Role
+ */
+export type Role = Message<"roomgate.v1.Role"> & {
+  /**
+   * Name, unique in the environment: 1-64 characters of a-z, 0-9, '-' and
+   * '_', starting with a letter or digit. It identifies the role; it cannot be
+   * changed.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Permissions given to peers made with the role.
+   *
+   * @generated from field: roomgate.v1.PeerPermissions permissions = 2;
+   */
+  permissions?: PeerPermissions | undefined;
+
+  /**
+   * Default lifetime of the peer tokens, in seconds, 60-86400.
+   *
+   * @generated from field: uint32 token_ttl_seconds = 3;
+   */
+  tokenTtlSeconds: number;
+
+  /**
+   * Default backend metadata (JSON text) of peers made with the role; "{}"
+   * when none.
+   *
+   * @generated from field: string metadata = 4;
+   */
+  metadata: string;
+
+  /**
+   * Free text for people, up to 512 characters.
+   *
+   * @generated from field: string description = 5;
+   */
+  description: string;
+
+  /**
+   * When the role was created.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 6;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When the role was last changed.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 7;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message roomgate.v1.Role.
+ * Use `create(RoleSchema)` to create a new message.
+ */
+export const RoleSchema: GenMessage<Role> = /*@__PURE__*/
+  messageDesc(file_roomgate_v1_resources, 3);
+
+/**
+ * A join code: a credential that lets its holder join one room with one role,
+ * without a backend. roomgate keeps only its hash; the code itself is shown
+ * once, by CreateJoinCode.
+ *
+ * @generated from message roomgate.v1.JoinCode
+ */
+export type JoinCode = Message<"roomgate.v1.JoinCode"> & {
+  /**
+   * Identifier (UUID).
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Room the code admits to.
+   *
+   * @generated from field: string room_id = 2;
+   */
+  roomId: string;
+
+  /**
+   * Name of the role the peers get.
+   *
+   * @generated from field: string role = 3;
+   */
+  role: string;
+
+  /**
+   * Link or short code.
+   *
+   * @generated from field: roomgate.v1.JoinCodeKind kind = 4;
+   */
+  kind: JoinCodeKind;
+
+  /**
+   * The code's last 4 characters, to recognise it by.
+   *
+   * @generated from field: string code_hint = 5;
+   */
+  codeHint: string;
+
+  /**
+   * When set, every peer made with the code has this identity (a personal
+   * invite); empty gives each peer its own id as identity.
+   *
+   * @generated from field: string identity = 6;
+   */
+  identity: string;
+
+  /**
+   * How many times the code may be redeemed.
+   *
+   * @generated from field: uint32 max_uses = 7;
+   */
+  maxUses: number;
+
+  /**
+   * How many times it has been redeemed.
+   *
+   * @generated from field: uint32 use_count = 8;
+   */
+  useCount: number;
+
+  /**
+   * When the code was created.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 9;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When the code stops working.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 10;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * Whether RevokeJoinCode revoked it.
+   *
+   * @generated from field: bool revoked = 11;
+   */
+  revoked: boolean;
+
+  /**
+   * When it was revoked; unset when it was not.
+   *
+   * @generated from field: google.protobuf.Timestamp revoke_time = 12;
+   */
+  revokeTime?: Timestamp | undefined;
+
+  /**
+   * Where the join page sends the redeemer, with the peer token in the URL
+   * fragment: one of the environment's allowed app URLs (JoinSettings), or
+   * empty for the first of them.
+   *
+   * @generated from field: string app_url = 13;
+   */
+  appUrl: string;
+
+  /**
+   * Free text for people, up to 512 characters.
+   *
+   * @generated from field: string description = 14;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message roomgate.v1.JoinCode.
+ * Use `create(JoinCodeSchema)` to create a new message.
+ */
+export const JoinCodeSchema: GenMessage<JoinCode> = /*@__PURE__*/
+  messageDesc(file_roomgate_v1_resources, 4);
 
 /**
  * The verified contents of a peer token.
@@ -341,7 +534,7 @@ export type PeerTokenClaims = Message<"roomgate.v1.PeerTokenClaims"> & {
  * Use `create(PeerTokenClaimsSchema)` to create a new message.
  */
 export const PeerTokenClaimsSchema: GenMessage<PeerTokenClaims> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_resources, 3);
+  messageDesc(file_roomgate_v1_resources, 5);
 
 /**
  * A management token as listed: never the token itself.
@@ -426,7 +619,7 @@ export type ManagementToken = Message<"roomgate.v1.ManagementToken"> & {
  * Use `create(ManagementTokenSchema)` to create a new message.
  */
 export const ManagementTokenSchema: GenMessage<ManagementToken> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_resources, 4);
+  messageDesc(file_roomgate_v1_resources, 6);
 
 /**
  * A peer-token signing key (public information only).
@@ -482,7 +675,7 @@ export type SigningKey = Message<"roomgate.v1.SigningKey"> & {
  * Use `create(SigningKeySchema)` to create a new message.
  */
 export const SigningKeySchema: GenMessage<SigningKey> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_resources, 5);
+  messageDesc(file_roomgate_v1_resources, 7);
 
 /**
  * A ban: an identity kept out of one room, or out of every room of an
@@ -549,7 +742,7 @@ export type Ban = Message<"roomgate.v1.Ban"> & {
  * Use `create(BanSchema)` to create a new message.
  */
 export const BanSchema: GenMessage<Ban> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_resources, 6);
+  messageDesc(file_roomgate_v1_resources, 8);
 
 /**
  * The credential behind an audited call; never the token itself.
@@ -605,6 +798,13 @@ export type AuditActor = Message<"roomgate.v1.AuditActor"> & {
    * @generated from field: string os_user = 7;
    */
   osUser: string;
+
+  /**
+   * The join code redeemed.
+   *
+   * @generated from field: string join_code_id = 8;
+   */
+  joinCodeId: string;
 };
 
 /**
@@ -612,7 +812,7 @@ export type AuditActor = Message<"roomgate.v1.AuditActor"> & {
  * Use `create(AuditActorSchema)` to create a new message.
  */
 export const AuditActorSchema: GenMessage<AuditActor> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_resources, 7);
+  messageDesc(file_roomgate_v1_resources, 9);
 
 /**
  * Something an audited call acted on.
@@ -641,7 +841,7 @@ export type AuditTarget = Message<"roomgate.v1.AuditTarget"> & {
  * Use `create(AuditTargetSchema)` to create a new message.
  */
 export const AuditTargetSchema: GenMessage<AuditTarget> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_resources, 8);
+  messageDesc(file_roomgate_v1_resources, 10);
 
 /**
  * One record of the audit log: a change made with a management token, a
@@ -745,7 +945,7 @@ export type AuditEvent = Message<"roomgate.v1.AuditEvent"> & {
  * Use `create(AuditEventSchema)` to create a new message.
  */
 export const AuditEventSchema: GenMessage<AuditEvent> = /*@__PURE__*/
-  messageDesc(file_roomgate_v1_resources, 9);
+  messageDesc(file_roomgate_v1_resources, 11);
 
 /**
  * Environment isolates data: a management token of one environment never sees
@@ -824,6 +1024,41 @@ export const PeerStatusSchema: GenEnum<PeerStatus> = /*@__PURE__*/
   enumDesc(file_roomgate_v1_resources, 1);
 
 /**
+ * The two forms of a join code.
+ *
+ * @generated from enum roomgate.v1.JoinCodeKind
+ */
+export enum JoinCodeKind {
+  /**
+   * Not set: LINK.
+   *
+   * @generated from enum value: JOIN_CODE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A long random code for links (`rgj_` and at least 128 random bits).
+   *
+   * @generated from enum value: JOIN_CODE_KIND_LINK = 1;
+   */
+  LINK = 1,
+
+  /**
+   * A short code a person can type, like `abc-defg-hij`; safe only because
+   * RedeemJoinCode is rate limited (see docs/join-codes.md).
+   *
+   * @generated from enum value: JOIN_CODE_KIND_SHORT = 2;
+   */
+  SHORT = 2,
+}
+
+/**
+ * Describes the enum roomgate.v1.JoinCodeKind.
+ */
+export const JoinCodeKindSchema: GenEnum<JoinCodeKind> = /*@__PURE__*/
+  enumDesc(file_roomgate_v1_resources, 2);
+
+/**
  * What a management token may do. A token holds one or more scopes.
  *
  * @generated from enum roomgate.v1.ManagementScope
@@ -879,7 +1114,7 @@ export enum ManagementScope {
  * Describes the enum roomgate.v1.ManagementScope.
  */
 export const ManagementScopeSchema: GenEnum<ManagementScope> = /*@__PURE__*/
-  enumDesc(file_roomgate_v1_resources, 2);
+  enumDesc(file_roomgate_v1_resources, 3);
 
 /**
  * Where a signing key is in its life.
@@ -920,7 +1155,7 @@ export enum SigningKeyState {
  * Describes the enum roomgate.v1.SigningKeyState.
  */
 export const SigningKeyStateSchema: GenEnum<SigningKeyState> = /*@__PURE__*/
-  enumDesc(file_roomgate_v1_resources, 3);
+  enumDesc(file_roomgate_v1_resources, 4);
 
 /**
  * Who made an audited call.
@@ -955,11 +1190,18 @@ export enum AuditActorKind {
    * @generated from enum value: AUDIT_ACTOR_KIND_CLI = 3;
    */
   CLI = 3,
+
+  /**
+   * A join code, redeemed by RedeemJoinCode: join_code_id is set.
+   *
+   * @generated from enum value: AUDIT_ACTOR_KIND_JOIN_CODE = 4;
+   */
+  JOIN_CODE = 4,
 }
 
 /**
  * Describes the enum roomgate.v1.AuditActorKind.
  */
 export const AuditActorKindSchema: GenEnum<AuditActorKind> = /*@__PURE__*/
-  enumDesc(file_roomgate_v1_resources, 4);
+  enumDesc(file_roomgate_v1_resources, 5);
 
