@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_JOIN_RATE_LIMITS, type JoinRateLimitSettings } from './domain/join-rate-limits.js';
 import { DEFAULT_LIMITS, type Limits } from './domain/limits.js';
 import { DEFAULT_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT } from './domain/webhook-validation.js';
 import { DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT } from './relay/fair-share.js';
@@ -97,6 +98,9 @@ const schema = z.object({
   ROOMGATE_HTTP_MAX_HEADER_BYTES: int(1024, 1_048_576).default(8_192),
   ROOMGATE_HTTP_CORS_ORIGINS: origins.default([]),
   ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS: int(1, 100_000).default(16),
+  ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS: int(1, 1_000_000).default(DEFAULT_JOIN_RATE_LIMITS.perAddress),
+  ROOMGATE_JOIN_RATE_LIMIT_PER_CODE: int(1, 1_000_000).default(DEFAULT_JOIN_RATE_LIMITS.perCode),
+  ROOMGATE_JOIN_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(DEFAULT_JOIN_RATE_LIMITS.windowSeconds),
   ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   ROOMGATE_EMBEDDED_POSTGRES: z.enum(['auto', 'false']).default('auto'),
   ROOMGATE_MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
@@ -164,6 +168,8 @@ export interface Config {
   /** TLS client settings of `roomgate health`, each overridden by its flag; see its --help. */
   health: HealthTlsConfig;
   limits: Limits;
+  /** RedeemJoinCode's limits per client address and per code (docs/join-codes.md). */
+  joinRateLimits: JoinRateLimitSettings;
 }
 
 /** The public HTTP listener and its limits. */
@@ -339,6 +345,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
       maxRoomsPerEnvironment: c.ROOMGATE_MAX_ROOMS_PER_ENVIRONMENT,
       maxBansPerEnvironment: c.ROOMGATE_MAX_BANS_PER_ENVIRONMENT,
       maxPeerSessionSeconds: c.ROOMGATE_MAX_PEER_SESSION_SECONDS,
+    },
+    joinRateLimits: {
+      ...DEFAULT_JOIN_RATE_LIMITS,
+      perAddress: c.ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS,
+      perCode: c.ROOMGATE_JOIN_RATE_LIMIT_PER_CODE,
+      windowSeconds: c.ROOMGATE_JOIN_RATE_LIMIT_WINDOW_SECONDS,
     },
   };
 }

@@ -9,6 +9,7 @@ import { BanManager } from './domain/ban-manager.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { EventCursors } from './domain/event-cursor.js';
 import { EventStream } from './domain/event-stream.js';
+import { JoinRateLimits } from './domain/join-rate-limits.js';
 import { KeyEncryptor } from './domain/key-encryption.js';
 import { LastUsedTracker } from './domain/last-used-tracker.js';
 import { ManagementTokenManager } from './domain/management-token-manager.js';
@@ -40,6 +41,7 @@ import { PgBanStore } from './store/ban-store.js';
 import { openDatabase, type Database } from './store/database.js';
 import { DatabaseProbe } from './store/database-probe.js';
 import { PgEventStore } from './store/event-store.js';
+import { PgJoinRateLimitStore } from './store/join-rate-limits.js';
 import { PgManagementTokenStore } from './store/management-token-store.js';
 import { PgPeerStore } from './store/peer-store.js';
 import { createPool } from './store/pool.js';
@@ -179,6 +181,7 @@ export async function startRoomgate(
       peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
       auditLog: new AuditManager(auditStore, config.limits, pages),
+      joinRateLimiter: new JoinRateLimits(new PgJoinRateLimitStore(pool), config.joinRateLimits, clock),
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
