@@ -33,6 +33,7 @@ import { consoleDirectory, loadConsoleFiles } from './http/console-files.js';
 import { startHttpListener } from './http/http-listener.js';
 import { jwksMaxAgeSeconds } from './http/jwks-cache.js';
 import { publicRouter } from './http/public-routes.js';
+import { TrustedProxies } from './http/trusted-proxies.js';
 import { tlsIdentity } from './http/tls-identity.js';
 import { WebhookRelay } from './relay/webhook-relay.js';
 import { PgAuditTrail } from './store/audit-trail.js';
@@ -172,6 +173,12 @@ export async function startRoomgate(
     const watchStopping = new AbortController();
     // Every open stream listens on it: thousands of listeners are expected, not a leak.
     setMaxListeners(0, watchStopping.signal);
+    const trustedProxies = new TrustedProxies(config.trustedProxies);
+    // gRPC-Web: each browser call is made again on this server over a
+    // plaintext socket only this process can reach (docs/grpc-web.md); the
+    // server believes the browser's address from the bridge, by the socket's key.
+    const socket = config.http.address ? await bridgeSocket() : undefined;
+    if (socket) stops.push(() => socket.remove());
     const server = createRoomgateServer({
       logger,
       metrics,
@@ -182,6 +189,7 @@ export async function startRoomgate(
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
       auditLog: new AuditManager(auditStore, config.limits, pages),
       joinRateLimiter: new JoinRateLimits(new PgJoinRateLimitStore(pool), config.joinRateLimits, clock),
+      callAddresses: { proxies: trustedProxies, bridgeKey: socket?.key },
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
@@ -230,7 +238,7 @@ export async function startRoomgate(
       stops.push(() => served.close());
       metricsPort = served.port;
     }
-    if (config.http.address) {
+    if (config.http.address && socket) {
       const consoleDir = consoleDirectory();
       const consoleFiles = await loadConsoleFiles(consoleDir);
       if (!consoleFiles) logger.warn({ dir: consoleDir }, 'console not built: /console/ answers 404 (npm run build builds it)');
@@ -242,14 +250,10 @@ export async function startRoomgate(
         ready: () => grpcPort !== undefined && server.health.status === 'SERVING',
         onError: (err, req) => logger.error({ err, method: req.method }, 'http handler failed'),
       });
-      // gRPC-Web: each browser call is made again on this server over a
-      // plaintext socket only this process can reach (docs/grpc-web.md).
-      const socket = await bridgeSocket();
-      stops.push(() => socket.remove());
       await server.listen(socket.address);
       // Listening before the public port: a start that fails after this point must not leave it open (a no-op after close()).
       stops.push(() => server.server.forceShutdown());
-      const bridge = new GrpcWebBridge(socket.address);
+      const bridge = new GrpcWebBridge(socket.address, socket.key);
       stops.push(() => bridge.close());
       addGrpcWebRoutes(router, server.methods.values(), {
         bridge,
@@ -257,11 +261,13 @@ export async function startRoomgate(
         maxMessageBytes: config.grpc.maxMessageBytes,
         streams: new StreamSlots(config.http.grpcWebMaxStreamsPerAddress, config.grpc.maxConcurrentStreams),
         logger: logger.child({ component: 'grpc-web' }),
+        proxies: trustedProxies,
       });
       const publicHttp = await startHttpListener(router, config.http.address, {
         limits: config.http,
         tls: await tlsIdentity(config.tls),
         onError: (err) => logger.warn({ err }, 'http listener error'),
+        trustedProxies,
       });
       // Stopped after the gRPC server has drained, so that a load balancer
       // polling /readyz sees 503 during the drain rather than a refused connection.
