@@ -134,11 +134,15 @@ export async function startRoomgate(
       stops.push(() => relay.stop(config.shutdownGraceSeconds * 1000));
     }
     const auditStore = new PgAuditStore(pool);
+    const joinRateLimitStore = new PgJoinRateLimitStore(pool);
+    const joinRateLimiter = new JoinRateLimits(joinRateLimitStore, config.joinRateLimits, clock, metrics.joinRateLimits);
+    metrics.joinRateLimits.watchMemo(joinRateLimiter);
     const purge = new PurgeScheduler(new PgPurgeStore(pool), invalidate, {
       intervalMs: config.purgeIntervalMs,
       idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
       eventRetentionSeconds: config.eventRetentionSeconds,
       audit: { store: auditStore, retentionSeconds: config.auditRetentionSeconds },
+      joinRateLimits: { store: joinRateLimitStore, windowSeconds: config.joinRateLimits.windowSeconds },
       onPurged: (victim) => logger.info({ victim }, 'purged by room timeout'),
       onError: (err) => logger.warn({ err }, 'purge run failed'),
     });
@@ -188,7 +192,7 @@ export async function startRoomgate(
       peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
       auditLog: new AuditManager(auditStore, config.limits, pages),
-      joinRateLimiter: new JoinRateLimits(new PgJoinRateLimitStore(pool), config.joinRateLimits, clock),
+      joinRateLimiter,
       callAddresses: { proxies: trustedProxies, bridgeKey: socket?.key },
       tokens,
       managementTokens: managementTokenManager,

@@ -4,10 +4,13 @@
 // own, so the tests do not share buckets.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_CACHE } from '../../src/domain/cache-invalidator.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { JoinRateLimits, type JoinRateLimitSettings } from '../../src/domain/join-rate-limits.js';
+import { PurgeScheduler } from '../../src/domain/purge-scheduler.js';
 import { createPool } from '../../src/store/pool.js';
+import { PgPurgeStore } from '../../src/store/purge-store.js';
 import { PgJoinRateLimitStore } from '../../src/store/join-rate-limits.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -126,6 +129,31 @@ describe('JoinRateLimits on Postgres', () => {
     await db.pool.query(`UPDATE join_rate_limits SET window_start = now() - interval '61 seconds' WHERE bucket = $1`, [`address:${a}`]);
     await l.attempt(a, code());
     expect(await row(`address:${a}`)).toEqual({ attempts: 1 });
+  });
+
+  it('is purged by the purge scheduler, in batches, leaving live windows', async () => {
+    const store = new PgJoinRateLimitStore(db.pool);
+    const live = address();
+    await limiter().attempt(live, code());
+    const stale = Array.from({ length: 25 }, () => address());
+    for (const a of stale) await limiter().attempt(a, code());
+    await db.pool.query(`UPDATE join_rate_limits SET window_start = now() - interval '5 minutes' WHERE bucket LIKE 'code:%' OR bucket = ANY ($1)`, [
+      stale.map((a) => `address:${a}`),
+    ]);
+    const purge = new PurgeScheduler(new PgPurgeStore(db.pool), NO_CACHE, {
+      intervalMs: 60_000,
+      maxPerRun: 2,
+      idempotencyKeyTtlSeconds: 86_400,
+      eventRetentionSeconds: 86_400,
+      joinRateLimits: { store, windowSeconds: 60 },
+      onError: (err) => {
+        throw err;
+      },
+    });
+    // Batches of twenty (maxPerRun × 10), ten batches at most per run: more than the file's rows.
+    expect((await purge.runOnce()).joinRateLimits).toBeGreaterThanOrEqual(50);
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM join_rate_limits WHERE window_start <= now() - interval '60 seconds'`)).rows[0].n).toBe(0);
+    expect(await row(`address:${live}`)).toEqual({ attempts: 1 });
   });
 
   it('purges the buckets whose window has ended, and only those', async () => {
