@@ -64,6 +64,7 @@ const schema = z.object({
   ROOMGATE_MAX_PAGE_SIZE: int(1, 1000).default(DEFAULT_LIMITS.maxPageSize),
   ROOMGATE_MAX_ROOMS_PER_ENVIRONMENT: int(1, 2_147_483_647).default(DEFAULT_LIMITS.maxRoomsPerEnvironment),
   ROOMGATE_MAX_BANS_PER_ENVIRONMENT: int(1, 10_000_000).default(DEFAULT_LIMITS.maxBansPerEnvironment),
+  ROOMGATE_MAX_ROLES_PER_ENVIRONMENT: int(1, 100_000).default(DEFAULT_LIMITS.maxRolesPerEnvironment),
   ROOMGATE_MAX_PEER_SESSION_SECONDS: int(60, 365 * 86_400).default(DEFAULT_LIMITS.maxPeerSessionSeconds),
   ROOMGATE_KEY_PREPUBLISH_SECONDS: int(0, 30 * 86_400).default(3600),
   ROOMGATE_RELAY_ENABLED: z.enum(['true', 'false']).default('true'),
@@ -360,6 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
       defaultPageSize: Math.min(DEFAULT_LIMITS.defaultPageSize, c.ROOMGATE_MAX_PAGE_SIZE),
       maxRoomsPerEnvironment: c.ROOMGATE_MAX_ROOMS_PER_ENVIRONMENT,
       maxBansPerEnvironment: c.ROOMGATE_MAX_BANS_PER_ENVIRONMENT,
+      maxRolesPerEnvironment: c.ROOMGATE_MAX_ROLES_PER_ENVIRONMENT,
       maxPeerSessionSeconds: c.ROOMGATE_MAX_PEER_SESSION_SECONDS,
     },
     joinRateLimits: {

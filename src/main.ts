@@ -18,6 +18,7 @@ import { PeerManager } from './domain/peer-manager.js';
 import { PeerTokens } from './domain/peer-token.js';
 import { PurgeScheduler } from './domain/purge-scheduler.js';
 import { NOTIFY_CHANNELS } from './domain/revocation-notice.js';
+import { RoleManager } from './domain/role-manager.js';
 import { RoomManager } from './domain/room-manager.js';
 import { rotationTiming, SigningKeyManager } from './domain/signing-key-manager.js';
 import { SigningKeyRing } from './domain/signing-keys.js';
@@ -47,6 +48,7 @@ import { PgManagementTokenStore } from './store/management-token-store.js';
 import { PgPeerStore } from './store/peer-store.js';
 import { createPool } from './store/pool.js';
 import { PgPurgeStore } from './store/purge-store.js';
+import { PgRoleStore } from './store/role-store.js';
 import { PgRoomStore } from './store/room-store.js';
 import { PgSigningKeyStore } from './store/signing-key-store.js';
 import { PgWebhookDeliveryQueue } from './store/webhook-delivery-queue.js';
@@ -161,7 +163,8 @@ export async function startRoomgate(
       clockToleranceSeconds: config.clockToleranceSeconds,
     });
     const auditTrail = new PgAuditTrail(pool);
-    const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits, auditTrail);
+    const roleStore = new PgRoleStore(pool);
+    const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits, auditTrail, roleStore, invalidate);
     const pages = new PageTokens(database.keyEncryptionKey);
     const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate, pages);
     const authenticator = new Authenticator(managementTokenCache, tokens, lastUsed, clock, config.limits);
@@ -189,7 +192,8 @@ export async function startRoomgate(
       authenticator,
       audit: auditTrail,
       rooms: new RoomManager(roomStore, config.limits, invalidate, pages),
-      peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
+      peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness, roleStore),
+      roles: new RoleManager(roleStore, config.limits, invalidate, pages),
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
       auditLog: new AuditManager(auditStore, config.limits, pages),
       joinRateLimiter,

@@ -4,12 +4,14 @@ import * as auditMessages from '../gen/roomgate/v1/audit_service.js';
 import * as banMessages from '../gen/roomgate/v1/ban_service.js';
 import * as eventMessages from '../gen/roomgate/v1/event_service.js';
 import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
+import * as roleMessages from '../gen/roomgate/v1/role_service.js';
 import * as roomMessages from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import type { AuditManager } from '../domain/audit-manager.js';
 import type { BanManager } from '../domain/ban-manager.js';
 import type { JoinRateLimiter } from '../domain/ports/index.js';
 import type { PeerManager } from '../domain/peer-manager.js';
+import type { RoleManager } from '../domain/role-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
 import { auditService } from './audit-service.js';
 import { banService } from './ban-service.js';
@@ -18,6 +20,7 @@ import { eventService, type EventServiceManagers } from './event-service.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
 import { peerService } from './peer-service.js';
 import { addReflectionService, REFLECTION_SERVICE_NAMES } from './reflection-service.js';
+import { roleService } from './role-service.js';
 import { roomService } from './room-service.js';
 import { withStrictUtf8 } from './strict-utf8.js';
 import { tokenService, type TokenServiceManagers } from './token-service.js';
@@ -31,6 +34,7 @@ export const ROOMGATE_SERVICE_NAMES = [
   'roomgate.v1.EventService',
   'roomgate.v1.BanService',
   'roomgate.v1.AuditService',
+  'roomgate.v1.RoleService',
 ];
 
 /** What the server calls into. */
@@ -43,6 +47,7 @@ export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServic
   joinRateLimiter: JoinRateLimiter;
   /** Whom to believe about a call's client address (callClientKey); no one when unset. */
   callAddresses?: CallAddressTrust;
+  roles: RoleManager;
   watchEvents: grpc.handleServerStreamingCall<eventMessages.WatchEventsRequest, eventMessages.WatchEventsResponse>;
 }
 
@@ -92,6 +97,7 @@ export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions):
   server.addService(withStrictUtf8(eventMessages.EventServiceService, eventMessages), eventService(deps, deps, deps.watchEvents));
   server.addService(withStrictUtf8(banMessages.BanServiceService, banMessages), banService(deps, deps.bans));
   server.addService(withStrictUtf8(auditMessages.AuditServiceService, auditMessages), auditService(deps, deps.auditLog));
+  server.addService(withStrictUtf8(roleMessages.RoleServiceService, roleMessages), roleService(deps, deps.roles));
   const health = new ServerHealth(ROOMGATE_SERVICE_NAMES, 'SERVING');
   health.addToServer(server);
   addReflectionService(server, {

@@ -192,7 +192,18 @@ const REQUESTS: Record<string, (f: Fixture) => Promise<JsonValue>> = {
   ListBans: async () => ({}),
   DeleteBan: async (f) => ({ banId: await ban(f) }),
   ListAuditEvents: async () => ({}),
+  CreateRole: async (f) => ({ name: `r-${f.peerId}` }),
+  GetRole: async (f) => ({ name: await role(f) }),
+  ListRoles: async () => ({}),
+  UpdateRole: async (f) => ({ name: await role(f), applyToExistingPeers: true }),
+  DeleteRole: async (f) => ({ name: await role(f) }),
 };
+
+/** A role made by an admin, named after the fixture's peer. */
+async function role(f: Fixture): Promise<string> {
+  const created = await invoke('CreateRole', { name: `r-${f.peerId}` });
+  return (created.role as Record<string, string>).name!;
+}
 
 /** A ban made by an admin, of an identity with no peer, in the fixture's room. */
 async function ban(f: Fixture): Promise<string> {
@@ -219,6 +230,8 @@ beforeAll(async () => {
     ROOMGATE_RELAY_ENABLED: 'false',
     // Each case that needs an endpoint makes a new one and keeps it.
     ROOMGATE_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT: '1000',
+    // Likewise for each case that needs a role.
+    ROOMGATE_MAX_ROLES_PER_ENVIRONMENT: '1000',
   });
   client = new grpc.Client(t.address, grpc.credentials.createInsecure());
   admin = await t.managementToken('sandbox');

@@ -13,3 +13,4 @@ export * from './webhook-delivery-queue.js';
 export * from './webhook-store.js';
 export * from './join-rate-limiter.js';
 export * from './join-rate-limit-store.js';
+export * from './role-store.js';
