@@ -9,10 +9,13 @@ import { BanManager } from './domain/ban-manager.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { EventCursors } from './domain/event-cursor.js';
 import { EventStream } from './domain/event-stream.js';
+import { JoinCodeManager } from './domain/join-code-manager.js';
+import { JoinCodeHasher } from './domain/join-codes.js';
 import { KeyEncryptor } from './domain/key-encryption.js';
 import { LastUsedTracker } from './domain/last-used-tracker.js';
 import { ManagementTokenManager } from './domain/management-token-manager.js';
 import { PageTokens } from './domain/pagination.js';
+import type { JoinRateLimiter } from './domain/ports/index.js';
 import { PeerManager } from './domain/peer-manager.js';
 import { PeerTokens } from './domain/peer-token.js';
 import { PurgeScheduler } from './domain/purge-scheduler.js';
@@ -40,6 +43,7 @@ import { PgBanStore } from './store/ban-store.js';
 import { openDatabase, type Database } from './store/database.js';
 import { DatabaseProbe } from './store/database-probe.js';
 import { PgEventStore } from './store/event-store.js';
+import { PgJoinCodeStore } from './store/join-code-store.js';
 import { PgManagementTokenStore } from './store/management-token-store.js';
 import { PgPeerStore } from './store/peer-store.js';
 import { createPool } from './store/pool.js';
@@ -53,6 +57,9 @@ import { createRoomgateServer, type RoomgateServer } from './transport/server.js
 import { serverCredentials } from './transport/tls.js';
 import { watchEvents } from './transport/watch-events.js';
 import { webhookBody } from './transport/webhook-body.js';
+
+// TODO(issue 15, rate limits): the Postgres-backed JoinRateLimiter replaces this.
+const UNLIMITED_JOIN_ATTEMPTS: JoinRateLimiter = { attempt: async () => undefined };
 
 /** A running roomgate. */
 export interface Roomgate {
@@ -170,13 +177,25 @@ export async function startRoomgate(
     const watchStopping = new AbortController();
     // Every open stream listens on it: thousands of listeners are expected, not a leak.
     setMaxListeners(0, watchStopping.signal);
+    const peers = new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness);
+    const joinCodes = new JoinCodeManager(
+      new PgJoinCodeStore(pool),
+      peers,
+      new JoinCodeHasher(database.keyEncryptionKey),
+      UNLIMITED_JOIN_ATTEMPTS,
+      clock,
+      config.limits,
+      { ...config.joinCodes, publicUrl: config.publicUrl ?? '' },
+      pages,
+    );
     const server = createRoomgateServer({
       logger,
       metrics,
       authenticator,
       audit: auditTrail,
       rooms: new RoomManager(roomStore, config.limits, invalidate, pages),
-      peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
+      peers,
+      joinCodes,
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
       auditLog: new AuditManager(auditStore, config.limits, pages),
       tokens,

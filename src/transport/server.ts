@@ -3,17 +3,20 @@ import { FILE_DESCRIPTOR_SET_BASE64 } from '../gen/descriptor-set.js';
 import * as auditMessages from '../gen/roomgate/v1/audit_service.js';
 import * as banMessages from '../gen/roomgate/v1/ban_service.js';
 import * as eventMessages from '../gen/roomgate/v1/event_service.js';
+import * as joinCodeMessages from '../gen/roomgate/v1/join_code_service.js';
 import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
 import * as roomMessages from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import type { AuditManager } from '../domain/audit-manager.js';
 import type { BanManager } from '../domain/ban-manager.js';
+import type { JoinCodeManager } from '../domain/join-code-manager.js';
 import type { PeerManager } from '../domain/peer-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
 import { auditService } from './audit-service.js';
 import { banService } from './ban-service.js';
 import { eventService, type EventServiceManagers } from './event-service.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
+import { joinCodeService } from './join-code-service.js';
 import { peerService } from './peer-service.js';
 import { addReflectionService, REFLECTION_SERVICE_NAMES } from './reflection-service.js';
 import { roomService } from './room-service.js';
@@ -29,6 +32,7 @@ export const ROOMGATE_SERVICE_NAMES = [
   'roomgate.v1.EventService',
   'roomgate.v1.BanService',
   'roomgate.v1.AuditService',
+  'roomgate.v1.JoinCodeService',
 ];
 
 /** What the server calls into. */
@@ -37,6 +41,7 @@ export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServic
   peers: PeerManager;
   bans: BanManager;
   auditLog: AuditManager;
+  joinCodes: JoinCodeManager;
   watchEvents: grpc.handleServerStreamingCall<eventMessages.WatchEventsRequest, eventMessages.WatchEventsResponse>;
 }
 
@@ -85,6 +90,9 @@ export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions):
   server.addService(withStrictUtf8(eventMessages.EventServiceService, eventMessages), eventService(deps, deps, deps.watchEvents));
   server.addService(withStrictUtf8(banMessages.BanServiceService, banMessages), banService(deps, deps.bans));
   server.addService(withStrictUtf8(auditMessages.AuditServiceService, auditMessages), auditService(deps, deps.auditLog));
+  // GetJoinSettings and UpdateJoinSettings are not served yet: grpc-js answers UNIMPLEMENTED for them.
+  const joinCodeMethods = { ...joinCodeService(deps, deps.joinCodes) } as joinCodeMessages.JoinCodeServiceServer;
+  server.addService(withStrictUtf8(joinCodeMessages.JoinCodeServiceService, joinCodeMessages), joinCodeMethods);
   const health = new ServerHealth(ROOMGATE_SERVICE_NAMES, 'SERVING');
   health.addToServer(server);
   addReflectionService(server, {
