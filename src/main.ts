@@ -138,11 +138,13 @@ export async function startRoomgate(
       stops.push(() => relay.stop(config.shutdownGraceSeconds * 1000));
     }
     const auditStore = new PgAuditStore(pool);
+    const joinCodeStore = new PgJoinCodeStore(pool);
     const purge = new PurgeScheduler(new PgPurgeStore(pool), invalidate, {
       intervalMs: config.purgeIntervalMs,
       idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
       eventRetentionSeconds: config.eventRetentionSeconds,
       audit: { store: auditStore, retentionSeconds: config.auditRetentionSeconds },
+      joinCodes: { store: joinCodeStore, retentionSeconds: config.joinCodes.retentionSeconds },
       onPurged: (victim) => logger.info({ victim }, 'purged by room timeout'),
       onError: (err) => logger.warn({ err }, 'purge run failed'),
     });
@@ -179,7 +181,7 @@ export async function startRoomgate(
     setMaxListeners(0, watchStopping.signal);
     const peers = new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness);
     const joinCodes = new JoinCodeManager(
-      new PgJoinCodeStore(pool),
+      joinCodeStore,
       peers,
       new JoinCodeHasher(database.keyEncryptionKey),
       UNLIMITED_JOIN_ATTEMPTS,

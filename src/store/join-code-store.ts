@@ -4,7 +4,7 @@ import { DomainError } from '../domain/errors.js';
 import { joinCodeInvalid, type JoinCodeRecord, type RedeemableJoinCode } from '../domain/join-codes.js';
 import type { Environment } from '../domain/principal.js';
 import type { PeerRecord, TokenStamp } from '../domain/records.js';
-import type { JoinCodeFilter, JoinCodeStore, NewJoinCode, NewPeer } from '../domain/ports/index.js';
+import type { JoinCodeFilter, JoinCodePurgeStore, JoinCodeStore, NewJoinCode, NewPeer } from '../domain/ports/index.js';
 import { lockIdentity } from './ban-rows.js';
 import {
   JOIN_CODE_COLUMNS,
@@ -29,13 +29,17 @@ const QUOTA_LOCK_CLASS = 0x6a637174;
  * across instances, use_count never passes max_uses and a revoked or expired
  * code is never used.
  */
-const COUNT_USE = `UPDATE join_codes c SET use_count = c.use_count + 1
+const COUNT_USE = `UPDATE join_codes c SET use_count = c.use_count + 1,
+    used_up_at = CASE WHEN c.use_count + 1 = c.max_uses THEN now() END
   WHERE c.id = $1 AND ${JOIN_CODE_REDEEMABLE} RETURNING ${JOIN_CODE_COLUMNS}`;
+
+/** When a code stopped working; the expression of join_codes_dead_at_idx (migration 0012). */
+const DEAD_AT = "LEAST(expires_at, COALESCE(revoked_at, 'infinity'), COALESCE(used_up_at, 'infinity'))";
 
 const joinCodeTarget = (id: string) => ({ type: 'join_code', id }) as const;
 
-/** {@link JoinCodeStore} on Postgres. */
-export class PgJoinCodeStore implements JoinCodeStore {
+/** {@link JoinCodeStore} and {@link JoinCodePurgeStore} on Postgres. */
+export class PgJoinCodeStore implements JoinCodeStore, JoinCodePurgeStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async create(code: NewJoinCode, maxRedeemable: number): Promise<JoinCodeRecord> {
@@ -161,5 +165,16 @@ export class PgJoinCodeStore implements JoinCodeStore {
       return record;
     });
     return { peer: made, stamp: peer.stamp, replayed: false };
+  }
+
+  async purgeDeadJoinCodes(retentionSeconds: number, limit: number): Promise<number> {
+    const { rowCount } = await query(
+      this.pool,
+      `DELETE FROM join_codes WHERE id = ANY (ARRAY(
+         SELECT id FROM join_codes WHERE ${DEAD_AT} < now() - make_interval(secs => $1::int)
+         ORDER BY ${DEAD_AT} LIMIT $2))`,
+      [retentionSeconds, limit],
+    );
+    return rowCount ?? 0;
   }
 }

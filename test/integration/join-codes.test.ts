@@ -8,7 +8,11 @@
 import { createHash } from 'node:crypto';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_CACHE } from '../../src/domain/cache-invalidator.js';
+import { PurgeScheduler } from '../../src/domain/purge-scheduler.js';
 import { JoinCodeKind } from '../../src/gen/roomgate/v1/resources.js';
+import { PgJoinCodeStore } from '../../src/store/join-code-store.js';
+import { PgPurgeStore } from '../../src/store/purge-store.js';
 import { inSeconds, insertRole, joinCodeClient, setAppUrls, type JoinCodeCalls } from '../support/join-codes.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 
@@ -214,6 +218,41 @@ describe('GetJoinCode, ListJoinCodes and RevokeJoinCode', () => {
     const peer = await t.client.peers.createPeer({ roomId, permissions: { canUpdateRoom: true, canRemoveParticipants: true } }, { token: admin });
     await expectStatus(codes.list({ roomId }, peer.peerToken), status.PERMISSION_DENIED, /needs a management token/);
     await expectStatus(create(roomId, {}, peer.peerToken), status.PERMISSION_DENIED);
+  });
+});
+
+describe('the purge', () => {
+  it('deletes codes dead for longer than the retention, and only those', async () => {
+    const roomId = await newRoom();
+    const ids = async (extra: Record<string, unknown> = {}) => (await create(roomId, extra)).joinCode!.id;
+    const [expiredLong, revokedLong, usedUpLong, expiredLately, revokedLately, live] = [
+      await ids(), await ids(), await ids(), await ids(), await ids(), await ids({ maxUses: 2 }),
+    ];
+    const usedUp = await create(roomId, { maxUses: 1 });
+    await codes.redeem({ code: usedUp.code, displayName: 'Once' });
+    const shift = (id: string, column: string, age: string) =>
+      t.db.pool.query(`UPDATE join_codes SET ${column} = now() - $2::interval WHERE id = $1`, [id, age]);
+    await shift(expiredLong, 'expires_at', '31 days');
+    await shift(revokedLong, 'revoked_at', '31 days');
+    await t.db.pool.query("UPDATE join_codes SET use_count = 1, max_uses = 1, used_up_at = now() - interval '31 days' WHERE id = $1", [usedUpLong]);
+    await shift(expiredLately, 'expires_at', '29 days');
+    await shift(revokedLately, 'revoked_at', '1 hour');
+    const usedUpAt = await t.db.pool.query<{ used_up_at: Date | null }>('SELECT used_up_at FROM join_codes WHERE id = $1', [usedUp.joinCode!.id]);
+    expect(Math.abs(usedUpAt.rows[0]!.used_up_at!.getTime() - Date.now())).toBeLessThan(60_000);
+    const purge = new PurgeScheduler(new PgPurgeStore(t.db.pool), NO_CACHE, {
+      intervalMs: 3_600_000,
+      idempotencyKeyTtlSeconds: 86_400,
+      eventRetentionSeconds: 86_400,
+      joinCodes: { store: new PgJoinCodeStore(t.db.pool), retentionSeconds: t.config.joinCodes.retentionSeconds },
+      onError: (err) => {
+        throw err;
+      },
+    });
+    expect(t.config.joinCodes.retentionSeconds).toBe(30 * 86_400);
+    expect(await purge.runOnce()).toMatchObject({ joinCodes: 3 });
+    const left = await t.db.pool.query<{ id: string }>('SELECT id FROM join_codes WHERE room_id = $1', [roomId]);
+    expect(left.rows.map((r) => r.id).sort()).toEqual([expiredLately, revokedLately, live, usedUp.joinCode!.id].sort());
+    expect(await purge.runOnce()).toMatchObject({ joinCodes: 0 });
   });
 });
 

@@ -56,3 +56,13 @@ export interface JoinCodeStore {
    */
   redeem(code: JoinCodeRecord, peer: NewPeer): Promise<{ peer: PeerRecord; stamp: TokenStamp; replayed: boolean }>;
 }
+
+/** The purge of long-dead join codes. */
+export interface JoinCodePurgeStore {
+  /**
+   * Deletes up to `limit` codes that stopped working (expired, were revoked
+   * or were used up) more than `retentionSeconds` ago, in the database's
+   * time, oldest first; returns how many.
+   */
+  purgeDeadJoinCodes(retentionSeconds: number, limit: number): Promise<number>;
+}
