@@ -14,3 +14,4 @@ export * from './webhook-store.js';
 export * from './join-rate-limiter.js';
 export * from './join-rate-limit-store.js';
 export * from './role-store.js';
+export * from './join-code-store.js';
