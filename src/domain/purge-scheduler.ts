@@ -96,14 +96,16 @@ export class PurgeScheduler {
     const codes = this.options.joinCodes;
     const joinCodes = codes ? await this.batches((n) => codes.store.purgeDeadJoinCodes(codes.retentionSeconds, n)) : 0;
     const limits = this.options.joinRateLimits;
-    const joinRateLimits = limits ? await this.batches((n) => limits.store.purgeStale(limits.windowSeconds, n)) : 0;
+    // Ten times the batch of the others: a guessing campaign leaves one row
+    // per code guessed, each a cheap delete by primary key.
+    const joinRateLimits = limits ? await this.batches((n) => limits.store.purgeStale(limits.windowSeconds, n), 10) : 0;
     return { peers, rooms, bans, idempotencyKeys, events, auditEvents, joinCodes, joinRateLimits };
   }
 
   // At most ten batches per run: a backlog drains over a few runs without one
   // long delete holding locks or bloating one transaction.
-  private async batches(deleteBatch: (limit: number) => Promise<number>): Promise<number> {
-    const batchSize = this.maxPerRun * 10;
+  private async batches(deleteBatch: (limit: number) => Promise<number>, scale = 1): Promise<number> {
+    const batchSize = this.maxPerRun * 10 * scale;
     let total = 0;
     for (let batch = 0; batch < 10 && !this.stopped; batch++) {
       const deleted = await deleteBatch(batchSize);
