@@ -9,6 +9,7 @@ import { BanManager } from './domain/ban-manager.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { EventCursors } from './domain/event-cursor.js';
 import { EventStream } from './domain/event-stream.js';
+import { JoinSettingsManager } from './domain/join-settings-manager.js';
 import { KeyEncryptor } from './domain/key-encryption.js';
 import { LastUsedTracker } from './domain/last-used-tracker.js';
 import { ManagementTokenManager } from './domain/management-token-manager.js';
@@ -30,6 +31,7 @@ import { bridgeSocket } from './http/grpc-web-socket.js';
 import { StreamSlots } from './http/grpc-web-stream-slots.js';
 import { consoleDirectory, loadConsoleFiles } from './http/console-files.js';
 import { startHttpListener } from './http/http-listener.js';
+import { loggablePath } from './http/join-page-routes.js';
 import { jwksMaxAgeSeconds } from './http/jwks-cache.js';
 import { publicRouter } from './http/public-routes.js';
 import { tlsIdentity } from './http/tls-identity.js';
@@ -40,6 +42,7 @@ import { PgBanStore } from './store/ban-store.js';
 import { openDatabase, type Database } from './store/database.js';
 import { DatabaseProbe } from './store/database-probe.js';
 import { PgEventStore } from './store/event-store.js';
+import { PgJoinSettingsStore } from './store/join-settings-store.js';
 import { PgManagementTokenStore } from './store/management-token-store.js';
 import { PgPeerStore } from './store/peer-store.js';
 import { createPool } from './store/pool.js';
@@ -179,6 +182,7 @@ export async function startRoomgate(
       peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
       auditLog: new AuditManager(auditStore, config.limits, pages),
+      joinSettings: new JoinSettingsManager(new PgJoinSettingsStore(pool)),
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
@@ -237,7 +241,8 @@ export async function startRoomgate(
         jwksMaxAgeSeconds: jwksMaxAgeSeconds(config),
         // Not ready before the gRPC port is open, a moment after this one.
         ready: () => grpcPort !== undefined && server.health.status === 'SERVING',
-        onError: (err, req) => logger.error({ err, method: req.method }, 'http handler failed'),
+        // The path is logged with a join link's code redacted: the code is a credential.
+        onError: (err, req) => logger.error({ err, method: req.method, path: loggablePath(req.url) }, 'http handler failed'),
       });
       // gRPC-Web: each browser call is made again on this server over a
       // plaintext socket only this process can reach (docs/grpc-web.md).

@@ -19,7 +19,8 @@ export type AuditTargetType =
   | 'webhook_endpoint'
   | 'event'
   | 'management_token'
-  | 'signing_key';
+  | 'signing_key'
+  | 'join_settings';
 
 /** Something an audited call acted on. */
 export interface AuditTarget {

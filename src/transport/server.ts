@@ -8,6 +8,7 @@ import * as roomMessages from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import type { AuditManager } from '../domain/audit-manager.js';
 import type { BanManager } from '../domain/ban-manager.js';
+import type { JoinSettingsManager } from '../domain/join-settings-manager.js';
 import type { PeerManager } from '../domain/peer-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
 import { auditService } from './audit-service.js';
@@ -37,6 +38,7 @@ export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServic
   peers: PeerManager;
   bans: BanManager;
   auditLog: AuditManager;
+  joinSettings: JoinSettingsManager;
   watchEvents: grpc.handleServerStreamingCall<eventMessages.WatchEventsRequest, eventMessages.WatchEventsResponse>;
 }
 
