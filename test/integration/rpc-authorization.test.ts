@@ -192,6 +192,8 @@ const REQUESTS: Record<string, (f: Fixture) => Promise<JsonValue>> = {
   ListBans: async () => ({}),
   DeleteBan: async (f) => ({ banId: await ban(f) }),
   ListAuditEvents: async () => ({}),
+  GetJoinSettings: async () => ({}),
+  UpdateJoinSettings: async () => ({ settings: { appUrls: ['https://app.example.com/join'] } }),
 };
 
 /** A ban made by an admin, of an identity with no peer, in the fixture's room. */
