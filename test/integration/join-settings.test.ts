@@ -32,7 +32,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-function md(token: string, requestId = randomUUID()): Metadata {
+function md(token: string, requestId: string = randomUUID()): Metadata {
   const m = new Metadata();
   m.set('authorization', `Bearer ${token}`);
   m.set('x-request-id', requestId);
