@@ -125,13 +125,15 @@ describeBrowser('the join page', { timeout: 90_000 }, () => {
     expect(peer).toMatchObject({ name: 'Ada Lovelace', role: 'guest' });
     expect(await useCount(id)).toBe(1);
 
-    // The fragment is never sent: the app's server saw its page and script, without token, code or Referer.
+    // The fragment is never sent: the app's server saw its page and script, without token or code, and
+    // the page was asked for without a Referer (no-referrer: the join link stays with the browser).
     expect(app.requests.map((r) => r.url)).toEqual(['/app', '/app.js']);
+    expect(app.requests[0]!.headers.referer).toBeUndefined();
     for (const r of app.requests) {
       const seen = JSON.stringify(r);
       expect(seen).not.toContain(token);
       expect(seen).not.toContain(code);
-      expect(r.headers.referer).toBeUndefined();
+      expect(seen).not.toContain('/join/');
     }
     // location.replace: the join link is not in the history to go back to.
     expect(await page.evaluate('history.length')).toBeLessThanOrEqual(2);
@@ -183,7 +185,22 @@ describeBrowser('the join page', { timeout: 90_000 }, () => {
     await page.waitForURL(`${appUrl()}**`);
     await page.getByText('token received', { exact: true }).waitFor();
     secrets.push(((await page.evaluate('window.__handOff')) as Record<string, string>).roomgate_token!);
-    expect(asked.filter((u) => u.includes('evil.example'))).toEqual([]);
+    expect(asked.filter((u) => new URL(u).hostname.endsWith('evil.example'))).toEqual([]);
+    expect(new URL(page.url()).origin).toBe(app.origin);
+  });
+
+  it('says a full room is full, without using the code', async () => {
+    const { room } = await c.t.client.rooms.createRoom({ maxPeers: 1 }, { token: c.root });
+    const created = await call<CreateJoinCodeResponse>(
+      joinCodes,
+      'createJoinCode',
+      CreateJoinCodeRequest.fromPartial({ roomId: room!.id, role: 'guest', expireTime: new Date(Date.now() + 3_600_000), maxUses: 5 }),
+    );
+    secrets.push(created.code);
+    await call(joinCodes, 'redeemJoinCode', RedeemJoinCodeRequest.fromPartial({ code: created.code, displayName: 'Seated' }));
+    await join(created.code, 'Latecomer');
+    await expectRefused(created.code, 'The room is full. Try again later, or ask the person who invited you.');
+    expect(await useCount(created.joinCode!.id)).toBe(1);
   });
 
   it('asks for a name before calling the server', async () => {
