@@ -23,7 +23,13 @@ import { expectNoSeriousAxeViolations } from '../support/browser-axe.js';
 import { describeBrowser, useConsole } from '../support/browser-console.js';
 import { startStubApp, type StubApp } from '../support/stub-app.js';
 
-const c = useConsole(import.meta.url);
+// A low per-code limit, so that one test can see the page's RESOURCE_EXHAUSTED message; every other
+// test makes at most two attempts at each of its codes. The per-address limit is out of the way.
+const PER_CODE_LIMIT = 4;
+const c = useConsole(import.meta.url, {
+  ROOMGATE_JOIN_RATE_LIMIT_PER_CODE: String(PER_CODE_LIMIT),
+  ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS: '1000',
+});
 const ROLE_PERMISSIONS = { canPublish: true, canSubscribe: true, canUpdateMetadata: false, canUpdateRoom: false, canRemoveParticipants: false };
 const NO_LONGER_VALID = 'This invitation link is no longer valid. It may have expired, been revoked or been used up. Ask the person who sent it for a new one.';
 
@@ -201,6 +207,16 @@ describeBrowser('the join page', { timeout: 90_000 }, () => {
     await join(created.code, 'Latecomer');
     await expectRefused(created.code, 'The room is full. Try again later, or ask the person who invited you.');
     expect(await useCount(created.joinCode!.id)).toBe(1);
+  });
+
+  it('says when too many attempts were made, and in how many seconds to try again', async () => {
+    const { id, code } = await joinCode({ maxUses: 10 });
+    for (let i = 0; i < PER_CODE_LIMIT; i++) {
+      await call(joinCodes, 'redeemJoinCode', RedeemJoinCodeRequest.fromPartial({ code, displayName: `Early ${i}` }));
+    }
+    await join(code, 'One too many');
+    await expectRefused(code, /^Too many attempts to join\. Try again in \d+ seconds?\.$/);
+    expect(await useCount(id)).toBe(PER_CODE_LIMIT);
   });
 
   it('asks for a name before calling the server', async () => {
