@@ -33,7 +33,7 @@ export function AppUrls({ appUrls, onSaved }: { appUrls: string[] | undefined; o
     }
   };
   return (
-    <section aria-labelledby="app-urls-h" className="panel">
+    <section aria-labelledby="app-urls-h" className="panel app-urls">
       <h2 id="app-urls-h">Allowed app URLs</h2>
       <p className="hint">The join page sends a redeemer to one of these with the peer token in the URL fragment; a code names one, or gets the first.</p>
       {isAdmin ? (
