@@ -42,7 +42,7 @@ export function CreateJoinCode({ appUrls, onDone }: { appUrls: string[]; onDone:
   const { data: roles } = useLoad((signal) => allRoleNames(api, signal), [api]);
   const [room, setRoom] = useState('');
   const [role, setRole] = useState('');
-  const [hours, setHours] = useState('24');
+  const [hours, setHours] = useState('12');
   const [maxUses, setMaxUses] = useState('1');
   const [identity, setIdentity] = useState('');
   const [kind, setKind] = useState(JoinCodeKind.LINK);
@@ -92,6 +92,7 @@ export function CreateJoinCode({ appUrls, onDone }: { appUrls: string[]; onDone:
       <Field label="Expires in (hours)">
         {(id) => <input id={id} type="number" required min={0} step="any" value={hours} onChange={(e) => setHours(e.target.value)} />}
       </Field>
+      <p className="hint">The server caps it: 30 days for links and 1 day for short codes, unless configured otherwise.</p>
       <Field label="Max uses">
         {(id) => <input id={id} type="number" required min={1} max={10000} step={1} value={maxUses} onChange={(e) => setMaxUses(e.target.value)} />}
       </Field>
