@@ -1,6 +1,6 @@
 import type { CacheInvalidator } from './cache-invalidator.js';
 import { ENVIRONMENTS } from './principal.js';
-import type { AuditRetentionStore, PurgeStore, PurgeVictim } from './ports/index.js';
+import type { AuditRetentionStore, JoinRateLimitStore, PurgeStore, PurgeVictim } from './ports/index.js';
 
 /** Options of {@link PurgeScheduler}. */
 export interface PurgeSchedulerOptions {
@@ -14,6 +14,8 @@ export interface PurgeSchedulerOptions {
   eventRetentionSeconds: number;
   /** Audit retention: records older than `retentionSeconds` are pruned from each chain's start; none when unset. */
   audit?: { store: AuditRetentionStore; retentionSeconds: number };
+  /** RedeemJoinCode's rate limit buckets: those whose window of `windowSeconds` has ended are deleted; none when unset. */
+  joinRateLimits?: { store: Pick<JoinRateLimitStore, 'purgeStale'>; windowSeconds: number };
   /** Told of each deletion. Must not throw. */
   onPurged?: (victim: PurgeVictim) => void;
   /** Told of a failed run; the next run tries again. Must not throw. */
@@ -61,9 +63,17 @@ export class PurgeScheduler {
   /**
    * One run: deletes expired peers, then expired rooms, then expired bans,
    * then expired request_id keys, then events and audit records past their
-   * retention; returns how many of each.
+   * retention, then ended join rate limit windows; returns how many of each.
    */
-  async runOnce(): Promise<{ peers: number; rooms: number; bans: number; idempotencyKeys: number; events: number; auditEvents: number }> {
+  async runOnce(): Promise<{
+    peers: number;
+    rooms: number;
+    bans: number;
+    idempotencyKeys: number;
+    events: number;
+    auditEvents: number;
+    joinRateLimits: number;
+  }> {
     const peers = await this.drain(() => this.store.purgeDisconnectedPeer());
     const rooms = await this.drain(() => this.store.purgePeerlessRoom());
     // An expired ban already applies no more (checks compare expires_at with
@@ -78,7 +88,9 @@ export class PurgeScheduler {
         auditEvents += await this.batches((n) => audit.store.pruneAuditEvents(environment, audit.retentionSeconds, n));
       }
     }
-    return { peers, rooms, bans, idempotencyKeys, events, auditEvents };
+    const limits = this.options.joinRateLimits;
+    const joinRateLimits = limits ? await this.batches((n) => limits.store.purgeStale(limits.windowSeconds, n)) : 0;
+    return { peers, rooms, bans, idempotencyKeys, events, auditEvents, joinRateLimits };
   }
 
   // At most ten batches per run: a backlog drains over a few runs without one

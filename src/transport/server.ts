@@ -8,10 +8,12 @@ import * as roomMessages from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import type { AuditManager } from '../domain/audit-manager.js';
 import type { BanManager } from '../domain/ban-manager.js';
+import type { JoinRateLimiter } from '../domain/ports/index.js';
 import type { PeerManager } from '../domain/peer-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
 import { auditService } from './audit-service.js';
 import { banService } from './ban-service.js';
+import { clientAddressInterceptor, TRUST_NO_ONE, type CallAddressTrust } from './call-address.js';
 import { eventService, type EventServiceManagers } from './event-service.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
 import { peerService } from './peer-service.js';
@@ -37,6 +39,10 @@ export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServic
   peers: PeerManager;
   bans: BanManager;
   auditLog: AuditManager;
+  /** Counts RedeemJoinCode attempts per client address and per code, across instances. */
+  joinRateLimiter: JoinRateLimiter;
+  /** Whom to believe about a call's client address (callClientKey); no one when unset. */
+  callAddresses?: CallAddressTrust;
   watchEvents: grpc.handleServerStreamingCall<eventMessages.WatchEventsRequest, eventMessages.WatchEventsResponse>;
 }
 
@@ -71,14 +77,15 @@ export interface ServerOptions {
 /** Builds the server; nothing listens until {@link RoomgateServer.listen}. */
 export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions): RoomgateServer {
   // A request over the size limit is refused with RESOURCE_EXHAUSTED before it is decoded.
-  const server = new RecordingServer(
-    options && {
+  const server = new RecordingServer({
+    ...(options && {
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_concurrent_streams': options.maxConcurrentStreams,
       'grpc.keepalive_time_ms': options.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
-    },
-  );
+    }),
+    interceptors: [clientAddressInterceptor(deps.callAddresses ?? TRUST_NO_ONE)],
+  });
   server.addService(withStrictUtf8(roomMessages.RoomServiceService, roomMessages), roomService(deps, deps.rooms));
   server.addService(withStrictUtf8(peerMessages.PeerServiceService, peerMessages), peerService(deps, deps.peers));
   server.addService(withStrictUtf8(tokenMessages.TokenServiceService, tokenMessages), tokenService(deps, deps));

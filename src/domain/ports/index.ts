@@ -12,3 +12,4 @@ export * from './signing-key-store.js';
 export * from './webhook-delivery-queue.js';
 export * from './webhook-store.js';
 export * from './join-rate-limiter.js';
+export * from './join-rate-limit-store.js';
