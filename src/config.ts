@@ -24,6 +24,16 @@ function isOrigin(value: string): boolean {
   }
 }
 
+/** An absolute http(s) URL without query or fragment: where the public HTTP listener is reached from outside. */
+function isPublicBaseUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '' && !value.includes('#');
+  } catch {
+    return false;
+  }
+}
+
 const origins = z
   .string()
   .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o !== ''))
@@ -64,6 +74,7 @@ const schema = z.object({
   ROOMGATE_MAX_PAGE_SIZE: int(1, 1000).default(DEFAULT_LIMITS.maxPageSize),
   ROOMGATE_MAX_ROOMS_PER_ENVIRONMENT: int(1, 2_147_483_647).default(DEFAULT_LIMITS.maxRoomsPerEnvironment),
   ROOMGATE_MAX_BANS_PER_ENVIRONMENT: int(1, 10_000_000).default(DEFAULT_LIMITS.maxBansPerEnvironment),
+  ROOMGATE_MAX_ROLES_PER_ENVIRONMENT: int(1, 100_000).default(DEFAULT_LIMITS.maxRolesPerEnvironment),
   ROOMGATE_MAX_PEER_SESSION_SECONDS: int(60, 365 * 86_400).default(DEFAULT_LIMITS.maxPeerSessionSeconds),
   ROOMGATE_KEY_PREPUBLISH_SECONDS: int(0, 30 * 86_400).default(3600),
   ROOMGATE_RELAY_ENABLED: z.enum(['true', 'false']).default('true'),
@@ -120,6 +131,15 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   ROOMGATE_DB_TRANSACTION_POOLING: z.enum(['true', 'false']).default('false'),
+  ROOMGATE_PUBLIC_URL: z
+    .string()
+    .max(2048)
+    .refine(isPublicBaseUrl, 'must be an absolute http:// or https:// URL without query or fragment, for example https://rooms.example.com')
+    .optional(),
+  ROOMGATE_JOIN_CODE_MAX_TTL_SECONDS: int(60, 365 * 86_400).default(30 * 86_400),
+  ROOMGATE_SHORT_JOIN_CODE_MAX_TTL_SECONDS: int(60, 30 * 86_400).default(86_400),
+  ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT: int(1, 10_000_000).default(10_000),
+  ROOMGATE_JOIN_CODE_RETENTION_DAYS: int(1, 10 * 365).default(30),
 });
 
 /** Validated configuration; the only thing in roomgate that reads process.env. */
@@ -186,6 +206,22 @@ export interface Config {
    * `x-forwarded-for` metadata on gRPC, names the client; none by default.
    */
   trustedProxies: string[];
+  /** The public HTTP listener's externally visible base URL (ROOMGATE_PUBLIC_URL), without a trailing slash; undefined when unset. */
+  publicUrl: string | undefined;
+  /** Join code limits; docs/join-codes.md. */
+  joinCodes: JoinCodeConfig;
+}
+
+/** Join code limits. */
+export interface JoinCodeConfig {
+  /** Longest a link code may live, in seconds. */
+  maxTtlSeconds: number;
+  /** Longest a short code may live, in seconds. */
+  shortMaxTtlSeconds: number;
+  /** Codes that can still be redeemed one environment may hold. */
+  maxPerEnvironment: number;
+  /** How long a dead code (expired, revoked or used up) is kept before the purge deletes it. */
+  retentionSeconds: number;
 }
 
 /** The public HTTP listener and its limits. */
@@ -360,6 +396,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
       defaultPageSize: Math.min(DEFAULT_LIMITS.defaultPageSize, c.ROOMGATE_MAX_PAGE_SIZE),
       maxRoomsPerEnvironment: c.ROOMGATE_MAX_ROOMS_PER_ENVIRONMENT,
       maxBansPerEnvironment: c.ROOMGATE_MAX_BANS_PER_ENVIRONMENT,
+      maxRolesPerEnvironment: c.ROOMGATE_MAX_ROLES_PER_ENVIRONMENT,
       maxPeerSessionSeconds: c.ROOMGATE_MAX_PEER_SESSION_SECONDS,
     },
     joinRateLimits: {
@@ -369,5 +406,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
       windowSeconds: c.ROOMGATE_JOIN_RATE_LIMIT_WINDOW_SECONDS,
     },
     trustedProxies: c.ROOMGATE_TRUSTED_PROXIES,
+    publicUrl: c.ROOMGATE_PUBLIC_URL?.replace(/\/+$/, ''),
+    joinCodes: {
+      maxTtlSeconds: c.ROOMGATE_JOIN_CODE_MAX_TTL_SECONDS,
+      shortMaxTtlSeconds: c.ROOMGATE_SHORT_JOIN_CODE_MAX_TTL_SECONDS,
+      maxPerEnvironment: c.ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT,
+      retentionSeconds: c.ROOMGATE_JOIN_CODE_RETENTION_DAYS * 86_400,
+    },
   };
 }

@@ -10,14 +10,18 @@ import { systemClock, type Clock } from './domain/clock.js';
 import { EventCursors } from './domain/event-cursor.js';
 import { EventStream } from './domain/event-stream.js';
 import { JoinRateLimits } from './domain/join-rate-limits.js';
+import { JoinCodeManager } from './domain/join-code-manager.js';
+import { JoinCodeHasher } from './domain/join-codes.js';
 import { KeyEncryptor } from './domain/key-encryption.js';
 import { LastUsedTracker } from './domain/last-used-tracker.js';
 import { ManagementTokenManager } from './domain/management-token-manager.js';
 import { PageTokens } from './domain/pagination.js';
+import type { JoinRateLimiter } from './domain/ports/index.js';
 import { PeerManager } from './domain/peer-manager.js';
 import { PeerTokens } from './domain/peer-token.js';
 import { PurgeScheduler } from './domain/purge-scheduler.js';
 import { NOTIFY_CHANNELS } from './domain/revocation-notice.js';
+import { RoleManager } from './domain/role-manager.js';
 import { RoomManager } from './domain/room-manager.js';
 import { rotationTiming, SigningKeyManager } from './domain/signing-key-manager.js';
 import { SigningKeyRing } from './domain/signing-keys.js';
@@ -43,10 +47,12 @@ import { openDatabase, type Database } from './store/database.js';
 import { DatabaseProbe } from './store/database-probe.js';
 import { PgEventStore } from './store/event-store.js';
 import { PgJoinRateLimitStore } from './store/join-rate-limits.js';
+import { PgJoinCodeStore } from './store/join-code-store.js';
 import { PgManagementTokenStore } from './store/management-token-store.js';
 import { PgPeerStore } from './store/peer-store.js';
 import { createPool } from './store/pool.js';
 import { PgPurgeStore } from './store/purge-store.js';
+import { PgRoleStore } from './store/role-store.js';
 import { PgRoomStore } from './store/room-store.js';
 import { PgSigningKeyStore } from './store/signing-key-store.js';
 import { PgWebhookDeliveryQueue } from './store/webhook-delivery-queue.js';
@@ -56,6 +62,7 @@ import { createRoomgateServer, type RoomgateServer } from './transport/server.js
 import { serverCredentials } from './transport/tls.js';
 import { watchEvents } from './transport/watch-events.js';
 import { webhookBody } from './transport/webhook-body.js';
+
 
 /** A running roomgate. */
 export interface Roomgate {
@@ -137,12 +144,14 @@ export async function startRoomgate(
     const joinRateLimitStore = new PgJoinRateLimitStore(pool);
     const joinRateLimiter = new JoinRateLimits(joinRateLimitStore, config.joinRateLimits, clock, metrics.joinRateLimits);
     metrics.joinRateLimits.watchMemo(joinRateLimiter);
+    const joinCodeStore = new PgJoinCodeStore(pool);
     const purge = new PurgeScheduler(new PgPurgeStore(pool), invalidate, {
       intervalMs: config.purgeIntervalMs,
       idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
       eventRetentionSeconds: config.eventRetentionSeconds,
       audit: { store: auditStore, retentionSeconds: config.auditRetentionSeconds },
       joinRateLimits: { store: joinRateLimitStore, windowSeconds: config.joinRateLimits.windowSeconds },
+      joinCodes: { store: joinCodeStore, retentionSeconds: config.joinCodes.retentionSeconds },
       onPurged: (victim) => logger.info({ victim }, 'purged by room timeout'),
       onError: (err) => logger.warn({ err }, 'purge run failed'),
     });
@@ -161,7 +170,8 @@ export async function startRoomgate(
       clockToleranceSeconds: config.clockToleranceSeconds,
     });
     const auditTrail = new PgAuditTrail(pool);
-    const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits, auditTrail);
+    const roleStore = new PgRoleStore(pool);
+    const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits, auditTrail, roleStore, invalidate);
     const pages = new PageTokens(database.keyEncryptionKey);
     const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate, pages);
     const authenticator = new Authenticator(managementTokenCache, tokens, lastUsed, clock, config.limits);
@@ -183,13 +193,26 @@ export async function startRoomgate(
     // server believes the browser's address from the bridge, by the socket's key.
     const socket = config.http.address ? await bridgeSocket() : undefined;
     if (socket) stops.push(() => socket.remove());
+    const peers = new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness, roleStore);
+    const joinCodes = new JoinCodeManager(
+      joinCodeStore,
+      peers,
+      new JoinCodeHasher(database.keyEncryptionKey),
+      joinRateLimiter,
+      clock,
+      config.limits,
+      { ...config.joinCodes, publicUrl: config.publicUrl ?? '' },
+      pages,
+    );
     const server = createRoomgateServer({
       logger,
       metrics,
       authenticator,
       audit: auditTrail,
       rooms: new RoomManager(roomStore, config.limits, invalidate, pages),
-      peers: new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness),
+      peers,
+      roles: new RoleManager(roleStore, config.limits, invalidate, pages),
+      joinCodes,
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
       auditLog: new AuditManager(auditStore, config.limits, pages),
       joinRateLimiter,

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { auditChange } from '../context/audit-scope.js';
 import { identityBanned } from '../domain/bans.js';
+import { roleNotFound } from '../domain/roles.js';
 import { DomainError } from '../domain/errors.js';
 import type { Environment, PeerPermissions } from '../domain/principal.js';
 import type { IdempotencyKey, PeerRecord, PeerStatus, TokenStamp } from '../domain/records.js';
@@ -14,6 +15,9 @@ import { appendEvent, nextRoomSeq } from './outbox.js';
 import { PEER_COLUMNS, toPeer, type PeerRow } from './peer-rows.js';
 import { deletePeerIn } from './peer-deletes.js';
 import { prepared, query, withTransaction } from './pool.js';
+import { assignRoleIn } from './role-assign.js';
+import { lockRole } from './role-lock.js';
+import { roleIdExists, roleTarget } from './role-rows.js';
 import { lockRoom, roomExists } from './room-lock.js';
 
 // The reads and writes of every CreatePeer and VerifyPeerToken, planned once per connection.
@@ -33,15 +37,20 @@ const RESERVE_SEAT = prepared(
  * Inserts the peer unless an active ban keeps its identity out of the room;
  * no row then. The identity's lock is held (see lockIdentity), and this
  * statement's snapshot is taken after it, so a ban that committed while
- * CreatePeer waited for the lock is seen.
+ * CreatePeer waited for the lock is seen. A peer with a role ($12) takes the
+ * role's permissions as they are now, under the role's lock (see lockRole),
+ * not as the caller read them: no row when the role is gone.
  */
 const INSERT_PEER = prepared(
   'insert_peer',
   `INSERT INTO peers AS p (id, room_id, identity, name, metadata, can_publish, can_subscribe,
      can_update_metadata, can_update_room, can_remove_participants, role_id, role_name)
-   SELECT $1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::boolean, $7::boolean, $8::boolean, $9::boolean, $10::boolean,
-     $12::uuid, $13::text
-   WHERE NOT EXISTS (
+   SELECT $1::uuid, $2::uuid, $3::text, $4::text, $5::text,
+     COALESCE(ro.can_publish, $6::boolean), COALESCE(ro.can_subscribe, $7::boolean),
+     COALESCE(ro.can_update_metadata, $8::boolean), COALESCE(ro.can_update_room, $9::boolean),
+     COALESCE(ro.can_remove_participants, $10::boolean), $12::uuid, $13::text
+   FROM (VALUES (1)) one LEFT JOIN roles ro ON ro.id = $12::uuid AND ro.environment = $11::text
+   WHERE ($12::uuid IS NULL OR ro.id IS NOT NULL) AND NOT EXISTS (
      SELECT 1 FROM bans b WHERE b.environment = $11::text AND b.identity = $3::text
        AND (b.room_id IS NULL OR b.room_id = $2::uuid) AND (b.expires_at IS NULL OR b.expires_at > now()))
    RETURNING $11::text AS environment, ${PEER_COLUMNS}`,
@@ -62,6 +71,46 @@ const roomNotFound = () => new DomainError('ERR_ROOM_NOT_FOUND', 'room not found
 /** Thrown inside CreatePeer's transaction to roll it back when the request_id was already used. */
 const REPLAY = new Error('idempotent replay');
 
+/**
+ * Takes a seat in the room for `peer` (see RESERVE_SEAT), locking the room:
+ * the room's next event sequence number, or undefined when the room is full
+ * or not in the environment. The identity's lock (lockIdentity) comes first.
+ */
+export async function reserveSeat(client: pg.PoolClient, peer: Pick<NewPeer, 'roomId' | 'environment'>): Promise<string | undefined> {
+  const reserved = await query<{ event_seq: string }>(client, RESERVE_SEAT, [peer.roomId, peer.environment]);
+  return reserved.rows[0]?.event_seq;
+}
+
+/**
+ * Inserts `peer` into its reserved seat (`roomSeq`, from reserveSeat) with
+ * its audit targets and peer_created event, or fails with ERR_IDENTITY_BANNED
+ * (or ERR_PEER_IDENTITY_TAKEN, from the unique key): the one insert of
+ * CreatePeer and RedeemJoinCode.
+ */
+export async function insertPeerIn(client: pg.PoolClient, peer: NewPeer, roomSeq: string): Promise<PeerRecord> {
+  const p = peer.permissions;
+  const { rows } = await query<PeerRow>(
+    client,
+    INSERT_PEER,
+    [
+      peer.id, peer.roomId, peer.identity, peer.name, peer.metadata,
+      p.canPublish, p.canSubscribe, p.canUpdateMetadata, p.canUpdateRoom, p.canRemoveParticipants,
+      peer.environment, peer.roleId, peer.role,
+    ],
+  );
+  if (!rows[0]) {
+    const ban = await activeBanOf(client, peer.environment, peer.identity, peer.roomId);
+    if (ban) throw identityBanned(ban);
+    if (peer.roleId !== null && !(await roleIdExists(client, peer.roleId))) throw roleNotFound(peer.role);
+    // The ban was lifted between the two statements (a lift takes no identity lock).
+    throw new DomainError('ERR_DB_CONFLICT', "the identity's ban was lifted during the request; retry it");
+  }
+  const record = toPeer(rows[0]);
+  auditChange(peer.environment, { type: 'room', id: peer.roomId }, { type: 'peer', id: peer.id }, ...(peer.roleId === null ? [] : [roleTarget(peer.role)]));
+  await appendEvent(client, { environment: peer.environment, roomId: peer.roomId, roomSeq, payload: { type: 'peer_created', peer: record } });
+  return record;
+}
+
 /** {@link PeerStore} on Postgres. */
 export class PgPeerStore implements PeerStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -74,13 +123,15 @@ export class PgPeerStore implements PeerStore {
     const created = await withTransaction(this.pool, async (client) => {
       // Before any row lock, as every ban of the identity takes it.
       await lockIdentity(client, peer.environment, peer.identity);
+      // Then the role's, shared: UpdateRole's apply_to_existing_peers waits
+      // for this peer, or this peer reads the role it wrote (see lockRole).
+      if (peer.roleId !== null) await lockRole(client, peer.environment, peer.role, 'shared');
       // The room's lock comes next, before anything takes a transaction id:
       // the event stream is ordered by transaction id, so whoever holds the
       // room's next sequence number must also get the later id (see
       // RESERVE_SEAT). The lock serializes joins: max_peers is never counted
       // and then inserted.
-      const reserved = await query<{ event_seq: string }>(client, RESERVE_SEAT, [peer.roomId, peer.environment]);
-      const roomSeq = reserved.rows[0]?.event_seq;
+      const roomSeq = await reserveSeat(client, peer);
       if (key) {
         // A full room must still answer a retry of the request that filled it.
         if (roomSeq === undefined && !(await lockRoom(client, peer.environment, peer.roomId))) throw roomNotFound();
@@ -97,26 +148,7 @@ export class PgPeerStore implements PeerStore {
         }
         throw roomNotFound();
       }
-      const p = peer.permissions;
-      const { rows } = await query<PeerRow>(
-        client,
-        INSERT_PEER,
-        [
-          peer.id, peer.roomId, peer.identity, peer.name, peer.metadata,
-          p.canPublish, p.canSubscribe, p.canUpdateMetadata, p.canUpdateRoom, p.canRemoveParticipants,
-          peer.environment, peer.roleId, peer.role,
-        ],
-      );
-      if (!rows[0]) {
-        const ban = await activeBanOf(client, peer.environment, peer.identity, peer.roomId);
-        if (ban) throw identityBanned(ban);
-        // The ban was lifted between the two statements (a lift takes no identity lock).
-        throw new DomainError('ERR_DB_CONFLICT', "the identity's ban was lifted during the request; retry it");
-      }
-      const record = toPeer(rows[0]);
-      auditChange(peer.environment, { type: 'room', id: peer.roomId }, { type: 'peer', id: peer.id });
-      await appendEvent(client, { environment: peer.environment, roomId: peer.roomId, roomSeq, payload: { type: 'peer_created', peer: record } });
-      return record;
+      return insertPeerIn(client, peer, roomSeq);
     }).catch((err: unknown) => {
       if (err === REPLAY) return undefined;
       throw err;
@@ -280,6 +312,10 @@ export class PgPeerStore implements PeerStore {
       await notifyRevocation(client, { kind: 'peer', peerId });
       return peer;
     });
+  }
+
+  assignRole(environment: Environment, roomId: string, peerId: string, role: { id: string; name: string }): Promise<PeerRecord | undefined> {
+    return withTransaction(this.pool, (client) => assignRoleIn(client, environment, roomId, peerId, role));
   }
 
   private async getWith(

@@ -64,6 +64,13 @@ export class RoomgateMetrics implements RpcObserver, WebhookRelayObserver {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  /** RedeemJoinCode answers, by outcome (see redemptionOutcome in join-code-service.ts): a bounded set. */
+  readonly joinCodeRedemptions = new Counter({
+    name: 'roomgate_join_code_redemptions_total',
+    help: 'RedeemJoinCode answers, by outcome: ok, invalid_code, rate_limited, room_full, identity_banned, identity_taken, no_app_url, app_url_not_allowed, invalid_argument or error.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
 
   private readonly webhookAttempts = new Counter({
     name: 'roomgate_webhook_attempts_total',

@@ -3,21 +3,27 @@ import { FILE_DESCRIPTOR_SET_BASE64 } from '../gen/descriptor-set.js';
 import * as auditMessages from '../gen/roomgate/v1/audit_service.js';
 import * as banMessages from '../gen/roomgate/v1/ban_service.js';
 import * as eventMessages from '../gen/roomgate/v1/event_service.js';
+import * as joinCodeMessages from '../gen/roomgate/v1/join_code_service.js';
 import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
+import * as roleMessages from '../gen/roomgate/v1/role_service.js';
 import * as roomMessages from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import type { AuditManager } from '../domain/audit-manager.js';
 import type { BanManager } from '../domain/ban-manager.js';
 import type { JoinRateLimiter } from '../domain/ports/index.js';
+import type { JoinCodeManager } from '../domain/join-code-manager.js';
 import type { PeerManager } from '../domain/peer-manager.js';
+import type { RoleManager } from '../domain/role-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
 import { auditService } from './audit-service.js';
 import { banService } from './ban-service.js';
 import { clientAddressInterceptor, TRUST_NO_ONE, type CallAddressTrust } from './call-address.js';
 import { eventService, type EventServiceManagers } from './event-service.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
+import { joinCodeService } from './join-code-service.js';
 import { peerService } from './peer-service.js';
 import { addReflectionService, REFLECTION_SERVICE_NAMES } from './reflection-service.js';
+import { roleService } from './role-service.js';
 import { roomService } from './room-service.js';
 import { withStrictUtf8 } from './strict-utf8.js';
 import { tokenService, type TokenServiceManagers } from './token-service.js';
@@ -31,6 +37,8 @@ export const ROOMGATE_SERVICE_NAMES = [
   'roomgate.v1.EventService',
   'roomgate.v1.BanService',
   'roomgate.v1.AuditService',
+  'roomgate.v1.RoleService',
+  'roomgate.v1.JoinCodeService',
 ];
 
 /** What the server calls into. */
@@ -43,6 +51,8 @@ export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServic
   joinRateLimiter: JoinRateLimiter;
   /** Whom to believe about a call's client address (callClientKey); no one when unset. */
   callAddresses?: CallAddressTrust;
+  roles: RoleManager;
+  joinCodes: JoinCodeManager;
   watchEvents: grpc.handleServerStreamingCall<eventMessages.WatchEventsRequest, eventMessages.WatchEventsResponse>;
 }
 
@@ -92,6 +102,10 @@ export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions):
   server.addService(withStrictUtf8(eventMessages.EventServiceService, eventMessages), eventService(deps, deps, deps.watchEvents));
   server.addService(withStrictUtf8(banMessages.BanServiceService, banMessages), banService(deps, deps.bans));
   server.addService(withStrictUtf8(auditMessages.AuditServiceService, auditMessages), auditService(deps, deps.auditLog));
+  server.addService(withStrictUtf8(roleMessages.RoleServiceService, roleMessages), roleService(deps, deps.roles));
+  // GetJoinSettings and UpdateJoinSettings are not served yet: grpc-js answers UNIMPLEMENTED for them.
+  const joinCodeMethods = { ...joinCodeService(deps, deps.joinCodes) } as joinCodeMessages.JoinCodeServiceServer;
+  server.addService(withStrictUtf8(joinCodeMessages.JoinCodeServiceService, joinCodeMessages), joinCodeMethods);
   const health = new ServerHealth(ROOMGATE_SERVICE_NAMES, 'SERVING');
   health.addToServer(server);
   addReflectionService(server, {
