@@ -4,7 +4,8 @@
 // key, some holding the insert's transaction open a moment) must never leave
 // such a code without its role; CreatePeer and IssuePeerToken racing
 // UpdateRole with apply_to_existing_peers must never leave a peer of the
-// role with the old permissions or an old token that still verifies. Each
+// role with the old permissions or an old token that still verifies, while
+// other peers join the same rooms. Each
 // round uses a role and room of its own on this file's database (see
 // test/support/roomgate.ts).
 import { status, type ServiceError } from '@grpc/grpc-js';
@@ -105,10 +106,14 @@ describe('peers made while UpdateRole applies', () => {
       const creates = Array.from({ length: 16 }, (_, i) =>
         sleep(i * 2).then(() => t.client.peers.createPeer({ roomId: rooms[i % 2]!, identity: `p${i}`, role }, { token })),
       );
+      // Peers without the role join the same rooms meanwhile: they take no role lock, only the rooms'.
+      const plain = Array.from({ length: 16 }, (_, i) =>
+        sleep(i * 2).then(() => t.client.peers.createPeer({ roomId: rooms[i % 2]!, identity: `x${i}`, permissions: SPEAKER }, { token })),
+      );
       const update = sleep(10).then(() =>
         (round % 2 === 0 ? t : other).client.roles.updateRole({ name: role, permissions: HOST, applyToExistingPeers: true }, { token }),
       );
-      const [made, updated] = await Promise.all([Promise.all(creates), update]);
+      const [made, updated] = await Promise.all([Promise.all(creates), update, Promise.all(plain)]);
       const { rows } = await t.db.pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM peers p JOIN roles r ON r.id = p.role_id
          WHERE r.name = $1 AND (p.can_publish, p.can_subscribe, p.can_update_metadata, p.can_update_room, p.can_remove_participants)
