@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_JOIN_RATE_LIMITS, type JoinRateLimitSettings } from './domain/join-rate-limits.js';
 import { DEFAULT_LIMITS, type Limits } from './domain/limits.js';
+import { parseTrustedProxies } from './http/trusted-proxies.js';
 import { DEFAULT_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT } from './domain/webhook-validation.js';
 import { DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT } from './relay/fair-share.js';
 
@@ -22,12 +24,31 @@ function isOrigin(value: string): boolean {
   }
 }
 
+/** An absolute http(s) URL without query or fragment: where the public HTTP listener is reached from outside. */
+function isPublicBaseUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '' && !value.includes('#');
+  } catch {
+    return false;
+  }
+}
+
 const origins = z
   .string()
   .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o !== ''))
   .refine((list) => list.every(isOrigin), {
     message: 'must be a comma-separated list of exact origins such as https://console.example.com (scheme and host, lower case, no path, no trailing slash, no *)',
   });
+
+const proxies = z.string().transform((s, ctx) => {
+  try {
+    return parseTrustedProxies(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `${(err as Error).message}; list proxies as comma-separated IP addresses and CIDR blocks` });
+    return z.NEVER;
+  }
+});
 
 const schema = z.object({
   DATABASE_URL: z
@@ -98,6 +119,10 @@ const schema = z.object({
   ROOMGATE_HTTP_MAX_HEADER_BYTES: int(1024, 1_048_576).default(8_192),
   ROOMGATE_HTTP_CORS_ORIGINS: origins.default([]),
   ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS: int(1, 100_000).default(16),
+  ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS: int(1, 1_000_000).default(DEFAULT_JOIN_RATE_LIMITS.perAddress),
+  ROOMGATE_JOIN_RATE_LIMIT_PER_CODE: int(1, 1_000_000).default(DEFAULT_JOIN_RATE_LIMITS.perCode),
+  ROOMGATE_JOIN_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(DEFAULT_JOIN_RATE_LIMITS.windowSeconds),
+  ROOMGATE_TRUSTED_PROXIES: proxies.default([]),
   ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   ROOMGATE_EMBEDDED_POSTGRES: z.enum(['auto', 'false']).default('auto'),
   ROOMGATE_MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
@@ -106,6 +131,15 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   ROOMGATE_DB_TRANSACTION_POOLING: z.enum(['true', 'false']).default('false'),
+  ROOMGATE_PUBLIC_URL: z
+    .string()
+    .max(2048)
+    .refine(isPublicBaseUrl, 'must be an absolute http:// or https:// URL without query or fragment, for example https://rooms.example.com')
+    .optional(),
+  ROOMGATE_JOIN_CODE_MAX_TTL_SECONDS: int(60, 365 * 86_400).default(30 * 86_400),
+  ROOMGATE_SHORT_JOIN_CODE_MAX_TTL_SECONDS: int(60, 30 * 86_400).default(86_400),
+  ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT: int(1, 10_000_000).default(10_000),
+  ROOMGATE_JOIN_CODE_RETENTION_DAYS: int(1, 10 * 365).default(30),
 });
 
 /** Validated configuration; the only thing in roomgate that reads process.env. */
@@ -165,6 +199,29 @@ export interface Config {
   /** TLS client settings of `roomgate health`, each overridden by its flag; see its --help. */
   health: HealthTlsConfig;
   limits: Limits;
+  /** RedeemJoinCode's limits per client address and per code (docs/join-codes.md). */
+  joinRateLimits: JoinRateLimitSettings;
+  /**
+   * Reverse proxies (IP addresses and CIDR blocks) whose X-Forwarded-For, or
+   * `x-forwarded-for` metadata on gRPC, names the client; none by default.
+   */
+  trustedProxies: string[];
+  /** The public HTTP listener's externally visible base URL (ROOMGATE_PUBLIC_URL), without a trailing slash; undefined when unset. */
+  publicUrl: string | undefined;
+  /** Join code limits; docs/join-codes.md. */
+  joinCodes: JoinCodeConfig;
+}
+
+/** Join code limits. */
+export interface JoinCodeConfig {
+  /** Longest a link code may live, in seconds. */
+  maxTtlSeconds: number;
+  /** Longest a short code may live, in seconds. */
+  shortMaxTtlSeconds: number;
+  /** Codes that can still be redeemed one environment may hold. */
+  maxPerEnvironment: number;
+  /** How long a dead code (expired, revoked or used up) is kept before the purge deletes it. */
+  retentionSeconds: number;
 }
 
 /** The public HTTP listener and its limits. */
@@ -341,6 +398,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
       maxBansPerEnvironment: c.ROOMGATE_MAX_BANS_PER_ENVIRONMENT,
       maxRolesPerEnvironment: c.ROOMGATE_MAX_ROLES_PER_ENVIRONMENT,
       maxPeerSessionSeconds: c.ROOMGATE_MAX_PEER_SESSION_SECONDS,
+    },
+    joinRateLimits: {
+      ...DEFAULT_JOIN_RATE_LIMITS,
+      perAddress: c.ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS,
+      perCode: c.ROOMGATE_JOIN_RATE_LIMIT_PER_CODE,
+      windowSeconds: c.ROOMGATE_JOIN_RATE_LIMIT_WINDOW_SECONDS,
+    },
+    trustedProxies: c.ROOMGATE_TRUSTED_PROXIES,
+    publicUrl: c.ROOMGATE_PUBLIC_URL?.replace(/\/+$/, ''),
+    joinCodes: {
+      maxTtlSeconds: c.ROOMGATE_JOIN_CODE_MAX_TTL_SECONDS,
+      shortMaxTtlSeconds: c.ROOMGATE_SHORT_JOIN_CODE_MAX_TTL_SECONDS,
+      maxPerEnvironment: c.ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT,
+      retentionSeconds: c.ROOMGATE_JOIN_CODE_RETENTION_DAYS * 86_400,
     },
   };
 }

@@ -9,7 +9,9 @@ import type { Environment } from './principal.js';
 export type AuditActor =
   | { kind: 'management_token'; tokenId: string; name: string; hint: string }
   | { kind: 'peer_token'; peerId: string; roomId: string }
-  | { kind: 'cli'; osUser: string };
+  | { kind: 'cli'; osUser: string }
+  /** RedeemJoinCode's caller, who has no credential but the code: named by the code's id. */
+  | { kind: 'join_code'; joinCodeId: string };
 
 /** Kinds of resource an audited call acts on. */
 export type AuditTargetType =
@@ -20,7 +22,9 @@ export type AuditTargetType =
   | 'event'
   | 'management_token'
   | 'signing_key'
-  | 'role';
+  | 'role'
+  | 'join_code'
+  | 'join_settings';
 
 /** Something an audited call acted on. */
 export interface AuditTarget {
@@ -58,9 +62,18 @@ export interface AuditRecord extends AuditContent {
 /** The previous hash of an environment's first record. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** The actor's id as stored and filtered on: token id, peer id or OS user. */
+/** The actor's id as stored and filtered on: token id, peer id, OS user or join code id. */
 export function actorIdOf(actor: AuditActor): string {
-  return actor.kind === 'management_token' ? actor.tokenId : actor.kind === 'peer_token' ? actor.peerId : actor.osUser;
+  switch (actor.kind) {
+    case 'management_token':
+      return actor.tokenId;
+    case 'peer_token':
+      return actor.peerId;
+    case 'cli':
+      return actor.osUser;
+    case 'join_code':
+      return actor.joinCodeId;
+  }
 }
 
 /** The actor as its stored fields (actor_id, actor_name, actor_hint, actor_room_id), empty where its kind has none. */

@@ -1,4 +1,5 @@
 import type { BanRecord } from './bans.js';
+import type { JoinCodeRecord } from './join-codes.js';
 import type { Environment } from './principal.js';
 import type { PeerRecord, RoomRecord } from './records.js';
 
@@ -17,7 +18,8 @@ export type EventType =
   | 'ban_created'
   | 'ban_lifted'
   | 'ban_expired'
-  | 'webhook_test';
+  | 'webhook_test'
+  | 'join_code_redeemed';
 
 /** All event types, in the wire enum's order. */
 export const EVENT_TYPES: readonly EventType[] = [
@@ -35,6 +37,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'ban_lifted',
   'ban_expired',
   'webhook_test',
+  'join_code_redeemed',
 ];
 
 /**
@@ -56,7 +59,8 @@ export type EventPayload =
     }
   | { type: 'peer_token_revoked'; peerId: string; identity: string; cause: RevocationCause; generation: number }
   | { type: 'ban_created' | 'ban_lifted' | 'ban_expired'; ban: BanRecord }
-  | { type: 'webhook_test'; endpointId: string };
+  | { type: 'webhook_test'; endpointId: string }
+  | { type: 'join_code_redeemed'; joinCode: JoinCodeRecord; peer: PeerRecord };
 
 /** A committed event, as read back from the outbox. */
 export interface RoomEvent {
@@ -72,13 +76,19 @@ export interface RoomEvent {
   payload: EventPayload;
 }
 
-const DATE_FIELDS = ['createdAt', 'updatedAt', 'statusChangedAt', 'expiresAt'] as const;
+const DATE_FIELDS = ['createdAt', 'updatedAt', 'statusChangedAt', 'expiresAt', 'revokedAt'] as const;
 
 /** Turns a payload read back from JSON into one with Date fields again. */
 export function reviveEventPayload(json: unknown): EventPayload {
   const payload = json as EventPayload;
-  const record = 'room' in payload ? payload.room : 'peer' in payload ? payload.peer : 'ban' in payload ? payload.ban : undefined;
-  if (record) {
+  const records = [
+    'room' in payload ? payload.room : undefined,
+    'peer' in payload ? payload.peer : undefined,
+    'ban' in payload ? payload.ban : undefined,
+    'joinCode' in payload ? payload.joinCode : undefined,
+  ];
+  for (const record of records) {
+    if (!record) continue;
     const r = record as unknown as Record<string, unknown>;
     for (const f of DATE_FIELDS) if (typeof r[f] === 'string') r[f] = new Date(r[f] as string);
   }

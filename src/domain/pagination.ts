@@ -3,7 +3,7 @@ import type { Environment } from './principal.js';
 import { Sealer } from './sealed-token.js';
 
 /** The list calls that hand out page tokens; a token of one is refused by another. */
-export type PageList = 'rooms' | 'peers' | 'management-tokens' | 'webhook-endpoints' | 'bans' | 'audit-events' | 'roles';
+export type PageList = 'rooms' | 'peers' | 'management-tokens' | 'webhook-endpoints' | 'bans' | 'audit-events' | 'roles' | 'join-codes';
 
 /** What a page token is bound to: the caller's environment, the list, and for peers the room. */
 export interface PageScope {

@@ -9,7 +9,7 @@ import { ensureCan } from './permissions.js';
 import { NO_PERMISSIONS, type PeerPermissions, type Principal } from './principal.js';
 import type { PeerRecord, TokenStamp } from './records.js';
 import { thenInvalidate, type CacheInvalidator } from './cache-invalidator.js';
-import { NO_LIVENESS_RECORDER, NO_ROLES, type PeerLivenessRecorder, type PeerStore, type RoleLookup } from './ports/index.js';
+import { NO_LIVENESS_RECORDER, NO_ROLES, type NewPeer, type PeerLivenessRecorder, type PeerStore, type RoleLookup } from './ports/index.js';
 import { roleName, roleNotFound, type RoleRecord } from './roles.js';
 import * as v from './validation.js';
 
@@ -73,7 +73,7 @@ export class PeerManager {
         : { roomId, identity, name, metadata, ttl, permissions },
     );
     const id = randomUUID();
-    const newPeer = {
+    const draft = {
       id,
       roomId,
       environment: principal.environment,
@@ -86,16 +86,30 @@ export class PeerManager {
       permissions,
       role: role?.name ?? '',
       roleId: role?.id ?? null,
-      stamp: this.tokens.stamp(ttl),
     };
+    return this.admit(draft, ttl, (newPeer) => this.peers.create(newPeer, key));
+  }
+
+  /**
+   * Makes a new peer with `write` (the store call that inserts it, given the
+   * peer with its first token's stamp) and signs that token: the one way a
+   * new peer gets its token (CreatePeer, RedeemJoinCode). `ttl` is in seconds,
+   * already within the limits.
+   */
+  async admit(
+    draft: Omit<NewPeer, 'stamp'>,
+    ttl: number,
+    write: (peer: NewPeer) => Promise<{ peer: PeerRecord; stamp: TokenStamp; replayed: boolean }>,
+  ): Promise<{ peer: PeerRecord } & IssuedPeerToken> {
+    const newPeer = { ...draft, stamp: this.tokens.stamp(ttl) };
     this.ensureTokensFit(newPeer);
     // Its token is about to be verified: remember that the peer is live, as a
     // liveness lookup would, under the same invalidation rules.
     const { peer, stamp, replayed } = await this.liveness.record(
-      principal.environment,
-      roomId,
-      id,
-      () => this.peers.create(newPeer, key),
+      draft.environment,
+      draft.roomId,
+      draft.id,
+      () => write(newPeer),
       (r) => (r.replayed ? undefined : { generation: r.peer.generation, createdAt: r.peer.createdAt }),
     );
     // A retry re-signs the first token's stamp, byte for byte the first token.

@@ -1,6 +1,6 @@
 import type { CacheInvalidator } from './cache-invalidator.js';
 import { ENVIRONMENTS } from './principal.js';
-import type { AuditRetentionStore, PurgeStore, PurgeVictim } from './ports/index.js';
+import type { AuditRetentionStore, JoinCodePurgeStore, JoinRateLimitStore, PurgeStore, PurgeVictim } from './ports/index.js';
 
 /** Options of {@link PurgeScheduler}. */
 export interface PurgeSchedulerOptions {
@@ -14,6 +14,10 @@ export interface PurgeSchedulerOptions {
   eventRetentionSeconds: number;
   /** Audit retention: records older than `retentionSeconds` are pruned from each chain's start; none when unset. */
   audit?: { store: AuditRetentionStore; retentionSeconds: number };
+  /** RedeemJoinCode's rate limit buckets: those whose window of `windowSeconds` has ended are deleted; none when unset. */
+  joinRateLimits?: { store: Pick<JoinRateLimitStore, 'purgeStale'>; windowSeconds: number };
+  /** Join codes dead (expired, revoked or used up) for longer than `retentionSeconds` are deleted; none when unset. */
+  joinCodes?: { store: JoinCodePurgeStore; retentionSeconds: number };
   /** Told of each deletion. Must not throw. */
   onPurged?: (victim: PurgeVictim) => void;
   /** Told of a failed run; the next run tries again. Must not throw. */
@@ -22,7 +26,8 @@ export interface PurgeSchedulerOptions {
 
 /**
  * Runs the room timeouts (Fishjam's peerlessPurgeTimeout and peerDisconnectedTimeout),
- * ban expiry, request_id expiry, event retention and audit retention on a timer.
+ * ban expiry, request_id expiry, event retention, audit retention and the
+ * retention of dead join codes on a timer.
  */
 export class PurgeScheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -60,10 +65,20 @@ export class PurgeScheduler {
 
   /**
    * One run: deletes expired peers, then expired rooms, then expired bans,
-   * then expired request_id keys, then events and audit records past their
-   * retention; returns how many of each.
+   * then expired request_id keys, then events, audit records and dead join
+   * codes past their retention, then ended join rate limit windows; returns
+   * how many of each.
    */
-  async runOnce(): Promise<{ peers: number; rooms: number; bans: number; idempotencyKeys: number; events: number; auditEvents: number }> {
+  async runOnce(): Promise<{
+    peers: number;
+    rooms: number;
+    bans: number;
+    idempotencyKeys: number;
+    events: number;
+    auditEvents: number;
+    joinRateLimits: number;
+    joinCodes: number;
+  }> {
     const peers = await this.drain(() => this.store.purgeDisconnectedPeer());
     const rooms = await this.drain(() => this.store.purgePeerlessRoom());
     // An expired ban already applies no more (checks compare expires_at with
@@ -78,13 +93,19 @@ export class PurgeScheduler {
         auditEvents += await this.batches((n) => audit.store.pruneAuditEvents(environment, audit.retentionSeconds, n));
       }
     }
-    return { peers, rooms, bans, idempotencyKeys, events, auditEvents };
+    const codes = this.options.joinCodes;
+    const joinCodes = codes ? await this.batches((n) => codes.store.purgeDeadJoinCodes(codes.retentionSeconds, n)) : 0;
+    const limits = this.options.joinRateLimits;
+    // Ten times the batch of the others: a guessing campaign leaves one row
+    // per code guessed, each a cheap delete by primary key.
+    const joinRateLimits = limits ? await this.batches((n) => limits.store.purgeStale(limits.windowSeconds, n), 10) : 0;
+    return { peers, rooms, bans, idempotencyKeys, events, auditEvents, joinCodes, joinRateLimits };
   }
 
   // At most ten batches per run: a backlog drains over a few runs without one
   // long delete holding locks or bloating one transaction.
-  private async batches(deleteBatch: (limit: number) => Promise<number>): Promise<number> {
-    const batchSize = this.maxPerRun * 10;
+  private async batches(deleteBatch: (limit: number) => Promise<number>, scale = 1): Promise<number> {
+    const batchSize = this.maxPerRun * 10 * scale;
     let total = 0;
     for (let batch = 0; batch < 10 && !this.stopped; batch++) {
       const deleted = await deleteBatch(batchSize);

@@ -83,6 +83,15 @@ export function text(field: string, value: string, limits: Limits, { required = 
   return value;
 }
 
+/** Validates free text for people, such as a description: at most `maxLength` characters, no control characters. */
+export function description(field: string, value: string, maxLength: number): string {
+  if ([...value].length > maxLength) throw invalidArgument(field, `must be at most ${maxLength} characters`);
+  if (CONTROL.test(value) || !value.isWellFormed()) {
+    throw invalidArgument(field, 'must not contain control characters or invalid Unicode');
+  }
+  return value;
+}
+
 /** Validates max_peers: 0 (unlimited) up to 2^31-1. */
 export function maxPeers(value: number): number {
   if (!Number.isInteger(value) || value < 0 || value > 2_147_483_647) {

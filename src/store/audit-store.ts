@@ -42,6 +42,7 @@ const COLUMNS = `environment, sequence::text, id, time, actor_kind, actor_id, ac
 function actorOf(r: AuditRow): AuditActor {
   if (r.actor_kind === 'management_token') return { kind: r.actor_kind, tokenId: r.actor_id, name: r.actor_name, hint: r.actor_hint };
   if (r.actor_kind === 'peer_token') return { kind: r.actor_kind, peerId: r.actor_id, roomId: r.actor_room_id };
+  if (r.actor_kind === 'join_code') return { kind: r.actor_kind, joinCodeId: r.actor_id };
   return { kind: 'cli', osUser: r.actor_id };
 }
 

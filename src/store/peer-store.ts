@@ -71,6 +71,46 @@ const roomNotFound = () => new DomainError('ERR_ROOM_NOT_FOUND', 'room not found
 /** Thrown inside CreatePeer's transaction to roll it back when the request_id was already used. */
 const REPLAY = new Error('idempotent replay');
 
+/**
+ * Takes a seat in the room for `peer` (see RESERVE_SEAT), locking the room:
+ * the room's next event sequence number, or undefined when the room is full
+ * or not in the environment. The identity's lock (lockIdentity) comes first.
+ */
+export async function reserveSeat(client: pg.PoolClient, peer: Pick<NewPeer, 'roomId' | 'environment'>): Promise<string | undefined> {
+  const reserved = await query<{ event_seq: string }>(client, RESERVE_SEAT, [peer.roomId, peer.environment]);
+  return reserved.rows[0]?.event_seq;
+}
+
+/**
+ * Inserts `peer` into its reserved seat (`roomSeq`, from reserveSeat) with
+ * its audit targets and peer_created event, or fails with ERR_IDENTITY_BANNED
+ * (or ERR_PEER_IDENTITY_TAKEN, from the unique key): the one insert of
+ * CreatePeer and RedeemJoinCode.
+ */
+export async function insertPeerIn(client: pg.PoolClient, peer: NewPeer, roomSeq: string): Promise<PeerRecord> {
+  const p = peer.permissions;
+  const { rows } = await query<PeerRow>(
+    client,
+    INSERT_PEER,
+    [
+      peer.id, peer.roomId, peer.identity, peer.name, peer.metadata,
+      p.canPublish, p.canSubscribe, p.canUpdateMetadata, p.canUpdateRoom, p.canRemoveParticipants,
+      peer.environment, peer.roleId, peer.role,
+    ],
+  );
+  if (!rows[0]) {
+    const ban = await activeBanOf(client, peer.environment, peer.identity, peer.roomId);
+    if (ban) throw identityBanned(ban);
+    if (peer.roleId !== null && !(await roleIdExists(client, peer.environment, peer.roleId))) throw roleNotFound(peer.role);
+    // The ban was lifted between the two statements (a lift takes no identity lock).
+    throw new DomainError('ERR_DB_CONFLICT', "the identity's ban was lifted during the request; retry it");
+  }
+  const record = toPeer(rows[0]);
+  auditChange(peer.environment, { type: 'room', id: peer.roomId }, { type: 'peer', id: peer.id }, ...(peer.roleId === null ? [] : [roleTarget(peer.role)]));
+  await appendEvent(client, { environment: peer.environment, roomId: peer.roomId, roomSeq, payload: { type: 'peer_created', peer: record } });
+  return record;
+}
+
 /** {@link PeerStore} on Postgres. */
 export class PgPeerStore implements PeerStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -91,8 +131,7 @@ export class PgPeerStore implements PeerStore {
       // room's next sequence number must also get the later id (see
       // RESERVE_SEAT). The lock serializes joins: max_peers is never counted
       // and then inserted.
-      const reserved = await query<{ event_seq: string }>(client, RESERVE_SEAT, [peer.roomId, peer.environment]);
-      const roomSeq = reserved.rows[0]?.event_seq;
+      const roomSeq = await reserveSeat(client, peer);
       if (key) {
         // A full room must still answer a retry of the request that filled it.
         if (roomSeq === undefined && !(await lockRoom(client, peer.environment, peer.roomId))) throw roomNotFound();
@@ -109,27 +148,7 @@ export class PgPeerStore implements PeerStore {
         }
         throw roomNotFound();
       }
-      const p = peer.permissions;
-      const { rows } = await query<PeerRow>(
-        client,
-        INSERT_PEER,
-        [
-          peer.id, peer.roomId, peer.identity, peer.name, peer.metadata,
-          p.canPublish, p.canSubscribe, p.canUpdateMetadata, p.canUpdateRoom, p.canRemoveParticipants,
-          peer.environment, peer.roleId, peer.role,
-        ],
-      );
-      if (!rows[0]) {
-        const ban = await activeBanOf(client, peer.environment, peer.identity, peer.roomId);
-        if (ban) throw identityBanned(ban);
-        if (peer.roleId !== null && !(await roleIdExists(client, peer.environment, peer.roleId))) throw roleNotFound(peer.role);
-        // The ban was lifted between the two statements (a lift takes no identity lock).
-        throw new DomainError('ERR_DB_CONFLICT', "the identity's ban was lifted during the request; retry it");
-      }
-      const record = toPeer(rows[0]);
-      auditChange(peer.environment, { type: 'room', id: peer.roomId }, { type: 'peer', id: peer.id }, ...(peer.roleId === null ? [] : [roleTarget(peer.role)]));
-      await appendEvent(client, { environment: peer.environment, roomId: peer.roomId, roomSeq, payload: { type: 'peer_created', peer: record } });
-      return record;
+      return insertPeerIn(client, peer, roomSeq);
     }).catch((err: unknown) => {
       if (err === REPLAY) return undefined;
       throw err;

@@ -16,6 +16,8 @@ function toActor(a: DomainActor): AuditActor {
       return { ...none, kind: AuditActorKind.AUDIT_ACTOR_KIND_PEER_TOKEN, peerId: a.peerId, roomId: a.roomId };
     case 'cli':
       return { ...none, kind: AuditActorKind.AUDIT_ACTOR_KIND_CLI, osUser: a.osUser };
+    case 'join_code':
+      return { ...none, kind: AuditActorKind.AUDIT_ACTOR_KIND_JOIN_CODE, joinCodeId: a.joinCodeId };
   }
 }
 

@@ -2,6 +2,7 @@ import type { EventPayload, EventType as DomainEventType, RevocationCause as Dom
 import { EventType, RevocationCause, type Event } from '../gen/roomgate/v1/events.js';
 import { Environment } from '../gen/roomgate/v1/resources.js';
 import { toBan } from './ban-mapper.js';
+import { toJoinCode } from './join-code-mapper.js';
 import { toPeer, toRoom } from './mappers.js';
 
 /** Domain event type → wire enum. */
@@ -20,6 +21,7 @@ export const EVENT_TYPE_TO_WIRE: Record<DomainEventType, EventType> = {
   ban_lifted: EventType.EVENT_TYPE_BAN_LIFTED,
   ban_expired: EventType.EVENT_TYPE_BAN_EXPIRED,
   webhook_test: EventType.EVENT_TYPE_WEBHOOK_TEST,
+  join_code_redeemed: EventType.EVENT_TYPE_JOIN_CODE_REDEEMED,
 };
 
 /** Wire event types → domain; UNSPECIFIED or unknown values become undefined for validation to refuse. */
@@ -67,6 +69,8 @@ function payloadOf(p: EventPayload): Event['payload'] {
       return { $case: 'banExpired', value: toBan(p.ban) };
     case 'webhook_test':
       return { $case: 'webhookTest', value: { endpointId: p.endpointId } };
+    case 'join_code_redeemed':
+      return { $case: 'joinCodeRedeemed', value: { joinCode: toJoinCode(p.joinCode), peer: toPeer(p.peer) } };
   }
 }
 

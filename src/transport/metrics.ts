@@ -6,6 +6,7 @@ import {
   type WebhookAttemptResult,
   type WebhookRelayObserver,
 } from '../domain/webhook-relay-observer.js';
+import { JoinRateLimitMetrics } from './join-rate-metrics.js';
 
 /** What the unary adapter reports about each call. */
 export interface RpcObserver {
@@ -63,6 +64,13 @@ export class RoomgateMetrics implements RpcObserver, WebhookRelayObserver {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  /** RedeemJoinCode answers, by outcome (see redemptionOutcome in join-code-service.ts): a bounded set. */
+  readonly joinCodeRedemptions = new Counter({
+    name: 'roomgate_join_code_redemptions_total',
+    help: 'RedeemJoinCode answers, by outcome: ok, invalid_code, rate_limited, room_full, identity_banned, identity_taken, no_app_url, app_url_not_allowed, invalid_argument or error.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
 
   private readonly webhookAttempts = new Counter({
     name: 'roomgate_webhook_attempts_total',
@@ -76,6 +84,9 @@ export class RoomgateMetrics implements RpcObserver, WebhookRelayObserver {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400],
     registers: [this.registry],
   });
+
+  /** RedeemJoinCode's rate limits: refusals and the per-instance memo. */
+  readonly joinRateLimits = new JoinRateLimitMetrics(this.registry);
 
   /** `webhookBacklog` feeds the outbox gauges; without it they are not registered. */
   constructor(pool: PoolStats, webhookBacklog?: WebhookBacklogSource) {

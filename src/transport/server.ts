@@ -3,19 +3,26 @@ import { FILE_DESCRIPTOR_SET_BASE64 } from '../gen/descriptor-set.js';
 import * as auditMessages from '../gen/roomgate/v1/audit_service.js';
 import * as banMessages from '../gen/roomgate/v1/ban_service.js';
 import * as eventMessages from '../gen/roomgate/v1/event_service.js';
+import * as joinCodeMessages from '../gen/roomgate/v1/join_code_service.js';
 import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
 import * as roleMessages from '../gen/roomgate/v1/role_service.js';
 import * as roomMessages from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import type { AuditManager } from '../domain/audit-manager.js';
 import type { BanManager } from '../domain/ban-manager.js';
+import type { JoinRateLimiter } from '../domain/ports/index.js';
+import type { JoinCodeManager } from '../domain/join-code-manager.js';
+import type { JoinSettingsManager } from '../domain/join-settings-manager.js';
 import type { PeerManager } from '../domain/peer-manager.js';
 import type { RoleManager } from '../domain/role-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
 import { auditService } from './audit-service.js';
 import { banService } from './ban-service.js';
+import { clientAddressInterceptor, TRUST_NO_ONE, type CallAddressTrust } from './call-address.js';
 import { eventService, type EventServiceManagers } from './event-service.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
+import { joinCodeService } from './join-code-service.js';
+import { joinSettingsService } from './join-settings-service.js';
 import { peerService } from './peer-service.js';
 import { addReflectionService, REFLECTION_SERVICE_NAMES } from './reflection-service.js';
 import { roleService } from './role-service.js';
@@ -33,6 +40,7 @@ export const ROOMGATE_SERVICE_NAMES = [
   'roomgate.v1.BanService',
   'roomgate.v1.AuditService',
   'roomgate.v1.RoleService',
+  'roomgate.v1.JoinCodeService',
 ];
 
 /** What the server calls into. */
@@ -41,7 +49,13 @@ export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServic
   peers: PeerManager;
   bans: BanManager;
   auditLog: AuditManager;
+  /** Counts RedeemJoinCode attempts per client address and per code, across instances. */
+  joinRateLimiter: JoinRateLimiter;
+  /** Whom to believe about a call's client address (callClientKey); no one when unset. */
+  callAddresses?: CallAddressTrust;
   roles: RoleManager;
+  joinCodes: JoinCodeManager;
+  joinSettings: JoinSettingsManager;
   watchEvents: grpc.handleServerStreamingCall<eventMessages.WatchEventsRequest, eventMessages.WatchEventsResponse>;
 }
 
@@ -76,14 +90,15 @@ export interface ServerOptions {
 /** Builds the server; nothing listens until {@link RoomgateServer.listen}. */
 export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions): RoomgateServer {
   // A request over the size limit is refused with RESOURCE_EXHAUSTED before it is decoded.
-  const server = new RecordingServer(
-    options && {
+  const server = new RecordingServer({
+    ...(options && {
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_concurrent_streams': options.maxConcurrentStreams,
       'grpc.keepalive_time_ms': options.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
-    },
-  );
+    }),
+    interceptors: [clientAddressInterceptor(deps.callAddresses ?? TRUST_NO_ONE)],
+  });
   server.addService(withStrictUtf8(roomMessages.RoomServiceService, roomMessages), roomService(deps, deps.rooms));
   server.addService(withStrictUtf8(peerMessages.PeerServiceService, peerMessages), peerService(deps, deps.peers));
   server.addService(withStrictUtf8(tokenMessages.TokenServiceService, tokenMessages), tokenService(deps, deps));
@@ -91,6 +106,11 @@ export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions):
   server.addService(withStrictUtf8(banMessages.BanServiceService, banMessages), banService(deps, deps.bans));
   server.addService(withStrictUtf8(auditMessages.AuditServiceService, auditMessages), auditService(deps, deps.auditLog));
   server.addService(withStrictUtf8(roleMessages.RoleServiceService, roleMessages), roleService(deps, deps.roles));
+  const joinCodeMethods: joinCodeMessages.JoinCodeServiceServer = {
+    ...joinCodeService(deps, deps.joinCodes),
+    ...joinSettingsService(deps, deps.joinSettings),
+  };
+  server.addService(withStrictUtf8(joinCodeMessages.JoinCodeServiceService, joinCodeMessages), joinCodeMethods);
   const health = new ServerHealth(ROOMGATE_SERVICE_NAMES, 'SERVING');
   health.addToServer(server);
   addReflectionService(server, {

@@ -74,13 +74,13 @@ export async function recordRefusal(deps: Pick<UnaryDeps, 'audit' | 'logger'>, f
   });
 }
 
-/** Like {@link unary} for methods that need no authentication (GetJwks). */
+/** Like {@link unary} for methods that need no authentication (GetJwks, RedeemJoinCode); the handler also gets the call, for its peer address. */
 export function publicUnary<Req, Res>(
   deps: UnaryDeps,
   method: string,
-  handler: (request: Req) => Promise<Res>,
+  handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
-  return (call, callback) => run(deps, method, call, callback, () => handler(call.request));
+  return (call, callback) => run(deps, method, call, callback, () => handler(call.request, call));
 }
 
 /** Metadata key of the request id, taken from the caller or generated, and echoed in the response headers. */

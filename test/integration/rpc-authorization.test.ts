@@ -16,6 +16,7 @@ import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILE_DESCRIPTOR_SET_BASE64 } from '../../src/gen/descriptor-set.js';
 import type { Scope } from '../../src/domain/principal.js';
+import { inSeconds, insertRole } from '../support/join-codes.js';
 import { callUnary, leadingComment, registryFrom } from '../support/reflection-client.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 
@@ -197,12 +198,28 @@ const REQUESTS: Record<string, (f: Fixture) => Promise<JsonValue>> = {
   ListRoles: async () => ({}),
   UpdateRole: async (f) => ({ name: await role(f), applyToExistingPeers: true }),
   DeleteRole: async (f) => ({ name: await role(f) }),
+  CreateJoinCode: async (f) => ({ roomId: f.roomId, role: JOIN_ROLE, expireTime: inSeconds(3600).toISOString() }),
+  GetJoinCode: async (f) => ({ id: (await joinCode(f)).id }),
+  ListJoinCodes: async () => ({}),
+  RevokeJoinCode: async (f) => ({ id: (await joinCode(f)).id }),
+  RedeemJoinCode: async (f) => ({ code: (await joinCode(f)).code, displayName: 'matrix' }),
+  GetJoinSettings: async () => ({}),
+  UpdateJoinSettings: async () => ({ settings: { appUrls: ['https://app.example.com/join'] } }),
 };
 
 /** A role made by an admin, named after the fixture's peer. */
 async function role(f: Fixture): Promise<string> {
   const created = await invoke('CreateRole', { name: `r-${f.peerId}` });
   return (created.role as Record<string, string>).name!;
+}
+
+/** The role join codes name here, inserted with SQL (test/support/join-codes.ts). */
+const JOIN_ROLE = 'matrix';
+
+/** A join code made by an admin for the fixture's room: its id and the code. */
+async function joinCode(f: Fixture): Promise<{ id: string; code: string }> {
+  const created = await invoke('CreateJoinCode', { roomId: f.roomId, role: JOIN_ROLE, expireTime: inSeconds(3600).toISOString() });
+  return { id: (created.joinCode as Record<string, string>).id!, code: created.code as string };
 }
 
 /** A ban made by an admin, of an identity with no peer, in the fixture's room. */
@@ -235,6 +252,7 @@ beforeAll(async () => {
   });
   client = new grpc.Client(t.address, grpc.credentials.createInsecure());
   admin = await t.managementToken('sandbox');
+  await insertRole(t.db.pool, { name: JOIN_ROLE });
   for (const scope of SCOPES) scoped.set(scope, await t.managementToken('sandbox', [scope]));
 });
 
