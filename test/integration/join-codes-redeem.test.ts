@@ -238,6 +238,7 @@ describe('a redemption as events and audit', () => {
       targets: [
         { type: 'room', id: roomId },
         { type: 'peer', id: r.peer!.id },
+        { type: 'role', id: 'speaker' },
         { type: 'join_code', id: made.joinCode!.id },
       ],
     });
