@@ -17,6 +17,7 @@ import {
 } from './join-code-rows.js';
 import { appendEvent, nextRoomSeq } from './outbox.js';
 import { insertPeerIn, reserveSeat } from './peer-store.js';
+import { lockRole } from './role-lock.js';
 import { query, withTransaction } from './pool.js';
 import { roomExists } from './room-lock.js';
 
@@ -142,9 +143,12 @@ export class PgJoinCodeStore implements JoinCodeStore, JoinCodePurgeStore {
     // record names, known only now that the code is found.
     setAuditActor(code.environment, { kind: 'join_code', joinCodeId: code.id });
     const made = await withTransaction(this.pool, async (client) => {
-      // CreatePeer's locks, in CreatePeer's order: identity, room; then the
-      // role (the peer's foreign key) and last the code's row.
+      // CreatePeer's locks, in CreatePeer's order: identity, role (shared,
+      // so that UpdateRole's apply_to_existing_peers cannot miss this peer;
+      // see lockRole), room; then the role's row (the peer's foreign key)
+      // and last the code's row.
       await lockIdentity(client, peer.environment, peer.identity);
+      await lockRole(client, peer.environment, peer.role, 'shared');
       const roomSeq = await reserveSeat(client, peer);
       if (roomSeq === undefined) {
         // A deleted room took its codes with it.
