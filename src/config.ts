@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_JOIN_RATE_LIMITS, type JoinRateLimitSettings } from './domain/join-rate-limits.js';
 import { DEFAULT_LIMITS, type Limits } from './domain/limits.js';
+import { parseTrustedProxies } from './http/trusted-proxies.js';
 import { DEFAULT_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT } from './domain/webhook-validation.js';
 import { DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT } from './relay/fair-share.js';
 
@@ -39,6 +41,15 @@ const origins = z
     message: 'must be a comma-separated list of exact origins such as https://console.example.com (scheme and host, lower case, no path, no trailing slash, no *)',
   });
 
+const proxies = z.string().transform((s, ctx) => {
+  try {
+    return parseTrustedProxies(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `${(err as Error).message}; list proxies as comma-separated IP addresses and CIDR blocks` });
+    return z.NEVER;
+  }
+});
+
 const schema = z.object({
   DATABASE_URL: z
     .string()
@@ -63,6 +74,7 @@ const schema = z.object({
   ROOMGATE_MAX_PAGE_SIZE: int(1, 1000).default(DEFAULT_LIMITS.maxPageSize),
   ROOMGATE_MAX_ROOMS_PER_ENVIRONMENT: int(1, 2_147_483_647).default(DEFAULT_LIMITS.maxRoomsPerEnvironment),
   ROOMGATE_MAX_BANS_PER_ENVIRONMENT: int(1, 10_000_000).default(DEFAULT_LIMITS.maxBansPerEnvironment),
+  ROOMGATE_MAX_ROLES_PER_ENVIRONMENT: int(1, 100_000).default(DEFAULT_LIMITS.maxRolesPerEnvironment),
   ROOMGATE_MAX_PEER_SESSION_SECONDS: int(60, 365 * 86_400).default(DEFAULT_LIMITS.maxPeerSessionSeconds),
   ROOMGATE_KEY_PREPUBLISH_SECONDS: int(0, 30 * 86_400).default(3600),
   ROOMGATE_RELAY_ENABLED: z.enum(['true', 'false']).default('true'),
@@ -107,6 +119,10 @@ const schema = z.object({
   ROOMGATE_HTTP_MAX_HEADER_BYTES: int(1024, 1_048_576).default(8_192),
   ROOMGATE_HTTP_CORS_ORIGINS: origins.default([]),
   ROOMGATE_HTTP_GRPC_WEB_MAX_STREAMS_PER_ADDRESS: int(1, 100_000).default(16),
+  ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS: int(1, 1_000_000).default(DEFAULT_JOIN_RATE_LIMITS.perAddress),
+  ROOMGATE_JOIN_RATE_LIMIT_PER_CODE: int(1, 1_000_000).default(DEFAULT_JOIN_RATE_LIMITS.perCode),
+  ROOMGATE_JOIN_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(DEFAULT_JOIN_RATE_LIMITS.windowSeconds),
+  ROOMGATE_TRUSTED_PROXIES: proxies.default([]),
   ROOMGATE_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   ROOMGATE_EMBEDDED_POSTGRES: z.enum(['auto', 'false']).default('auto'),
   ROOMGATE_MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
@@ -183,6 +199,13 @@ export interface Config {
   /** TLS client settings of `roomgate health`, each overridden by its flag; see its --help. */
   health: HealthTlsConfig;
   limits: Limits;
+  /** RedeemJoinCode's limits per client address and per code (docs/join-codes.md). */
+  joinRateLimits: JoinRateLimitSettings;
+  /**
+   * Reverse proxies (IP addresses and CIDR blocks) whose X-Forwarded-For, or
+   * `x-forwarded-for` metadata on gRPC, names the client; none by default.
+   */
+  trustedProxies: string[];
   /** The public HTTP listener's externally visible base URL (ROOMGATE_PUBLIC_URL), without a trailing slash; undefined when unset. */
   publicUrl: string | undefined;
   /** Join code limits; docs/join-codes.md. */
@@ -373,8 +396,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
       defaultPageSize: Math.min(DEFAULT_LIMITS.defaultPageSize, c.ROOMGATE_MAX_PAGE_SIZE),
       maxRoomsPerEnvironment: c.ROOMGATE_MAX_ROOMS_PER_ENVIRONMENT,
       maxBansPerEnvironment: c.ROOMGATE_MAX_BANS_PER_ENVIRONMENT,
+      maxRolesPerEnvironment: c.ROOMGATE_MAX_ROLES_PER_ENVIRONMENT,
       maxPeerSessionSeconds: c.ROOMGATE_MAX_PEER_SESSION_SECONDS,
     },
+    joinRateLimits: {
+      ...DEFAULT_JOIN_RATE_LIMITS,
+      perAddress: c.ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS,
+      perCode: c.ROOMGATE_JOIN_RATE_LIMIT_PER_CODE,
+      windowSeconds: c.ROOMGATE_JOIN_RATE_LIMIT_WINDOW_SECONDS,
+    },
+    trustedProxies: c.ROOMGATE_TRUSTED_PROXIES,
     publicUrl: c.ROOMGATE_PUBLIC_URL?.replace(/\/+$/, ''),
     joinCodes: {
       maxTtlSeconds: c.ROOMGATE_JOIN_CODE_MAX_TTL_SECONDS,

@@ -11,15 +11,16 @@ import { EventCursors } from './domain/event-cursor.js';
 import { EventStream } from './domain/event-stream.js';
 import { JoinCodeManager } from './domain/join-code-manager.js';
 import { JoinCodeHasher } from './domain/join-codes.js';
+import { JoinRateLimits } from './domain/join-rate-limits.js';
 import { KeyEncryptor } from './domain/key-encryption.js';
 import { LastUsedTracker } from './domain/last-used-tracker.js';
 import { ManagementTokenManager } from './domain/management-token-manager.js';
 import { PageTokens } from './domain/pagination.js';
-import type { JoinRateLimiter } from './domain/ports/index.js';
 import { PeerManager } from './domain/peer-manager.js';
 import { PeerTokens } from './domain/peer-token.js';
 import { PurgeScheduler } from './domain/purge-scheduler.js';
 import { NOTIFY_CHANNELS } from './domain/revocation-notice.js';
+import { RoleManager } from './domain/role-manager.js';
 import { RoomManager } from './domain/room-manager.js';
 import { rotationTiming, SigningKeyManager } from './domain/signing-key-manager.js';
 import { SigningKeyRing } from './domain/signing-keys.js';
@@ -35,6 +36,7 @@ import { consoleDirectory, loadConsoleFiles } from './http/console-files.js';
 import { startHttpListener } from './http/http-listener.js';
 import { jwksMaxAgeSeconds } from './http/jwks-cache.js';
 import { publicRouter } from './http/public-routes.js';
+import { TrustedProxies } from './http/trusted-proxies.js';
 import { tlsIdentity } from './http/tls-identity.js';
 import { WebhookRelay } from './relay/webhook-relay.js';
 import { PgAuditTrail } from './store/audit-trail.js';
@@ -44,10 +46,12 @@ import { openDatabase, type Database } from './store/database.js';
 import { DatabaseProbe } from './store/database-probe.js';
 import { PgEventStore } from './store/event-store.js';
 import { PgJoinCodeStore } from './store/join-code-store.js';
+import { PgJoinRateLimitStore } from './store/join-rate-limits.js';
 import { PgManagementTokenStore } from './store/management-token-store.js';
 import { PgPeerStore } from './store/peer-store.js';
 import { createPool } from './store/pool.js';
 import { PgPurgeStore } from './store/purge-store.js';
+import { PgRoleStore } from './store/role-store.js';
 import { PgRoomStore } from './store/room-store.js';
 import { PgSigningKeyStore } from './store/signing-key-store.js';
 import { PgWebhookDeliveryQueue } from './store/webhook-delivery-queue.js';
@@ -57,9 +61,6 @@ import { createRoomgateServer, type RoomgateServer } from './transport/server.js
 import { serverCredentials } from './transport/tls.js';
 import { watchEvents } from './transport/watch-events.js';
 import { webhookBody } from './transport/webhook-body.js';
-
-// TODO(issue 15, rate limits): the Postgres-backed JoinRateLimiter replaces this.
-const UNLIMITED_JOIN_ATTEMPTS: JoinRateLimiter = { attempt: async () => undefined };
 
 /** A running roomgate. */
 export interface Roomgate {
@@ -138,12 +139,16 @@ export async function startRoomgate(
       stops.push(() => relay.stop(config.shutdownGraceSeconds * 1000));
     }
     const auditStore = new PgAuditStore(pool);
+    const joinRateLimitStore = new PgJoinRateLimitStore(pool);
+    const joinRateLimiter = new JoinRateLimits(joinRateLimitStore, config.joinRateLimits, clock, metrics.joinRateLimits);
+    metrics.joinRateLimits.watchMemo(joinRateLimiter);
     const joinCodeStore = new PgJoinCodeStore(pool);
     const purge = new PurgeScheduler(new PgPurgeStore(pool), invalidate, {
       intervalMs: config.purgeIntervalMs,
       idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
       eventRetentionSeconds: config.eventRetentionSeconds,
       audit: { store: auditStore, retentionSeconds: config.auditRetentionSeconds },
+      joinRateLimits: { store: joinRateLimitStore, windowSeconds: config.joinRateLimits.windowSeconds },
       joinCodes: { store: joinCodeStore, retentionSeconds: config.joinCodes.retentionSeconds },
       onPurged: (victim) => logger.info({ victim }, 'purged by room timeout'),
       onError: (err) => logger.warn({ err }, 'purge run failed'),
@@ -163,7 +168,8 @@ export async function startRoomgate(
       clockToleranceSeconds: config.clockToleranceSeconds,
     });
     const auditTrail = new PgAuditTrail(pool);
-    const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits, auditTrail);
+    const roleStore = new PgRoleStore(pool);
+    const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, keys, clock, config.limits, auditTrail, roleStore, invalidate);
     const pages = new PageTokens(database.keyEncryptionKey);
     const managementTokenManager = new ManagementTokenManager(managementTokenStore, clock, config.limits, invalidate, pages);
     const authenticator = new Authenticator(managementTokenCache, tokens, lastUsed, clock, config.limits);
@@ -179,12 +185,18 @@ export async function startRoomgate(
     const watchStopping = new AbortController();
     // Every open stream listens on it: thousands of listeners are expected, not a leak.
     setMaxListeners(0, watchStopping.signal);
-    const peers = new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness);
+    const trustedProxies = new TrustedProxies(config.trustedProxies);
+    // gRPC-Web: each browser call is made again on this server over a
+    // plaintext socket only this process can reach (docs/grpc-web.md); the
+    // server believes the browser's address from the bridge, by the socket's key.
+    const socket = config.http.address ? await bridgeSocket() : undefined;
+    if (socket) stops.push(() => socket.remove());
+    const peers = new PeerManager(peerStore, peerTokens, config.limits, invalidate, pages, peerLiveness, roleStore);
     const joinCodes = new JoinCodeManager(
       joinCodeStore,
       peers,
       new JoinCodeHasher(database.keyEncryptionKey),
-      UNLIMITED_JOIN_ATTEMPTS,
+      joinRateLimiter,
       clock,
       config.limits,
       { ...config.joinCodes, publicUrl: config.publicUrl ?? '' },
@@ -197,9 +209,11 @@ export async function startRoomgate(
       audit: auditTrail,
       rooms: new RoomManager(roomStore, config.limits, invalidate, pages),
       peers,
+      roles: new RoleManager(roleStore, config.limits, invalidate, pages),
       joinCodes,
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
       auditLog: new AuditManager(auditStore, config.limits, pages),
+      callAddresses: { proxies: trustedProxies, bridgeKey: socket?.key },
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
@@ -248,7 +262,7 @@ export async function startRoomgate(
       stops.push(() => served.close());
       metricsPort = served.port;
     }
-    if (config.http.address) {
+    if (config.http.address && socket) {
       const consoleDir = consoleDirectory();
       const consoleFiles = await loadConsoleFiles(consoleDir);
       if (!consoleFiles) logger.warn({ dir: consoleDir }, 'console not built: /console/ answers 404 (npm run build builds it)');
@@ -260,14 +274,10 @@ export async function startRoomgate(
         ready: () => grpcPort !== undefined && server.health.status === 'SERVING',
         onError: (err, req) => logger.error({ err, method: req.method }, 'http handler failed'),
       });
-      // gRPC-Web: each browser call is made again on this server over a
-      // plaintext socket only this process can reach (docs/grpc-web.md).
-      const socket = await bridgeSocket();
-      stops.push(() => socket.remove());
       await server.listen(socket.address);
       // Listening before the public port: a start that fails after this point must not leave it open (a no-op after close()).
       stops.push(() => server.server.forceShutdown());
-      const bridge = new GrpcWebBridge(socket.address);
+      const bridge = new GrpcWebBridge(socket.address, socket.key);
       stops.push(() => bridge.close());
       addGrpcWebRoutes(router, server.methods.values(), {
         bridge,
@@ -275,11 +285,13 @@ export async function startRoomgate(
         maxMessageBytes: config.grpc.maxMessageBytes,
         streams: new StreamSlots(config.http.grpcWebMaxStreamsPerAddress, config.grpc.maxConcurrentStreams),
         logger: logger.child({ component: 'grpc-web' }),
+        proxies: trustedProxies,
       });
       const publicHttp = await startHttpListener(router, config.http.address, {
         limits: config.http,
         tls: await tlsIdentity(config.tls),
         onError: (err) => logger.warn({ err }, 'http listener error'),
+        trustedProxies,
       });
       // Stopped after the gRPC server has drained, so that a load balancer
       // polling /readyz sees 503 during the drain rather than a refused connection.

@@ -12,12 +12,14 @@ import * as eventMessages from '../gen/roomgate/v1/event_service.js';
 import { EventServiceClient } from '../gen/roomgate/v1/event_service.js';
 import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
 import { PeerServiceClient } from '../gen/roomgate/v1/peer_service.js';
+import * as roleMessages from '../gen/roomgate/v1/role_service.js';
+import { RoleServiceClient } from '../gen/roomgate/v1/role_service.js';
 import * as roomMessages from '../gen/roomgate/v1/room_service.js';
 import { RoomServiceClient } from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import { TokenServiceClient } from '../gen/roomgate/v1/token_service.js';
 
-export { BanServiceClient, EventServiceClient, PeerServiceClient, RoomServiceClient, TokenServiceClient };
+export { BanServiceClient, EventServiceClient, PeerServiceClient, RoleServiceClient, RoomServiceClient, TokenServiceClient };
 export { EventType, DeliveryState, type Event, type WebhookDelivery, type WebhookEndpoint } from '../gen/roomgate/v1/events.js';
 import type { DeepPartial } from '../gen/roomgate/v1/room_service.js';
 export type {
@@ -104,6 +106,7 @@ export interface RoomgateClient {
   /** The generated EventService client, for the WatchEvents stream. */
   eventStream: EventServiceClient;
   bans: PromiseClient<BanServiceClient>;
+  roles: PromiseClient<RoleServiceClient>;
   close(): void;
 }
 
@@ -150,6 +153,7 @@ export function createRoomgateClient(address: string, options: RoomgateClientOpt
   const tokens = new TokenServiceClient(address, creds, channelOverride);
   const events = new EventServiceClient(address, creds, channelOverride);
   const bans = new BanServiceClient(address, creds, channelOverride);
+  const roles = new RoleServiceClient(address, creds, channelOverride);
   return {
     rooms: promiseClient(rooms, roomMessages, options),
     peers: promiseClient(peers, peerMessages, options),
@@ -157,6 +161,7 @@ export function createRoomgateClient(address: string, options: RoomgateClientOpt
     events: promiseClient(events, eventMessages, options),
     eventStream: events,
     bans: promiseClient(bans, banMessages, options),
+    roles: promiseClient(roles, roleMessages, options),
     close: () => rooms.close(),
   };
 }

@@ -22,6 +22,7 @@ export type AuditTargetType =
   | 'event'
   | 'management_token'
   | 'signing_key'
+  | 'role'
   | 'join_code';
 
 /** Something an audited call acted on. */

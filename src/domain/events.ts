@@ -92,5 +92,7 @@ export function reviveEventPayload(json: unknown): EventPayload {
     const r = record as unknown as Record<string, unknown>;
     for (const f of DATE_FIELDS) if (typeof r[f] === 'string') r[f] = new Date(r[f] as string);
   }
+  // A peer event written before roles existed has no role: it had none.
+  if ('peer' in payload) payload.peer.role ??= '';
   return payload;
 }

@@ -12,6 +12,8 @@ export interface Limits {
   maxRoomsPerEnvironment: number;
   /** Most active bans one environment may hold at once. */
   maxBansPerEnvironment: number;
+  /** Most roles one environment may hold. */
+  maxRolesPerEnvironment: number;
   /** Longest a peer's session may last: no token outlives createdAt + this. */
   maxPeerSessionSeconds: number;
   /** Largest page a list call may ask for. */
@@ -33,6 +35,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxAuthorizationBytes: 8192,
   maxRoomsPerEnvironment: 100_000,
   maxBansPerEnvironment: 100_000,
+  maxRolesPerEnvironment: 100,
   maxPeerSessionSeconds: 7 * 86_400,
   maxPageSize: 100,
   defaultPageSize: 50,

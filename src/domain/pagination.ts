@@ -3,7 +3,7 @@ import type { Environment } from './principal.js';
 import { Sealer } from './sealed-token.js';
 
 /** The list calls that hand out page tokens; a token of one is refused by another. */
-export type PageList = 'rooms' | 'peers' | 'management-tokens' | 'webhook-endpoints' | 'bans' | 'audit-events' | 'join-codes';
+export type PageList = 'rooms' | 'peers' | 'management-tokens' | 'webhook-endpoints' | 'bans' | 'audit-events' | 'roles' | 'join-codes';
 
 /** What a page token is bound to: the caller's environment, the list, and for peers the room. */
 export interface PageScope {
@@ -21,6 +21,8 @@ export interface Page<T> {
 
 const MAX_BIGINT = 9_223_372_036_854_775_807n;
 const SEQ_BYTES = 8;
+/** Longest name a page token of a list ordered by name holds: a role name's longest (ASCII, no NUL). */
+const NAME_BYTES = 64;
 
 /**
  * Page tokens: the last row's insertion sequence, sealed ({@link Sealer}).
@@ -56,6 +58,33 @@ export class PageTokens {
     // Within Postgres bigint, or the query itself would fail.
     if (seq === undefined || seq > MAX_BIGINT) throw invalidArgument('page_token', 'is not a token returned by this list call');
     return seq.toString();
+  }
+
+  /**
+   * Seals the position after the last returned row of a list ordered by a
+   * unique ASCII name (roles), padded with NUL to a fixed length so that the
+   * token does not tell the name's length.
+   */
+  encodeName(scope: PageScope, lastName: string): string {
+    const plain = Buffer.alloc(NAME_BYTES);
+    if (plain.write(lastName, 'latin1') !== lastName.length) throw new Error('page key longer than a name');
+    return this.sealer.seal(context(scope), plain);
+  }
+
+  /** Opens a token of {@link encodeName}; empty means the first page; anything else is INVALID_ARGUMENT. */
+  decodeName(scope: PageScope, token: string): string | undefined {
+    if (token === '') return undefined;
+    const plain = this.sealer.open(context(scope), token, NAME_BYTES);
+    if (!plain) throw invalidArgument('page_token', 'is not a token returned by this list call');
+    const end = plain.indexOf(0);
+    return plain.subarray(0, end === -1 ? NAME_BYTES : end).toString('latin1');
+  }
+
+  /** {@link page} for a list ordered by name. */
+  pageByName<T extends { name: string }>(scope: PageScope, rows: T[], size: number): Page<T> {
+    const items = rows.slice(0, size);
+    const last = items[items.length - 1];
+    return { items, nextPageToken: rows.length > size && last ? this.encodeName(scope, last.name) : '' };
   }
 
   /** Builds a page from rows fetched with limit+1, so the last page has no token. */

@@ -9,7 +9,8 @@ import { ensureCan } from './permissions.js';
 import { NO_PERMISSIONS, type PeerPermissions, type Principal } from './principal.js';
 import type { PeerRecord, TokenStamp } from './records.js';
 import { thenInvalidate, type CacheInvalidator } from './cache-invalidator.js';
-import { NO_LIVENESS_RECORDER, type NewPeer, type PeerLivenessRecorder, type PeerStore } from './ports/index.js';
+import { NO_LIVENESS_RECORDER, NO_ROLES, type NewPeer, type PeerLivenessRecorder, type PeerStore, type RoleLookup } from './ports/index.js';
+import { roleName, roleNotFound, type RoleRecord } from './roles.js';
 import * as v from './validation.js';
 
 /** Input of CreatePeer, as received. */
@@ -21,6 +22,8 @@ export interface CreatePeerInput {
   permissions: PeerPermissions | undefined;
   tokenTtlSeconds: number;
   requestId: string;
+  /** A role's name, in place of `permissions`; '' for none. */
+  role: string;
 }
 
 /** DeletePeer's ban, as received. */
@@ -44,6 +47,7 @@ export class PeerManager {
     private readonly invalidate: CacheInvalidator,
     private readonly pages: PageTokens,
     private readonly liveness: PeerLivenessRecorder = NO_LIVENESS_RECORDER,
+    private readonly roles: RoleLookup = NO_ROLES,
   ) {}
 
   /** Creates a peer and its first token; a repeated request_id returns the same peer and token. */
@@ -52,10 +56,22 @@ export class PeerManager {
     ensureCan(principal, 'peer:create', { roomId });
     const identity = v.text('identity', input.identity, this.limits);
     const name = v.text('name', input.name, this.limits);
-    const metadata = v.jsonText('metadata', input.metadata, this.limits);
-    const ttl = Math.min(v.tokenTtl(input.tokenTtlSeconds, this.limits), this.limits.maxPeerSessionSeconds);
-    const permissions = { ...NO_PERMISSIONS, ...input.permissions };
-    const key = idempotencyKey(v.requestId(input.requestId), { roomId, identity, name, metadata, ttl, permissions });
+    const ownMetadata = input.metadata === '' ? '' : v.jsonText('metadata', input.metadata, this.limits);
+    const ownTtl = input.tokenTtlSeconds === 0 ? 0 : v.tokenTtl(input.tokenTtlSeconds, this.limits);
+    const role = await this.roleOf(principal, input);
+    // 0 and '' take the role's defaults, or else roomgate's.
+    const metadata = ownMetadata || (role?.metadata ?? '{}');
+    const ttl = Math.min(ownTtl || (role?.tokenTtlSeconds ?? this.limits.defaultTokenTtlSeconds), this.limits.maxPeerSessionSeconds);
+    const permissions = { ...NO_PERMISSIONS, ...(role ? role.permissions : input.permissions) };
+    // The fingerprint is of the request as sent: a role's defaults may change
+    // between a request and its retry, which must still replay. Without a
+    // role it is what it always was, so keys stored before still match.
+    const key = idempotencyKey(
+      v.requestId(input.requestId),
+      role
+        ? { roomId, identity, name, role: role.name, metadata: input.metadata, ttl: input.tokenTtlSeconds }
+        : { roomId, identity, name, metadata, ttl, permissions },
+    );
     const id = randomUUID();
     const draft = {
       id,
@@ -65,9 +81,11 @@ export class PeerManager {
       identity: identity === '' ? id : identity,
       name,
       metadata,
+      // With a role, the store gives the peer the role's permissions as they
+      // are when it inserts it, under the role's lock (PeerStore.create).
       permissions,
-      role: '',
-      roleId: null,
+      role: role?.name ?? '',
+      roleId: role?.id ?? null,
     };
     return this.admit(draft, ttl, (newPeer) => this.peers.create(newPeer, key));
   }
@@ -102,6 +120,16 @@ export class PeerManager {
       replayed && peer.generation !== FIRST_GENERATION ? { ...this.tokens.stamp(ttl), expiresAt: stamp.expiresAt } : stamp;
     const token = await this.tokens.sign(tokenSubject(peer), signed);
     return { peer, token, expiresAt: new Date(signed.expiresAt * 1000) };
+  }
+
+  /** The role CreatePeer names, if any; permissions must then be unset. */
+  private async roleOf(principal: Principal, input: CreatePeerInput): Promise<RoleRecord | undefined> {
+    if (input.role === '') return undefined;
+    const name = roleName('role', input.role);
+    if (input.permissions !== undefined) {
+      throw invalidArgument('permissions', `must be unset when role is set: role "${name}" gives the permissions`, { role: name });
+    }
+    return (await this.roles.get(principal.environment, name)) ?? throwIt(roleNotFound(name));
   }
 
   /**

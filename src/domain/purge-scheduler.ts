@@ -1,6 +1,6 @@
 import type { CacheInvalidator } from './cache-invalidator.js';
 import { ENVIRONMENTS } from './principal.js';
-import type { AuditRetentionStore, JoinCodePurgeStore, PurgeStore, PurgeVictim } from './ports/index.js';
+import type { AuditRetentionStore, JoinCodePurgeStore, JoinRateLimitStore, PurgeStore, PurgeVictim } from './ports/index.js';
 
 /** Options of {@link PurgeScheduler}. */
 export interface PurgeSchedulerOptions {
@@ -14,6 +14,8 @@ export interface PurgeSchedulerOptions {
   eventRetentionSeconds: number;
   /** Audit retention: records older than `retentionSeconds` are pruned from each chain's start; none when unset. */
   audit?: { store: AuditRetentionStore; retentionSeconds: number };
+  /** RedeemJoinCode's rate limit buckets: those whose window of `windowSeconds` has ended are deleted; none when unset. */
+  joinRateLimits?: { store: Pick<JoinRateLimitStore, 'purgeStale'>; windowSeconds: number };
   /** Join codes dead (expired, revoked or used up) for longer than `retentionSeconds` are deleted; none when unset. */
   joinCodes?: { store: JoinCodePurgeStore; retentionSeconds: number };
   /** Told of each deletion. Must not throw. */
@@ -63,8 +65,9 @@ export class PurgeScheduler {
 
   /**
    * One run: deletes expired peers, then expired rooms, then expired bans,
-   * then expired request_id keys, then events, audit records and dead join
-   * codes past their retention; returns how many of each.
+   * then expired request_id keys, then events and audit records past their
+   * retention, then ended join rate limit windows, then join codes dead for
+   * longer than their retention; returns how many of each.
    */
   async runOnce(): Promise<{
     peers: number;
@@ -73,6 +76,7 @@ export class PurgeScheduler {
     idempotencyKeys: number;
     events: number;
     auditEvents: number;
+    joinRateLimits: number;
     joinCodes: number;
   }> {
     const peers = await this.drain(() => this.store.purgeDisconnectedPeer());
@@ -89,9 +93,11 @@ export class PurgeScheduler {
         auditEvents += await this.batches((n) => audit.store.pruneAuditEvents(environment, audit.retentionSeconds, n));
       }
     }
+    const limits = this.options.joinRateLimits;
+    const joinRateLimits = limits ? await this.batches((n) => limits.store.purgeStale(limits.windowSeconds, n)) : 0;
     const codes = this.options.joinCodes;
     const joinCodes = codes ? await this.batches((n) => codes.store.purgeDeadJoinCodes(codes.retentionSeconds, n)) : 0;
-    return { peers, rooms, bans, idempotencyKeys, events, auditEvents, joinCodes };
+    return { peers, rooms, bans, idempotencyKeys, events, auditEvents, joinRateLimits, joinCodes };
   }
 
   // At most ten batches per run: a backlog drains over a few runs without one

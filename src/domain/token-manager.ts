@@ -6,8 +6,13 @@ import { ensureCan } from './permissions.js';
 import type { Principal } from './principal.js';
 import type { PeerRecord } from './records.js';
 import type { SigningKeyRing } from './signing-keys.js';
-import type { AuditTrail, PeerLivenessRecorder, PeerLivenessSource, PeerStore } from './ports/index.js';
+import { thenInvalidate, type CacheInvalidator } from './cache-invalidator.js';
+import { throwIt } from './errors.js';
+import type { AuditTrail, PeerLivenessRecorder, PeerLivenessSource, PeerStore, RoleLookup } from './ports/index.js';
+import { roleName, roleNotFound, type RoleRecord } from './roles.js';
 import * as v from './validation.js';
+
+const peerNotFound = () => new DomainError('ERR_PEER_NOT_FOUND', 'peer not found');
 
 /**
  * The answer to VerifyPeerToken. A SUPERSEDED token still carries its claims,
@@ -27,6 +32,8 @@ export class TokenManager {
     private readonly clock: Clock,
     private readonly limits: Limits,
     private readonly audit: AuditTrail,
+    private readonly roles: RoleLookup,
+    private readonly invalidate: CacheInvalidator,
   ) {}
 
   /**
@@ -73,19 +80,39 @@ export class TokenManager {
     return this.mint(peer, ttl);
   }
 
-  /** Mints a token for an existing peer on behalf of a backend. */
-  async issue(principal: Principal, roomId: string, peerId: string, tokenTtlSeconds: number): Promise<IssuedPeerToken> {
+  /**
+   * Mints a token for an existing peer on behalf of a backend. With `role`,
+   * the peer first takes the role's permissions and records the role (as
+   * UpdatePeer would, superseding earlier tokens when the permissions
+   * differ), and a lifetime of 0 is the role's default.
+   */
+  async issue(principal: Principal, roomId: string, peerId: string, tokenTtlSeconds: number, role = ''): Promise<IssuedPeerToken> {
     v.requireId('room_id', roomId);
     v.requireId('peer_id', peerId);
     ensureCan(principal, 'peer:issue-token', { roomId, peerId });
-    const ttl = v.tokenTtl(tokenTtlSeconds, this.limits);
-    const peer = await this.readPeer(principal.environment, roomId, peerId);
-    if (!peer) throw new DomainError('ERR_PEER_NOT_FOUND', 'peer not found');
+    const ownTtl = tokenTtlSeconds === 0 ? 0 : v.tokenTtl(tokenTtlSeconds, this.limits);
+    const given = role === '' ? undefined : await this.roleNamed(principal, role);
+    const ttl = ownTtl || (given?.tokenTtlSeconds ?? this.limits.defaultTokenTtlSeconds);
+    let peer = await this.readPeer(principal.environment, roomId, peerId);
+    if (!peer) throw peerNotFound();
+    if (given) {
+      // The session is checked before the write: a peer whose session has
+      // ended must not change permissions for a token it cannot get.
+      this.sessionEnd(peer);
+      const assigned = this.peers.assignRole(principal.environment, roomId, peerId, given);
+      peer = (await thenInvalidate(assigned, () => this.invalidate.peer(peerId))) ?? throwIt(peerNotFound());
+    }
     const issued = await this.mint(peer, ttl);
     // Minting a credential for someone writes nothing, yet belongs in the
     // audit log; the token is not handed out unless the record is written.
+    // (A role's write has recorded the call already; this is then a no-op.)
     await this.audit.recordAlone(principal.environment, [{ type: 'room', id: roomId }, { type: 'peer', id: peerId }]);
     return issued;
+  }
+
+  private async roleNamed(principal: Principal, role: string): Promise<RoleRecord> {
+    const name = roleName('role', role);
+    return (await this.roles.get(principal.environment, name)) ?? throwIt(roleNotFound(name));
   }
 
   /** Reads a peer about to get a token, remembering its liveness for verifying that token. */
@@ -99,6 +126,18 @@ export class TokenManager {
     );
   }
 
+  /** When the peer's session ends (created_at + maxPeerSessionSeconds); ERR_PEER_SESSION_ENDED when it has. */
+  private sessionEnd(peer: PeerRecord): number {
+    const end = Math.floor(peer.createdAt.getTime() / 1000) + this.limits.maxPeerSessionSeconds;
+    if (end <= Math.floor(this.clock.now().getTime() / 1000)) {
+      throw new DomainError(
+        'ERR_PEER_SESSION_ENDED',
+        `the peer's session reached its maximum lifetime (${this.limits.maxPeerSessionSeconds} s); create a new peer`,
+      );
+    }
+    return end;
+  }
+
   /** The JSON Web Key Set, as text. */
   jwks(): string {
     return JSON.stringify(this.keys.jwks());
@@ -110,14 +149,8 @@ export class TokenManager {
    * session past that bound.
    */
   private async mint(peer: PeerRecord, ttlSeconds: number): Promise<IssuedPeerToken> {
-    const sessionEnd = Math.floor(peer.createdAt.getTime() / 1000) + this.limits.maxPeerSessionSeconds;
+    const sessionEnd = this.sessionEnd(peer);
     const stamp = this.tokens.stamp(ttlSeconds);
-    if (sessionEnd <= stamp.issuedAt) {
-      throw new DomainError(
-        'ERR_PEER_SESSION_ENDED',
-        `the peer's session reached its maximum lifetime (${this.limits.maxPeerSessionSeconds} s); create a new peer`,
-      );
-    }
     const capped = { ...stamp, expiresAt: Math.min(stamp.expiresAt, sessionEnd) };
     const token = await this.tokens.sign(tokenSubject(peer), capped);
     // CreatePeer refuses claims that make a token too long for a bearer

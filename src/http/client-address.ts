@@ -1,4 +1,15 @@
+import type { IncomingMessage } from 'node:http';
 import { isIPv6 } from 'node:net';
+import type { TrustedProxies } from './trusted-proxies.js';
+
+/**
+ * The address of the client that sent `req`: the socket's peer, or, when
+ * that is one of `proxies`, the client its X-Forwarded-For names (see
+ * {@link TrustedProxies.clientAddress}).
+ */
+export function requestClientAddress(req: Pick<IncomingMessage, 'socket' | 'headers'>, proxies: TrustedProxies): string | undefined {
+  return proxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+}
 
 /**
  * The key per-client limits count under: an IPv4 address, or the /64 of an

@@ -1,4 +1,5 @@
 import { Client, credentials, type ClientReadableStream, type Metadata } from '@grpc/grpc-js';
+import { BRIDGE_KEY_HEADER, CLIENT_ADDRESS_HEADER } from '../transport/call-address.js';
 import type { ServedMethod } from '../transport/server.js';
 
 /** Messages cross the bridge as the bytes they are on the wire: nothing is decoded twice. */
@@ -16,9 +17,14 @@ export class GrpcWebBridge {
   private readonly streamClient: Client;
   private readonly calls = new Set<ClientReadableStream<Buffer>>();
   private closed = false;
+  private readonly key: string;
 
-  /** `address` is the internal listener's, e.g. `unix:/tmp/roomgate-grpc-web-XXXX/grpc.sock`. */
-  constructor(address: string) {
+  /**
+   * `address` is the internal listener's, e.g. `unix:/tmp/roomgate-grpc-web-XXXX/grpc.sock`,
+   * and `key` the socket's key ({@link BridgeSocket.key}), which vouches for the client addresses the bridge sends.
+   */
+  constructor(address: string, key: Buffer) {
+    this.key = key.toString('base64url');
     // Two connections: long-lived streams fill the server's concurrent-stream
     // limit of theirs (StreamSlots keeps them within it), never the one that
     // unary calls take.
@@ -38,10 +44,16 @@ export class GrpcWebBridge {
    * started as a server stream, which is how a unary call looks on the wire
    * too (one message each way), so both kinds take one path. The stream
    * emits 'metadata', 'data' (Buffers) and one 'status'. Throws once
-   * {@link close}d.
+   * {@link close}d. `clientAddress` is the browser's address as the HTTP
+   * listener decided it (behind trusted proxies, from X-Forwarded-For): the
+   * server counts the call's per-client limits under it.
    */
-  call(method: ServedMethod, message: Buffer, metadata: Metadata, deadline: Date | undefined): ClientReadableStream<Buffer> {
+  call(method: ServedMethod, message: Buffer, metadata: Metadata, deadline: Date | undefined, clientAddress: string | undefined): ClientReadableStream<Buffer> {
     if (this.closed) throw new Error('the gRPC-Web bridge is closed');
+    // Set, never added: nothing the browser sent may stand in for either.
+    metadata.remove(CLIENT_ADDRESS_HEADER);
+    if (clientAddress !== undefined) metadata.set(CLIENT_ADDRESS_HEADER, clientAddress);
+    metadata.set(BRIDGE_KEY_HEADER, this.key);
     const client = method.responseStream ? this.streamClient : this.unaryClient;
     const call = client.makeServerStreamRequest(method.path, passThrough, passThrough, message, metadata, deadline ? { deadline } : {});
     // grpc-js emits 'error' for a non-OK status as well as 'status'; the bridge reads 'status' only.

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors.js';
 import type { ServedMethod } from '../transport/server.js';
 import { ERROR_CODE_TRAILER, toServiceError } from '../transport/status.js';
-import { clientKey } from './client-address.js';
+import { clientKey, requestClientAddress } from './client-address.js';
 import type { CorsPolicy } from './cors.js';
 import type { GrpcWebBridge } from './grpc-web-bridge.js';
 import {
@@ -22,6 +22,7 @@ import { GrpcWebReply, type ReplyStatus } from './grpc-web-reply.js';
 import type { StreamLimit, StreamSlots } from './grpc-web-stream-slots.js';
 import { sendText } from './responses.js';
 import type { HttpHandler } from './router.js';
+import type { TrustedProxies } from './trusted-proxies.js';
 
 /** What a gRPC-Web route needs. */
 export interface GrpcWebRouteDeps {
@@ -32,6 +33,8 @@ export interface GrpcWebRouteDeps {
   /** Server streams open per client address. */
   streams: StreamSlots;
   logger: Logger;
+  /** Proxies whose X-Forwarded-For names the browser (ROOMGATE_TRUSTED_PROXIES). */
+  proxies: TrustedProxies;
 }
 
 /** The POST handler of one method: decode, check, bridge, encode. */
@@ -65,9 +68,10 @@ export function grpcWebHandler(method: ServedMethod, deps: GrpcWebRouteDeps): Ht
       if (err instanceof FramingError) return reply.end(invalid(err.message));
       throw err;
     }
-    const release = method.responseStream ? deps.streams.take(clientKey(req.socket.remoteAddress)) : () => undefined;
+    const clientAddress = requestClientAddress(req, deps.proxies);
+    const release = method.responseStream ? deps.streams.take(clientKey(clientAddress)) : () => undefined;
     if (typeof release === 'string') return reply.end(streamLimit(deps.streams, release));
-    bridge(method, deps, { res, reply, message, metadata, timeoutMs, release });
+    bridge(method, deps, { res, reply, message, metadata, timeoutMs, release, clientAddress });
   };
 }
 
@@ -78,6 +82,7 @@ interface Exchange {
   metadata: Metadata;
   timeoutMs: number | undefined;
   release: () => void;
+  clientAddress: string | undefined;
 }
 
 /** Makes the call and copies it onto the response as it comes, at the pace the client reads. */
@@ -85,7 +90,7 @@ function bridge(method: ServedMethod, deps: GrpcWebRouteDeps, x: Exchange): void
   const deadline = x.timeoutMs === undefined ? undefined : new Date(Date.now() + x.timeoutMs);
   let call;
   try {
-    call = deps.bridge.call(method, x.message, x.metadata, deadline);
+    call = deps.bridge.call(method, x.message, x.metadata, deadline, x.clientAddress);
   } catch (err) {
     x.release();
     deps.logger.warn({ err, method: method.path }, 'gRPC-Web bridge refused a call');

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,12 @@ import { join } from 'node:path';
 export interface BridgeSocket {
   /** A grpc-js address, `unix:/…/grpc.sock`. */
   address: string;
+  /**
+   * 32 random bytes the bridge sends with each call, so that the server
+   * believes the client address it sends along (src/transport/call-address.ts).
+   * It never leaves the process except on this socket.
+   */
+  key: Buffer;
   /** Removes the socket's directory (after the server has stopped listening). */
   remove(): Promise<void>;
 }
@@ -33,5 +40,5 @@ export async function bridgeSocket(base = tmpdir()): Promise<BridgeSocket> {
     await rm(dir, { recursive: true, force: true });
     throw new Error(`the gRPC-Web bridge's socket path ${path} is longer than a Unix socket path may be (${advice})`);
   }
-  return { address: `unix:${path}`, remove: () => rm(dir, { recursive: true, force: true }) };
+  return { address: `unix:${path}`, key: randomBytes(32), remove: () => rm(dir, { recursive: true, force: true }) };
 }

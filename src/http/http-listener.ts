@@ -4,8 +4,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HttpConfig } from '../config.js';
 import { systemClock, type Clock } from '../domain/clock.js';
-import { clientKey } from './client-address.js';
+import { clientKey, requestClientAddress } from './client-address.js';
 import { RateLimiter } from './rate-limiter.js';
+import { TrustedProxies } from './trusted-proxies.js';
 import { sendText } from './responses.js';
 import type { HttpRouter } from './router.js';
 
@@ -20,6 +21,8 @@ export interface HttpListenerOptions {
   /** Told about a server error after listening (the listener keeps going). */
   onError?: (err: unknown) => void;
   clock?: Clock;
+  /** Proxies whose X-Forwarded-For names the client the request rate is counted for; none when unset. */
+  trustedProxies?: TrustedProxies;
 }
 
 /** A listening public HTTP(S) server. */
@@ -56,8 +59,9 @@ export async function startHttpListener(router: HttpRouter, address: string, opt
     connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
     keepAliveTimeout: 5_000,
   };
+  const proxies = options.trustedProxies ?? new TrustedProxies();
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const retryAfter = limiter.take(clientKey(req.socket.remoteAddress));
+    const retryAfter = limiter.take(clientKey(requestClientAddress(req, proxies)));
     if (retryAfter !== undefined) return sendText(res, 429, 'too many requests', { 'retry-after': String(retryAfter) });
     router.handle(req, res).catch((err: unknown) => {
       options.onError?.(err);
@@ -75,7 +79,9 @@ export async function startHttpListener(router: HttpRouter, address: string, opt
   };
   server.on('connect', refuse);
   const open = new Map<string, number>();
-  // First among the connection listeners, so a socket over the limit is gone before HTTP or TLS starts on it.
+  // First among the connection listeners, so a socket over the limit is gone
+  // before HTTP or TLS starts on it. Counted by the socket's own peer, as no
+  // header has arrived yet: behind a proxy, that is the proxy.
   server.prependListener('connection', (socket: Socket) => {
     const key = clientKey(socket.remoteAddress);
     const count = open.get(key) ?? 0;

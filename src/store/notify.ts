@@ -11,3 +11,12 @@ import { query } from './pool.js';
 export async function notifyRevocation(client: pg.PoolClient, notice: RevocationNotice): Promise<void> {
   await query(client, 'SELECT pg_notify($1, $2)', [NOTIFY_CHANNELS.revocations, encodeRevocationNotice(notice)]);
 }
+
+/** {@link notifyRevocation} for many notices, in one statement. */
+export async function notifyRevocations(client: pg.PoolClient, notices: readonly RevocationNotice[]): Promise<void> {
+  if (notices.length === 0) return;
+  await query(client, 'SELECT pg_notify($1, n) FROM unnest($2::text[]) n', [
+    NOTIFY_CHANNELS.revocations,
+    notices.map(encodeRevocationNotice),
+  ]);
+}

@@ -64,3 +64,49 @@ export async function appendEvent(
   );
   return id;
 }
+
+/** One event of {@link appendEvents}: in a room, at the room sequence the caller took for it. */
+export interface RoomEventRow {
+  roomId: string;
+  roomSeq: string;
+  payload: EventPayload;
+}
+
+/**
+ * {@link appendEvent} for many events of one environment in one statement
+ * (UpdateRole's superseded peers): the events in the order given, which is
+ * their stream order, with the same deliveries and one wake-up.
+ */
+export async function appendEvents(client: pg.PoolClient, environment: Environment, events: readonly RoomEventRow[]): Promise<void> {
+  if (events.length === 0) return;
+  await query(
+    client,
+    `WITH e AS (
+         INSERT INTO events (id, environment, room_id, room_seq, type, payload)
+         SELECT u.id, $1, u.room_id, u.room_seq, u.type, u.payload
+         FROM unnest($2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::jsonb[]) WITH ORDINALITY
+           AS u (id, room_id, room_seq, type, payload, ord)
+         -- Positions are taken in this order: the room's sequence order.
+         ORDER BY u.ord
+         RETURNING id, position, environment, room_id, room_seq, type
+       ), d AS (
+         INSERT INTO webhook_deliveries (event_id, endpoint_id, room_id, room_seq)
+         SELECT e.id, w.id, e.room_id, e.room_seq
+         FROM e JOIN webhook_endpoints w
+           ON w.environment = e.environment AND w.enabled
+          AND (w.room_id IS NULL OR w.room_id = e.room_id)
+          AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types))
+         FOR KEY SHARE OF w
+       )
+       SELECT pg_notify($7, $1)`,
+    [
+      environment,
+      events.map(() => randomUUID()),
+      events.map((e) => e.roomId),
+      events.map((e) => e.roomSeq),
+      events.map((e) => e.payload.type),
+      events.map((e) => JSON.stringify(e.payload)),
+      NOTIFY_CHANNELS.events,
+    ],
+  );
+}

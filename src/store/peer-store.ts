@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { auditChange } from '../context/audit-scope.js';
 import { identityBanned } from '../domain/bans.js';
+import { roleNotFound } from '../domain/roles.js';
 import { DomainError } from '../domain/errors.js';
 import type { Environment, PeerPermissions } from '../domain/principal.js';
 import type { IdempotencyKey, PeerRecord, PeerStatus, TokenStamp } from '../domain/records.js';
@@ -14,6 +15,9 @@ import { appendEvent, nextRoomSeq } from './outbox.js';
 import { PEER_COLUMNS, toPeer, type PeerRow } from './peer-rows.js';
 import { deletePeerIn } from './peer-deletes.js';
 import { prepared, query, withTransaction } from './pool.js';
+import { assignRoleIn } from './role-assign.js';
+import { lockRole } from './role-lock.js';
+import { roleIdExists } from './role-rows.js';
 import { lockRoom, roomExists } from './room-lock.js';
 
 // The reads and writes of every CreatePeer and VerifyPeerToken, planned once per connection.
@@ -33,15 +37,20 @@ const RESERVE_SEAT = prepared(
  * Inserts the peer unless an active ban keeps its identity out of the room;
  * no row then. The identity's lock is held (see lockIdentity), and this
  * statement's snapshot is taken after it, so a ban that committed while
- * CreatePeer waited for the lock is seen.
+ * CreatePeer waited for the lock is seen. A peer with a role ($12) takes the
+ * role's permissions as they are now, under the role's lock (see lockRole),
+ * not as the caller read them: no row when the role is gone.
  */
 const INSERT_PEER = prepared(
   'insert_peer',
   `INSERT INTO peers AS p (id, room_id, identity, name, metadata, can_publish, can_subscribe,
      can_update_metadata, can_update_room, can_remove_participants, role_id, role_name)
-   SELECT $1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::boolean, $7::boolean, $8::boolean, $9::boolean, $10::boolean,
-     $12::uuid, $13::text
-   WHERE NOT EXISTS (
+   SELECT $1::uuid, $2::uuid, $3::text, $4::text, $5::text,
+     COALESCE(ro.can_publish, $6::boolean), COALESCE(ro.can_subscribe, $7::boolean),
+     COALESCE(ro.can_update_metadata, $8::boolean), COALESCE(ro.can_update_room, $9::boolean),
+     COALESCE(ro.can_remove_participants, $10::boolean), $12::uuid, $13::text
+   FROM (VALUES (1)) one LEFT JOIN roles ro ON ro.id = $12::uuid AND ro.environment = $11::text
+   WHERE ($12::uuid IS NULL OR ro.id IS NOT NULL) AND NOT EXISTS (
      SELECT 1 FROM bans b WHERE b.environment = $11::text AND b.identity = $3::text
        AND (b.room_id IS NULL OR b.room_id = $2::uuid) AND (b.expires_at IS NULL OR b.expires_at > now()))
    RETURNING $11::text AS environment, ${PEER_COLUMNS}`,
@@ -63,9 +72,20 @@ const roomNotFound = () => new DomainError('ERR_ROOM_NOT_FOUND', 'room not found
 const REPLAY = new Error('idempotent replay');
 
 /**
+ * Takes a new peer's first locks, before any row lock: its identity's, as
+ * every ban of the identity takes it; then its role's, shared, so that
+ * UpdateRole's apply_to_existing_peers waits for this peer, or this peer
+ * reads the role it wrote (see lockRole).
+ */
+export async function lockNewPeer(client: pg.PoolClient, peer: NewPeer): Promise<void> {
+  await lockIdentity(client, peer.environment, peer.identity);
+  if (peer.roleId !== null) await lockRole(client, peer.environment, peer.role, 'shared');
+}
+
+/**
  * Takes a seat in the room for `peer` (see RESERVE_SEAT), locking the room:
  * the room's next event sequence number, or undefined when the room is full
- * or not in the environment. The identity's lock (lockIdentity) comes first.
+ * or not in the environment. lockNewPeer's locks come first.
  */
 export async function reserveSeat(client: pg.PoolClient, peer: Pick<NewPeer, 'roomId' | 'environment'>): Promise<string | undefined> {
   const reserved = await query<{ event_seq: string }>(client, RESERVE_SEAT, [peer.roomId, peer.environment]);
@@ -74,9 +94,9 @@ export async function reserveSeat(client: pg.PoolClient, peer: Pick<NewPeer, 'ro
 
 /**
  * Inserts `peer` into its reserved seat (`roomSeq`, from reserveSeat) with
- * its audit targets and peer_created event, or fails with ERR_IDENTITY_BANNED
- * (or ERR_PEER_IDENTITY_TAKEN, from the unique key): the one insert of
- * CreatePeer and RedeemJoinCode.
+ * its audit targets and peer_created event, or fails with ERR_IDENTITY_BANNED,
+ * ERR_ROLE_NOT_FOUND (its role was deleted) or ERR_PEER_IDENTITY_TAKEN (from
+ * the unique key): the one insert of CreatePeer and RedeemJoinCode.
  */
 export async function insertPeerIn(client: pg.PoolClient, peer: NewPeer, roomSeq: string): Promise<PeerRecord> {
   const p = peer.permissions;
@@ -92,6 +112,7 @@ export async function insertPeerIn(client: pg.PoolClient, peer: NewPeer, roomSeq
   if (!rows[0]) {
     const ban = await activeBanOf(client, peer.environment, peer.identity, peer.roomId);
     if (ban) throw identityBanned(ban);
+    if (peer.roleId !== null && !(await roleIdExists(client, peer.roleId))) throw roleNotFound(peer.role);
     // The ban was lifted between the two statements (a lift takes no identity lock).
     throw new DomainError('ERR_DB_CONFLICT', "the identity's ban was lifted during the request; retry it");
   }
@@ -111,8 +132,7 @@ export class PgPeerStore implements PeerStore {
   ): Promise<{ peer: PeerRecord; stamp: TokenStamp; replayed: boolean }> {
     let replayOf: { peerId: string; stamp: TokenStamp } | undefined;
     const created = await withTransaction(this.pool, async (client) => {
-      // Before any row lock, as every ban of the identity takes it.
-      await lockIdentity(client, peer.environment, peer.identity);
+      await lockNewPeer(client, peer);
       // The room's lock comes next, before anything takes a transaction id:
       // the event stream is ordered by transaction id, so whoever holds the
       // room's next sequence number must also get the later id (see
@@ -299,6 +319,10 @@ export class PgPeerStore implements PeerStore {
       await notifyRevocation(client, { kind: 'peer', peerId });
       return peer;
     });
+  }
+
+  assignRole(environment: Environment, roomId: string, peerId: string, role: { id: string; name: string }): Promise<PeerRecord | undefined> {
+    return withTransaction(this.pool, (client) => assignRoleIn(client, environment, roomId, peerId, role));
   }
 
   private async getWith(

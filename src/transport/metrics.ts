@@ -6,6 +6,7 @@ import {
   type WebhookAttemptResult,
   type WebhookRelayObserver,
 } from '../domain/webhook-relay-observer.js';
+import { JoinRateLimitMetrics } from './join-rate-metrics.js';
 
 /** What the unary adapter reports about each call. */
 export interface RpcObserver {
@@ -83,6 +84,9 @@ export class RoomgateMetrics implements RpcObserver, WebhookRelayObserver {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400],
     registers: [this.registry],
   });
+
+  /** RedeemJoinCode's rate limits: refusals and the per-instance memo. */
+  readonly joinRateLimits = new JoinRateLimitMetrics(this.registry);
 
   /** `webhookBacklog` feeds the outbox gauges; without it they are not registered. */
   constructor(pool: PoolStats, webhookBacklog?: WebhookBacklogSource) {

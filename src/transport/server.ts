@@ -5,20 +5,24 @@ import * as banMessages from '../gen/roomgate/v1/ban_service.js';
 import * as eventMessages from '../gen/roomgate/v1/event_service.js';
 import * as joinCodeMessages from '../gen/roomgate/v1/join_code_service.js';
 import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
+import * as roleMessages from '../gen/roomgate/v1/role_service.js';
 import * as roomMessages from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import type { AuditManager } from '../domain/audit-manager.js';
 import type { BanManager } from '../domain/ban-manager.js';
 import type { JoinCodeManager } from '../domain/join-code-manager.js';
 import type { PeerManager } from '../domain/peer-manager.js';
+import type { RoleManager } from '../domain/role-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
 import { auditService } from './audit-service.js';
 import { banService } from './ban-service.js';
+import { clientAddressInterceptor, TRUST_NO_ONE, type CallAddressTrust } from './call-address.js';
 import { eventService, type EventServiceManagers } from './event-service.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
 import { joinCodeService } from './join-code-service.js';
 import { peerService } from './peer-service.js';
 import { addReflectionService, REFLECTION_SERVICE_NAMES } from './reflection-service.js';
+import { roleService } from './role-service.js';
 import { roomService } from './room-service.js';
 import { withStrictUtf8 } from './strict-utf8.js';
 import { tokenService, type TokenServiceManagers } from './token-service.js';
@@ -32,6 +36,7 @@ export const ROOMGATE_SERVICE_NAMES = [
   'roomgate.v1.EventService',
   'roomgate.v1.BanService',
   'roomgate.v1.AuditService',
+  'roomgate.v1.RoleService',
   'roomgate.v1.JoinCodeService',
 ];
 
@@ -41,6 +46,9 @@ export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServic
   peers: PeerManager;
   bans: BanManager;
   auditLog: AuditManager;
+  /** Whom to believe about a call's client address (callClientKey); no one when unset. */
+  callAddresses?: CallAddressTrust;
+  roles: RoleManager;
   joinCodes: JoinCodeManager;
   watchEvents: grpc.handleServerStreamingCall<eventMessages.WatchEventsRequest, eventMessages.WatchEventsResponse>;
 }
@@ -76,20 +84,22 @@ export interface ServerOptions {
 /** Builds the server; nothing listens until {@link RoomgateServer.listen}. */
 export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions): RoomgateServer {
   // A request over the size limit is refused with RESOURCE_EXHAUSTED before it is decoded.
-  const server = new RecordingServer(
-    options && {
+  const server = new RecordingServer({
+    ...(options && {
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_concurrent_streams': options.maxConcurrentStreams,
       'grpc.keepalive_time_ms': options.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
-    },
-  );
+    }),
+    interceptors: [clientAddressInterceptor(deps.callAddresses ?? TRUST_NO_ONE)],
+  });
   server.addService(withStrictUtf8(roomMessages.RoomServiceService, roomMessages), roomService(deps, deps.rooms));
   server.addService(withStrictUtf8(peerMessages.PeerServiceService, peerMessages), peerService(deps, deps.peers));
   server.addService(withStrictUtf8(tokenMessages.TokenServiceService, tokenMessages), tokenService(deps, deps));
   server.addService(withStrictUtf8(eventMessages.EventServiceService, eventMessages), eventService(deps, deps, deps.watchEvents));
   server.addService(withStrictUtf8(banMessages.BanServiceService, banMessages), banService(deps, deps.bans));
   server.addService(withStrictUtf8(auditMessages.AuditServiceService, auditMessages), auditService(deps, deps.auditLog));
+  server.addService(withStrictUtf8(roleMessages.RoleServiceService, roleMessages), roleService(deps, deps.roles));
   // GetJoinSettings and UpdateJoinSettings are not served yet: grpc-js answers UNIMPLEMENTED for them.
   const joinCodeMethods = { ...joinCodeService(deps, deps.joinCodes) } as joinCodeMessages.JoinCodeServiceServer;
   server.addService(withStrictUtf8(joinCodeMessages.JoinCodeServiceService, joinCodeMessages), joinCodeMethods);

@@ -29,7 +29,7 @@ export function tokenService(deps: UnaryDeps, m: TokenServiceManagers): TokenSer
     }),
     getJwks: publicUnary(deps, 'GetJwks', async () => ({ jwksJson: m.tokens.jwks() })),
     issuePeerToken: unary(deps, 'IssuePeerToken', async (req, { principal }) => {
-      const issued = await m.tokens.issue(principal, req.roomId, req.peerId, req.tokenTtlSeconds);
+      const issued = await m.tokens.issue(principal, req.roomId, req.peerId, req.tokenTtlSeconds, req.role);
       deps.metrics?.tokensIssued.inc({ method: 'IssuePeerToken' });
       return { peerToken: issued.token, tokenExpireTime: issued.expiresAt };
     }),

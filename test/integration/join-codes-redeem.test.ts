@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditServiceClient, type ListAuditEventsResponse } from '../../src/gen/roomgate/v1/audit_service.js';
 import { EventType } from '../../src/gen/roomgate/v1/events.js';
 import { AuditActorKind, JoinCodeKind } from '../../src/gen/roomgate/v1/resources.js';
-import { inSeconds, insertRole, joinCodeClient, setAppUrls, type JoinCodeCalls } from '../support/join-codes.js';
+import { inSeconds, joinCodeClient, setAppUrls, type JoinCodeCalls } from '../support/join-codes.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { Watch } from '../support/watch.js';
 
@@ -22,18 +22,20 @@ let codes: JoinCodeCalls;
 const otherCodes: JoinCodeCalls[] = [];
 const SPEAKER = { canPublish: true, canSubscribe: true, canUpdateMetadata: true, canUpdateRoom: false, canRemoveParticipants: false };
 const INVALID = /^the join code is not valid/;
+// Every call here comes from 127.0.0.1: the rate limits are tested in their own file.
+const UNLIMITED = { ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS: '1000000', ROOMGATE_JOIN_RATE_LIMIT_PER_CODE: '1000000' };
 
 beforeAll(async () => {
-  t = await startTestRoomgate({ ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_PUBLIC_URL: 'https://rooms.example.com/' });
+  t = await startTestRoomgate({ ...UNLIMITED, ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_PUBLIC_URL: 'https://rooms.example.com/' });
   for (let i = 0; i < 2; i++) {
-    const other = await startTestRoomgate({ ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_RELAY_ENABLED: 'false' }, { sharing: t });
+    const other = await startTestRoomgate({ ...UNLIMITED, ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_RELAY_ENABLED: 'false' }, { sharing: t });
     others.push(other);
     otherCodes.push(joinCodeClient(other.address));
   }
   token = await t.managementToken('sandbox');
   codes = joinCodeClient(t.address);
-  await insertRole(t.db.pool, { name: 'speaker', permissions: SPEAKER, tokenTtlSeconds: 1800, metadata: '{"tier":"speaker"}' });
-  await insertRole(t.db.pool, { name: 'viewer', permissions: { canSubscribe: true }, tokenTtlSeconds: 600 });
+  await t.client.roles.createRole({ name: 'speaker', permissions: SPEAKER, tokenTtlSeconds: 1800, metadata: '{"tier":"speaker"}' }, { token });
+  await t.client.roles.createRole({ name: 'viewer', permissions: { canSubscribe: true }, tokenTtlSeconds: 600 }, { token });
 });
 afterAll(async () => {
   codes?.close();
@@ -164,12 +166,22 @@ describe('RedeemJoinCode', () => {
     expect(await useCount(made.joinCode!.id)).toBe(2);
   });
 
-  it('refuses a code whose role was deleted, as any invalid code', async () => {
+  it('applies the role as it is at redemption, and refuses a code whose role is gone as any invalid code', async () => {
     const roomId = await newRoom();
-    await insertRole(t.db.pool, { name: 'temporary' });
-    const made = await newCode(roomId, { role: 'temporary' });
+    await t.client.roles.createRole({ name: 'temporary', permissions: { canSubscribe: true } }, { token });
+    const made = await newCode(roomId, { role: 'temporary', maxUses: 3 });
+    await t.client.roles.updateRole({ name: 'temporary', permissions: { canPublish: true } }, { token });
+    const r = await codes.redeem({ code: made.code, displayName: 'Changed' });
+    expect(r.peer!.permissions).toMatchObject({ canPublish: true, canSubscribe: false });
+    const verified = await t.client.tokens.verifyPeerToken({ token: r.peerToken, roomId }, { token });
+    expect(verified.claims!.permissions).toMatchObject({ canPublish: true, canSubscribe: false });
+    // RoleService keeps a role that live codes use...
+    const inUse = await expectStatus(t.client.roles.deleteRole({ name: 'temporary' }, { token }), status.FAILED_PRECONDITION);
+    expect(errorCode(inUse)).toBe('ERR_ROLE_IN_USE');
+    // ...so a code without its role can only come from the database itself: it still redeems nothing.
     await t.db.pool.query("DELETE FROM roles WHERE environment = 'sandbox' AND name = 'temporary'");
     await expectStatus(codes.redeem({ code: made.code, displayName: 'Late' }), status.UNAUTHENTICATED, INVALID);
+    expect(await useCount(made.joinCode!.id)).toBe(1);
   });
 
   it('validates display_name before anything else', async () => {
@@ -199,6 +211,40 @@ describe('RedeemJoinCode with app URLs', () => {
     expect(errorCode(gone)).toBe('ERR_APP_URL_NOT_ALLOWED');
     expect(await useCount(pinned.joinCode!.id)).toBe(0);
     await setAppUrls(t.db.pool, 'sandbox', []);
+  });
+});
+
+describe('RedeemJoinCode under the rate limits', () => {
+  it('counts every attempt, right or wrong, before the code is looked up', async () => {
+    const limited = await startTestRoomgate(
+      { ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_RELAY_ENABLED: 'false', ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS: '5', ROOMGATE_TRUSTED_PROXIES: '127.0.0.1' },
+      { sharing: t },
+    );
+    const client = joinCodeClient(limited.address);
+    try {
+      const roomId = await newRoom();
+      const made = await newCode(roomId, { kind: JoinCodeKind.JOIN_CODE_KIND_SHORT, expireTime: inSeconds(600), maxUses: 2 });
+      const guesser = '198.51.100.7';
+      const guess = () => Array.from({ length: 10 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
+      for (let i = 0; i < 5; i++) {
+        await expectStatus(client.redeem({ code: guess(), displayName: 'Guesser' }, null, guesser), status.UNAUTHENTICATED, INVALID);
+      }
+      const limitedErr = await expectStatus(client.redeem({ code: guess(), displayName: 'Guesser' }, null, guesser), status.RESOURCE_EXHAUSTED);
+      expect(errorCode(limitedErr)).toBe('ERR_JOIN_RATE_LIMITED');
+      // The right code fares no better from that address, and no use is counted.
+      await expectStatus(client.redeem({ code: made.code, displayName: 'Guesser' }, null, guesser), status.RESOURCE_EXHAUSTED);
+      expect(await useCount(made.joinCode!.id)).toBe(0);
+      // Another address is counted apart.
+      expect((await client.redeem({ code: made.code, displayName: 'Neighbour' }, null, '198.51.100.8')).peer!.name).toBe('Neighbour');
+      const metrics = await (await fetch(`http://127.0.0.1:${limited.roomgate.metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(/^roomgate_join_code_redemptions_total\{outcome="invalid_code"\} 5$/m);
+      expect(metrics).toMatch(/^roomgate_join_code_redemptions_total\{outcome="rate_limited"\} 2$/m);
+      expect(metrics).toMatch(/^roomgate_join_code_redemptions_total\{outcome="ok"\} 1$/m);
+      expect(limited.logs.join('\n')).not.toContain(made.code);
+    } finally {
+      client.close();
+      await limited.close();
+    }
   });
 });
 

@@ -114,7 +114,7 @@ describe('examples/python against a live roomgate serve', () => {
     runExample({ ROOMGATE_ADDRESS: server.address, ROOMGATE_JWKS_URL: `${server.httpUrl}${JWKS_PATH}`, ROOMGATE_GEN_DIR: gen, ...env });
 
   it('generate.sh writes message classes and stubs for every roomgate.v1 file, with proto3 optional presence', async () => {
-    expect(generated).toMatch(/^generated 18 modules into .+ \(libprotoc \d+\.\d+/);
+    expect(generated).toMatch(/^generated 22 modules into .+ \(libprotoc \d+\.\d+/);
     // The google.rpc error model, which Debian packages neither as grpcio-status nor as googleapis-common-protos.
     expect((await readdir(path.join(gen, 'google', 'rpc'))).sort()).toEqual([
       'error_details_pb2.py',

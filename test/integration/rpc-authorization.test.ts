@@ -16,7 +16,7 @@ import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILE_DESCRIPTOR_SET_BASE64 } from '../../src/gen/descriptor-set.js';
 import type { Scope } from '../../src/domain/principal.js';
-import { inSeconds, insertRole } from '../support/join-codes.js';
+import { inSeconds } from '../support/join-codes.js';
 import { callUnary, leadingComment, registryFrom } from '../support/reflection-client.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 
@@ -193,6 +193,11 @@ const REQUESTS: Record<string, (f: Fixture) => Promise<JsonValue>> = {
   ListBans: async () => ({}),
   DeleteBan: async (f) => ({ banId: await ban(f) }),
   ListAuditEvents: async () => ({}),
+  CreateRole: async (f) => ({ name: `r-${f.peerId}` }),
+  GetRole: async (f) => ({ name: await role(f) }),
+  ListRoles: async () => ({}),
+  UpdateRole: async (f) => ({ name: await role(f), applyToExistingPeers: true }),
+  DeleteRole: async (f) => ({ name: await role(f) }),
   CreateJoinCode: async (f) => ({ roomId: f.roomId, role: JOIN_ROLE, expireTime: inSeconds(3600).toISOString() }),
   GetJoinCode: async (f) => ({ id: (await joinCode(f)).id }),
   ListJoinCodes: async () => ({}),
@@ -200,7 +205,13 @@ const REQUESTS: Record<string, (f: Fixture) => Promise<JsonValue>> = {
   RedeemJoinCode: async (f) => ({ code: (await joinCode(f)).code, displayName: 'matrix' }),
 };
 
-/** The role join codes name here, inserted with SQL (test/support/join-codes.ts). */
+/** A role made by an admin, named after the fixture's peer. */
+async function role(f: Fixture): Promise<string> {
+  const created = await invoke('CreateRole', { name: `r-${f.peerId}` });
+  return (created.role as Record<string, string>).name!;
+}
+
+/** The role join codes name here, made in beforeAll. */
 const JOIN_ROLE = 'matrix';
 
 /** A join code made by an admin for the fixture's room: its id and the code. */
@@ -234,10 +245,12 @@ beforeAll(async () => {
     ROOMGATE_RELAY_ENABLED: 'false',
     // Each case that needs an endpoint makes a new one and keeps it.
     ROOMGATE_MAX_WEBHOOK_ENDPOINTS_PER_ENVIRONMENT: '1000',
+    // Likewise for each case that needs a role.
+    ROOMGATE_MAX_ROLES_PER_ENVIRONMENT: '1000',
   });
   client = new grpc.Client(t.address, grpc.credentials.createInsecure());
   admin = await t.managementToken('sandbox');
-  await insertRole(t.db.pool, { name: JOIN_ROLE });
+  await invoke('CreateRole', { name: JOIN_ROLE });
   for (const scope of SCOPES) scoped.set(scope, await t.managementToken('sandbox', [scope]));
 });
 

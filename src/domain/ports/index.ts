@@ -12,4 +12,6 @@ export * from './signing-key-store.js';
 export * from './webhook-delivery-queue.js';
 export * from './webhook-store.js';
 export * from './join-rate-limiter.js';
+export * from './join-rate-limit-store.js';
+export * from './role-store.js';
 export * from './join-code-store.js';

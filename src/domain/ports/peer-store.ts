@@ -46,7 +46,10 @@ export interface PeerStore extends PeerLivenessSource {
    * (ERR_IDENTITY_BANNED, checked serialized with bans of the identity, see
    * BanStore.create), the room has space (ERR_ROOM_FULL otherwise) and the
    * identity is free (ERR_PEER_IDENTITY_TAKEN), or returns what a previous call
-   * with the same idempotency key created.
+   * with the same idempotency key created. With a role (roleId set), the peer
+   * takes the role's permissions as they are at the insert, under the role's
+   * lock (so UpdateRole's apply_to_existing_peers cannot miss it), rather
+   * than `permissions`; ERR_ROLE_NOT_FOUND when the role is gone.
    */
   create(peer: NewPeer, key: IdempotencyKey | null): Promise<{ peer: PeerRecord; stamp: TokenStamp; replayed: boolean }>;
   get(environment: Environment, roomId: string, peerId: string): Promise<PeerRecord | undefined>;
@@ -88,6 +91,13 @@ export interface PeerStore extends PeerLivenessSource {
     peerId: string,
     status: 'connected' | 'disconnected',
   ): Promise<PeerRecord | undefined>;
+  /**
+   * IssuePeerToken's role: the peer takes the role's current permissions
+   * (read under the role's lock, like CreatePeer's) and records the role;
+   * when the permissions differ, as updatePermissions does. Undefined when
+   * there is no such peer; ERR_ROLE_NOT_FOUND when the role is gone.
+   */
+  assignRole(environment: Environment, roomId: string, peerId: string, role: { id: string; name: string }): Promise<PeerRecord | undefined>;
   /** Replaces the permissions and bumps the generation, superseding earlier tokens. */
   updatePermissions(
     environment: Environment,

@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AuditTarget } from '../../../src/domain/audit-record.js';
 import type { CacheInvalidator } from '../../../src/domain/cache-invalidator.js';
-import type { AuditTrail } from '../../../src/domain/ports/index.js';
+import { NO_ROLES, type AuditTrail } from '../../../src/domain/ports/index.js';
 import { ManualClock } from '../../../src/domain/clock.js';
 import { KeyEncryptor } from '../../../src/domain/key-encryption.js';
 import { PageTokens } from '../../../src/domain/pagination.js';
@@ -81,7 +81,7 @@ export function peerPrincipal(
 
 /** A CreatePeer input with every field at its "unset" value. */
 export function peerInput(roomId: string, fields: Partial<CreatePeerInput> = {}): CreatePeerInput {
-  return { roomId, identity: '', name: '', metadata: '', permissions: undefined, tokenTtlSeconds: 0, requestId: '', ...fields };
+  return { roomId, identity: '', name: '', metadata: '', permissions: undefined, tokenTtlSeconds: 0, requestId: '', role: '', ...fields };
 }
 
 /** A cache invalidator that forwards to the caches and remembers what it was told. */
@@ -126,7 +126,7 @@ export async function buildDomain(options: { limits?: Partial<Limits> } = {}) {
     recordAlone: async (environment, targets) => void auditCalls.push({ environment, targets }),
     recordRefusal: async (refusal) => void auditCalls.push({ refusal }),
   };
-  const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, ring, clock, limits, auditTrail);
+  const tokens = new TokenManager(peerTokens, peerStore, peerLiveness, ring, clock, limits, auditTrail, NO_ROLES, invalidate);
   const pages = new PageTokens(randomBytes(32));
   return {
     limits,

@@ -141,6 +141,12 @@ export class MemoryPeerStore implements PeerStore {
     return copyPeer(peer);
   }
 
+  async assignRole(): Promise<PeerRecord | undefined> {
+    // Roles live in Postgres only (test/integration/roles*.test.ts); the unit
+    // tests' domain is built without them (NO_ROLES), so this is unreachable.
+    throw new Error('roles are not modelled in memory');
+  }
+
   async liveness(environment: Environment, roomId: string, peerId: string): Promise<PeerLiveness | undefined> {
     this.livenessReads += 1;
     const peer = this.tables.peer(environment, roomId, peerId);
