@@ -13,12 +13,15 @@ import { EventType } from '../../src/gen/roomgate/v1/events.js';
 import { AuditActorKind, JoinCodeKind } from '../../src/gen/roomgate/v1/resources.js';
 import { inSeconds, joinCodeClient, setAppUrls, type JoinCodeCalls } from '../support/join-codes.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
+import { waitUntil } from '../support/wait-until.js';
 import { Watch } from '../support/watch.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 let t: TestRoomgate;
 const others: TestRoomgate[] = [];
 let token: string;
 let codes: JoinCodeCalls;
+let receiver: WebhookReceiver;
 const otherCodes: JoinCodeCalls[] = [];
 const SPEAKER = { canPublish: true, canSubscribe: true, canUpdateMetadata: true, canUpdateRoom: false, canRemoveParticipants: false };
 const INVALID = /^the join code is not valid/;
@@ -26,7 +29,14 @@ const INVALID = /^the join code is not valid/;
 const UNLIMITED = { ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS: '1000000', ROOMGATE_JOIN_RATE_LIMIT_PER_CODE: '1000000' };
 
 beforeAll(async () => {
-  t = await startTestRoomgate({ ...UNLIMITED, ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_PUBLIC_URL: 'https://rooms.example.com/' });
+  t = await startTestRoomgate({
+    ...UNLIMITED,
+    ROOMGATE_PURGE_INTERVAL_MS: '3600000',
+    ROOMGATE_PUBLIC_URL: 'https://rooms.example.com/',
+    ROOMGATE_WEBHOOK_ALLOW_HTTP: 'true',
+    ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+  });
+  receiver = await startWebhookReceiver();
   for (let i = 0; i < 2; i++) {
     const other = await startTestRoomgate({ ...UNLIMITED, ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_RELAY_ENABLED: 'false' }, { sharing: t });
     others.push(other);
@@ -38,6 +48,7 @@ beforeAll(async () => {
   await t.client.roles.createRole({ name: 'viewer', permissions: { canSubscribe: true }, tokenTtlSeconds: 600 }, { token });
 });
 afterAll(async () => {
+  await receiver?.close();
   codes?.close();
   for (const c of otherCodes) c.close();
   for (const o of others) await o.close();
@@ -252,6 +263,10 @@ describe('a redemption as events and audit', () => {
   it('emits PEER_CREATED and JOIN_CODE_REDEEMED, and is audited with the code as actor', async () => {
     const roomId = await newRoom();
     const made = await newCode(roomId, { maxUses: 2 });
+    await t.client.events.createWebhookEndpoint(
+      { url: receiver.url('/redeemed'), eventTypes: [EventType.EVENT_TYPE_JOIN_CODE_REDEEMED], roomId },
+      { token },
+    );
     const watch = new Watch(t.client.eventStream, { roomId, types: [EventType.EVENT_TYPE_PEER_CREATED, EventType.EVENT_TYPE_JOIN_CODE_REDEEMED] }, token);
     await watch.subscribed;
     const r = await codes.redeem({ code: made.code, displayName: 'Evented' });
@@ -264,6 +279,16 @@ describe('a redemption as events and audit', () => {
       value: { joinCode: { id: made.joinCode!.id, useCount: 1, codeHint: made.code.slice(-4) }, peer: { id: r.peer!.id, name: 'Evented' } },
     });
     expect(JSON.stringify(redeemed)).not.toContain(made.code);
+    // The webhook body is the same event in proto JSON.
+    await waitUntil(() => receiver.received('/redeemed').length >= 1, 25_000);
+    const [delivered] = receiver.received('/redeemed');
+    expect(delivered!.body).not.toContain(made.code);
+    expect(JSON.parse(delivered!.body)).toMatchObject({
+      id: redeemed!.id,
+      type: 'EVENT_TYPE_JOIN_CODE_REDEEMED',
+      roomId,
+      joinCodeRedeemed: { joinCode: { id: made.joinCode!.id, useCount: 1, role: 'speaker' }, peer: { id: r.peer!.id, name: 'Evented' } },
+    });
 
     const audit = new AuditServiceClient(t.address, credentials.createInsecure());
     const md = new Metadata();
