@@ -12,6 +12,7 @@ import { EventStream } from './domain/event-stream.js';
 import { JoinRateLimits } from './domain/join-rate-limits.js';
 import { JoinCodeManager } from './domain/join-code-manager.js';
 import { JoinCodeHasher } from './domain/join-codes.js';
+import { JoinSettingsManager } from './domain/join-settings-manager.js';
 import { KeyEncryptor } from './domain/key-encryption.js';
 import { LastUsedTracker } from './domain/last-used-tracker.js';
 import { ManagementTokenManager } from './domain/management-token-manager.js';
@@ -35,6 +36,7 @@ import { bridgeSocket } from './http/grpc-web-socket.js';
 import { StreamSlots } from './http/grpc-web-stream-slots.js';
 import { consoleDirectory, loadConsoleFiles } from './http/console-files.js';
 import { startHttpListener } from './http/http-listener.js';
+import { loggablePath } from './http/join-page-routes.js';
 import { jwksMaxAgeSeconds } from './http/jwks-cache.js';
 import { publicRouter } from './http/public-routes.js';
 import { TrustedProxies } from './http/trusted-proxies.js';
@@ -48,6 +50,7 @@ import { DatabaseProbe } from './store/database-probe.js';
 import { PgEventStore } from './store/event-store.js';
 import { PgJoinRateLimitStore } from './store/join-rate-limits.js';
 import { PgJoinCodeStore } from './store/join-code-store.js';
+import { PgJoinSettingsStore } from './store/join-settings-store.js';
 import { PgManagementTokenStore } from './store/management-token-store.js';
 import { PgPeerStore } from './store/peer-store.js';
 import { createPool } from './store/pool.js';
@@ -217,6 +220,7 @@ export async function startRoomgate(
       auditLog: new AuditManager(auditStore, config.limits, pages),
       joinRateLimiter,
       callAddresses: { proxies: trustedProxies, bridgeKey: socket?.key },
+      joinSettings: new JoinSettingsManager(new PgJoinSettingsStore(pool)),
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
@@ -275,7 +279,8 @@ export async function startRoomgate(
         jwksMaxAgeSeconds: jwksMaxAgeSeconds(config),
         // Not ready before the gRPC port is open, a moment after this one.
         ready: () => grpcPort !== undefined && server.health.status === 'SERVING',
-        onError: (err, req) => logger.error({ err, method: req.method }, 'http handler failed'),
+        // The path is logged with a join link's code redacted: the code is a credential.
+        onError: (err, req) => logger.error({ err, method: req.method, path: loggablePath(req.url) }, 'http handler failed'),
       });
       await server.listen(socket.address);
       // Listening before the public port: a start that fails after this point must not leave it open (a no-op after close()).

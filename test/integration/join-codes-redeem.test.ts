@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditServiceClient, type ListAuditEventsResponse } from '../../src/gen/roomgate/v1/audit_service.js';
 import { EventType } from '../../src/gen/roomgate/v1/events.js';
 import { AuditActorKind, JoinCodeKind } from '../../src/gen/roomgate/v1/resources.js';
-import { inSeconds, insertRole, joinCodeClient, setAppUrls, type JoinCodeCalls } from '../support/join-codes.js';
+import { inSeconds, insertRole, joinCodeClient, setAppUrls, UNLIMITED_JOINS, type JoinCodeCalls } from '../support/join-codes.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { Watch } from '../support/watch.js';
 
@@ -24,9 +24,9 @@ const SPEAKER = { canPublish: true, canSubscribe: true, canUpdateMetadata: true,
 const INVALID = /^the join code is not valid/;
 
 beforeAll(async () => {
-  t = await startTestRoomgate({ ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_PUBLIC_URL: 'https://rooms.example.com/' });
+  t = await startTestRoomgate({ ROOMGATE_PURGE_INTERVAL_MS: '3600000', ...UNLIMITED_JOINS, ROOMGATE_PUBLIC_URL: 'https://rooms.example.com/' });
   for (let i = 0; i < 2; i++) {
-    const other = await startTestRoomgate({ ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_RELAY_ENABLED: 'false' }, { sharing: t });
+    const other = await startTestRoomgate({ ROOMGATE_PURGE_INTERVAL_MS: '3600000', ...UNLIMITED_JOINS, ROOMGATE_RELAY_ENABLED: 'false' }, { sharing: t });
     others.push(other);
     otherCodes.push(joinCodeClient(other.address));
   }

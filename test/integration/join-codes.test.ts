@@ -13,7 +13,7 @@ import { PurgeScheduler } from '../../src/domain/purge-scheduler.js';
 import { JoinCodeKind } from '../../src/gen/roomgate/v1/resources.js';
 import { PgJoinCodeStore } from '../../src/store/join-code-store.js';
 import { PgPurgeStore } from '../../src/store/purge-store.js';
-import { inSeconds, insertRole, joinCodeClient, setAppUrls, type JoinCodeCalls } from '../support/join-codes.js';
+import { inSeconds, insertRole, joinCodeClient, setAppUrls, UNLIMITED_JOINS, type JoinCodeCalls } from '../support/join-codes.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 
 let t: TestRoomgate;
@@ -30,7 +30,7 @@ const MISSING = '00000000-0000-4000-8000-00000000dead';
 const issued: string[] = [];
 
 beforeAll(async () => {
-  t = await startTestRoomgate({ ROOMGATE_PURGE_INTERVAL_MS: '3600000' });
+  t = await startTestRoomgate({ ROOMGATE_PURGE_INTERVAL_MS: '3600000', ...UNLIMITED_JOINS });
   small = await startTestRoomgate(
     { ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_RELAY_ENABLED: 'false', ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT: '3' },
     { sharing: t },
