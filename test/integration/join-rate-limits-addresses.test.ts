@@ -103,7 +103,7 @@ async function redeemViaWeb(server: TestRoomgate, code: string, options: { local
 
 describe('RedeemJoinCode rate limits by client address', () => {
   it("counts a direct caller under its TCP address, whatever roomgate-client-address or x-forwarded-for it sends", async () => {
-    const spoofs = [
+    const spoofs: Record<string, string>[] = [
       { 'roomgate-client-address': '203.0.113.201' },
       { 'x-forwarded-for': '203.0.113.202' },
       { 'roomgate-client-address': '203.0.113.203', 'roomgate-bridge-key': randomBytes(32).toString('base64url'), 'x-forwarded-for': '203.0.113.203' },
