@@ -1,0 +1,85 @@
+// The role lock through PgBouncer 1.18 in transaction mode
+// (test/support/pgbouncer.ts), where only transaction-scoped state survives:
+// lockRole is a transaction-scoped advisory lock, so CreatePeer with a role on
+// one roomgate and UpdateRole with apply_to_existing_peers on another still
+// leave no peer of the role with the permissions it replaced. Two roomgates
+// serve one database of this file's own through the bouncer
+// (ROOMGATE_DB_TRANSACTION_POOLING=true) and LISTEN on it directly. Without
+// the binary the test skips, saying so; with ROOMGATE_REQUIRE_PGBOUNCER=1 (set
+// by .ci/run) it fails instead.
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
+import type { Config } from '../../src/config.js';
+import { TokenInvalidReason } from '../../src/gen/roomgate/v1/token_service.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { pgbouncerMissing, startPgBouncer, type PgBouncer } from '../support/pgbouncer.js';
+import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
+
+const REQUIRED = process.env.ROOMGATE_REQUIRE_PGBOUNCER === '1';
+const missing = await pgbouncerMissing();
+if (missing !== undefined && !REQUIRED) console.warn(`PgBouncer roles test skipped: needs Debian's pgbouncer: ${missing}`);
+
+const NONE = { canPublish: false, canSubscribe: false, canUpdateMetadata: false, canUpdateRoom: false, canRemoveParticipants: false };
+const SPEAKER = { ...NONE, canPublish: true, canSubscribe: true };
+const HOST = { canPublish: true, canSubscribe: true, canUpdateMetadata: true, canUpdateRoom: true, canRemoveParticipants: true };
+
+let bouncer: PgBouncer;
+let db: TestDatabase;
+const servers: TestRoomgate[] = [];
+
+beforeAll(async () => {
+  if (missing !== undefined) return;
+  bouncer = await startPgBouncer({ serverUrl: inject('databaseAdminUrl'), poolSize: 4 });
+  db = await createTestDatabase();
+  const env = {
+    DATABASE_URL: bouncer.url(db.name),
+    ROOMGATE_DIRECT_DATABASE_URL: db.connectionString,
+    ROOMGATE_DB_TRANSACTION_POOLING: 'true',
+  };
+  const first = await startTestRoomgate(env, { sharing: { db, config: { keyEncryptionKey: randomBytes(32) } as Config } });
+  servers.push(first, await startTestRoomgate(env, { sharing: first }));
+});
+afterAll(async () => {
+  for (const s of servers.reverse()) await s.close();
+  await db?.drop();
+  await bouncer?.stop();
+});
+
+beforeEach((ctx) => {
+  if (missing === undefined) return;
+  if (REQUIRED) throw new Error(`ROOMGATE_REQUIRE_PGBOUNCER=1, but ${missing}`);
+  ctx.skip(`needs Debian's pgbouncer: ${missing}`);
+});
+
+it('never leaves a peer of the role with replaced permissions through a transaction pooler either', async () => {
+  const [a, b] = servers as [TestRoomgate, TestRoomgate];
+  const token = await a.managementToken('sandbox');
+  const verifier = await a.managementToken('sandbox', ['verify']);
+  const before = await bouncer.stats(db.name);
+  for (let round = 0; round < 4; round++) {
+    const role = `pooled-${round}`;
+    await a.client.roles.createRole({ name: role, permissions: SPEAKER }, { token });
+    const rooms = [(await a.client.rooms.createRoom({}, { token })).room!.id, (await b.client.rooms.createRoom({}, { token })).room!.id];
+    const creates = Array.from({ length: 12 }, (_, i) =>
+      sleep(i * 2).then(() => b.client.peers.createPeer({ roomId: rooms[i % 2]!, identity: `p${i}`, role }, { token })),
+    );
+    const update = sleep(8).then(() => a.client.roles.updateRole({ name: role, permissions: HOST, applyToExistingPeers: true }, { token }));
+    const [made] = await Promise.all([Promise.all(creates), update]);
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM peers p JOIN roles r ON r.id = p.role_id
+       WHERE r.name = $1 AND (p.can_publish, p.can_subscribe, p.can_update_metadata, p.can_update_room, p.can_remove_participants)
+         IS DISTINCT FROM (r.can_publish, r.can_subscribe, r.can_update_metadata, r.can_update_room, r.can_remove_participants)`,
+      [role],
+    );
+    expect(rows[0]!.n, `round ${round}`).toBe(0);
+    for (const p of made) {
+      const res = await b.client.tokens.verifyPeerToken({ token: p.peerToken }, { token: verifier });
+      if (res.valid) expect(res.claims!.permissions).toEqual(HOST);
+      else expect(res.reason).toBe(TokenInvalidReason.TOKEN_INVALID_REASON_SUPERSEDED);
+    }
+  }
+  expect(bouncer.alive(), bouncer.log()).toBe(true);
+  // The calls went through the bouncer.
+  expect((await bouncer.stats(db.name)).transactions - before.transactions).toBeGreaterThan(50);
+});
