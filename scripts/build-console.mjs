@@ -15,6 +15,7 @@ const distDir = path.join(consoleDir, 'dist');
 const inputs = [
   path.join(consoleDir, 'src'),
   path.join(consoleDir, 'index.html'),
+  path.join(consoleDir, 'join.html'),
   path.join(consoleDir, 'vite.config.ts'),
   path.join(consoleDir, 'tsconfig.json'),
   path.join(consoleDir, 'package.json'),
@@ -37,7 +38,7 @@ function mtimes(p) {
 
 const built = mtimes(distDir);
 const newestInput = Math.max(...inputs.flatMap(mtimes));
-const hasIndex = mtimes(path.join(distDir, 'index.html')).length > 0;
+const hasIndex = mtimes(path.join(distDir, 'index.html')).length > 0 && mtimes(path.join(distDir, 'join.html')).length > 0;
 if (!process.argv.includes('--force') && hasIndex && Math.min(...built) > newestInput) {
   console.log('console/dist is up to date');
   process.exit(0);

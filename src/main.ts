@@ -9,9 +9,10 @@ import { BanManager } from './domain/ban-manager.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { EventCursors } from './domain/event-cursor.js';
 import { EventStream } from './domain/event-stream.js';
+import { JoinRateLimits } from './domain/join-rate-limits.js';
 import { JoinCodeManager } from './domain/join-code-manager.js';
 import { JoinCodeHasher } from './domain/join-codes.js';
-import { JoinRateLimits } from './domain/join-rate-limits.js';
+import { JoinSettingsManager } from './domain/join-settings-manager.js';
 import { KeyEncryptor } from './domain/key-encryption.js';
 import { LastUsedTracker } from './domain/last-used-tracker.js';
 import { ManagementTokenManager } from './domain/management-token-manager.js';
@@ -34,6 +35,7 @@ import { bridgeSocket } from './http/grpc-web-socket.js';
 import { StreamSlots } from './http/grpc-web-stream-slots.js';
 import { consoleDirectory, loadConsoleFiles } from './http/console-files.js';
 import { startHttpListener } from './http/http-listener.js';
+import { loggablePath } from './http/join-page-routes.js';
 import { jwksMaxAgeSeconds } from './http/jwks-cache.js';
 import { publicRouter } from './http/public-routes.js';
 import { TrustedProxies } from './http/trusted-proxies.js';
@@ -45,8 +47,9 @@ import { PgBanStore } from './store/ban-store.js';
 import { openDatabase, type Database } from './store/database.js';
 import { DatabaseProbe } from './store/database-probe.js';
 import { PgEventStore } from './store/event-store.js';
-import { PgJoinCodeStore } from './store/join-code-store.js';
 import { PgJoinRateLimitStore } from './store/join-rate-limits.js';
+import { PgJoinCodeStore } from './store/join-code-store.js';
+import { PgJoinSettingsStore } from './store/join-settings-store.js';
 import { PgManagementTokenStore } from './store/management-token-store.js';
 import { PgPeerStore } from './store/peer-store.js';
 import { createPool } from './store/pool.js';
@@ -61,6 +64,7 @@ import { createRoomgateServer, type RoomgateServer } from './transport/server.js
 import { serverCredentials } from './transport/tls.js';
 import { watchEvents } from './transport/watch-events.js';
 import { webhookBody } from './transport/webhook-body.js';
+
 
 /** A running roomgate. */
 export interface Roomgate {
@@ -214,6 +218,7 @@ export async function startRoomgate(
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
       auditLog: new AuditManager(auditStore, config.limits, pages),
       callAddresses: { proxies: trustedProxies, bridgeKey: socket?.key },
+      joinSettings: new JoinSettingsManager(new PgJoinSettingsStore(pool)),
       tokens,
       managementTokens: managementTokenManager,
       signingKeys: new SigningKeyManager(keys, keyStore, clock, rotationTiming(config)),
@@ -272,7 +277,8 @@ export async function startRoomgate(
         jwksMaxAgeSeconds: jwksMaxAgeSeconds(config),
         // Not ready before the gRPC port is open, a moment after this one.
         ready: () => grpcPort !== undefined && server.health.status === 'SERVING',
-        onError: (err, req) => logger.error({ err, method: req.method }, 'http handler failed'),
+        // The path is logged with a join link's code redacted: the code is a credential.
+        onError: (err, req) => logger.error({ err, method: req.method, path: loggablePath(req.url) }, 'http handler failed'),
       });
       await server.listen(socket.address);
       // Listening before the public port: a start that fails after this point must not leave it open (a no-op after close()).

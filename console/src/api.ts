@@ -3,7 +3,9 @@ import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import { AuditService } from './gen/roomgate/v1/audit_service_pb.js';
 import { BanService } from './gen/roomgate/v1/ban_service_pb.js';
 import { EventService } from './gen/roomgate/v1/event_service_pb.js';
+import { JoinCodeService } from './gen/roomgate/v1/join_code_service_pb.js';
 import { PeerService } from './gen/roomgate/v1/peer_service_pb.js';
+import { RoleService } from './gen/roomgate/v1/role_service_pb.js';
 import { RoomService } from './gen/roomgate/v1/room_service_pb.js';
 import { TokenService } from './gen/roomgate/v1/token_service_pb.js';
 
@@ -15,6 +17,8 @@ export interface Api {
   events: Client<typeof EventService>;
   bans: Client<typeof BanService>;
   audit: Client<typeof AuditService>;
+  roles: Client<typeof RoleService>;
+  joinCodes: Client<typeof JoinCodeService>;
 }
 
 /** Builds the clients over gRPC-Web at this page's own origin. */
@@ -31,6 +35,8 @@ export function createApi(token: string): Api {
     events: createClient(EventService, transport),
     bans: createClient(BanService, transport),
     audit: createClient(AuditService, transport),
+    roles: createClient(RoleService, transport),
+    joinCodes: createClient(JoinCodeService, transport),
   };
 }
 

@@ -55,8 +55,8 @@ export function Dialog({ title, onCancel, children }: { title: string; onCancel:
   );
 }
 
-/** A secret or token in a read-only textbox, with a Copy button. */
-export function CopyField({ label, value, note }: { label: string; value: string; note?: string }) {
+/** A secret or token in a read-only textbox, with a Copy button (named `button`, when a page shows two). */
+export function CopyField({ label, value, note, button = 'Copy' }: { label: string; value: string; note?: string; button?: string }) {
   const id = useId();
   const input = useRef<HTMLInputElement>(null);
   const [copied, setCopied] = useState('');
@@ -76,7 +76,7 @@ export function CopyField({ label, value, note }: { label: string; value: string
       <div className="row">
         <input id={id} ref={input} readOnly value={value} className="mono" onFocus={(e) => e.currentTarget.select()} />
         <button type="button" onClick={() => void copy()}>
-          Copy
+          {button}
         </button>
       </div>
       <p role="status" className="hint">

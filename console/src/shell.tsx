@@ -4,7 +4,9 @@ import { AuditPage } from './pages/audit.js';
 import { BansPage } from './pages/bans.js';
 import { DeliveriesPage } from './pages/deliveries.js';
 import { EventsPage } from './pages/events.js';
+import { JoinCodesPage } from './pages/join-codes.js';
 import { KeysPage } from './pages/keys.js';
+import { RolesPage } from './pages/roles.js';
 import { RoomPage } from './pages/room.js';
 import { RoomsPage } from './pages/rooms.js';
 import { TokensPage } from './pages/tokens.js';
@@ -13,6 +15,8 @@ import { ReportContext, useReport, useSession, type ReportError } from './sessio
 
 const NAV: [href: string, label: string][] = [
   ['#/rooms', 'Rooms'],
+  ['#/roles', 'Roles'],
+  ['#/join-codes', 'Join codes'],
   ['#/events', 'Events'],
   ['#/webhooks', 'Webhooks'],
   ['#/tokens', 'Management tokens'],
@@ -27,6 +31,10 @@ function page(route: string): ReactNode {
   switch (section) {
     case 'rooms':
       return id ? <RoomPage key={id} roomId={id} /> : <RoomsPage />;
+    case 'roles':
+      return <RolesPage />;
+    case 'join-codes':
+      return <JoinCodesPage />;
     case 'events':
       return <EventsPage />;
     case 'webhooks':

@@ -23,7 +23,8 @@ export type AuditTargetType =
   | 'management_token'
   | 'signing_key'
   | 'role'
-  | 'join_code';
+  | 'join_code'
+  | 'join_settings';
 
 /** Something an audited call acted on. */
 export interface AuditTarget {

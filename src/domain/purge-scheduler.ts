@@ -65,9 +65,9 @@ export class PurgeScheduler {
 
   /**
    * One run: deletes expired peers, then expired rooms, then expired bans,
-   * then expired request_id keys, then events and audit records past their
-   * retention, then ended join rate limit windows, then join codes dead for
-   * longer than their retention; returns how many of each.
+   * then expired request_id keys, then events, audit records and dead join
+   * codes past their retention, then ended join rate limit windows; returns
+   * how many of each.
    */
   async runOnce(): Promise<{
     peers: number;
@@ -93,17 +93,19 @@ export class PurgeScheduler {
         auditEvents += await this.batches((n) => audit.store.pruneAuditEvents(environment, audit.retentionSeconds, n));
       }
     }
-    const limits = this.options.joinRateLimits;
-    const joinRateLimits = limits ? await this.batches((n) => limits.store.purgeStale(limits.windowSeconds, n)) : 0;
     const codes = this.options.joinCodes;
     const joinCodes = codes ? await this.batches((n) => codes.store.purgeDeadJoinCodes(codes.retentionSeconds, n)) : 0;
-    return { peers, rooms, bans, idempotencyKeys, events, auditEvents, joinRateLimits, joinCodes };
+    const limits = this.options.joinRateLimits;
+    // Ten times the batch of the others: a guessing campaign leaves one row
+    // per code guessed, each a cheap delete by primary key.
+    const joinRateLimits = limits ? await this.batches((n) => limits.store.purgeStale(limits.windowSeconds, n), 10) : 0;
+    return { peers, rooms, bans, idempotencyKeys, events, auditEvents, joinCodes, joinRateLimits };
   }
 
   // At most ten batches per run: a backlog drains over a few runs without one
   // long delete holding locks or bloating one transaction.
-  private async batches(deleteBatch: (limit: number) => Promise<number>): Promise<number> {
-    const batchSize = this.maxPerRun * 10;
+  private async batches(deleteBatch: (limit: number) => Promise<number>, scale = 1): Promise<number> {
+    const batchSize = this.maxPerRun * 10 * scale;
     let total = 0;
     for (let batch = 0; batch < 10 && !this.stopped; batch++) {
       const deleted = await deleteBatch(batchSize);

@@ -15,6 +15,9 @@ export interface ConsoleFile {
   immutable: boolean;
 }
 
+/** The join page's file in console/dist (built from console/join.html), served at /join/<code> only. */
+export const JOIN_PAGE_FILE = 'join.html';
+
 /** Files by their path below the console's root, e.g. `index.html`, `assets/index-B5x.js`. */
 export type ConsoleFiles = Map<string, ConsoleFile>;
 

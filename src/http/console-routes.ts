@@ -1,5 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { ConsoleFile, ConsoleFiles } from './console-files.js';
+import { JOIN_PAGE_FILE, type ConsoleFile, type ConsoleFiles } from './console-files.js';
 import { noneMatch } from './jwks-route.js';
 import type { HttpRouter } from './router.js';
 
@@ -89,7 +89,10 @@ export function addConsoleRoutes(router: HttpRouter, files: ConsoleFiles | undef
       res.end(NOT_BUILT);
     });
   }
-  for (const [name, file] of files) router.get(`${CONSOLE_PATH}/${name}`, serveFile(file));
+  for (const [name, file] of files) {
+    // The join page is served at /join/<code> only (join-page-routes.ts), with headers of its own.
+    if (name !== JOIN_PAGE_FILE) router.get(`${CONSOLE_PATH}/${name}`, serveFile(file));
+  }
   const index = files.get('index.html');
   if (index) router.get(`${CONSOLE_PATH}/`, serveFile(index));
   return router;

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ConsoleFiles } from './console-files.js';
 import { addConsoleRoutes } from './console-routes.js';
+import { addJoinPageRoutes } from './join-page-routes.js';
 import { healthzRoute, readyzRoute } from './health-routes.js';
 import { JWKS_PATH, jwksRoute } from './jwks-route.js';
 import { HttpRouter } from './router.js';
@@ -19,11 +20,11 @@ export interface PublicRoutesDeps {
   onError: (err: unknown, req: IncomingMessage) => void;
 }
 
-/** The router of the public listener: the JWKS, health and the console. */
+/** The router of the public listener: the JWKS, health, the console and the join page. */
 export function publicRouter(deps: PublicRoutesDeps): HttpRouter {
   const router = new HttpRouter(deps.onError)
     .get(JWKS_PATH, jwksRoute(deps.tokens, deps.jwksMaxAgeSeconds))
     .get('/healthz', healthzRoute)
     .get('/readyz', readyzRoute(deps.ready));
-  return addConsoleRoutes(router, deps.consoleFiles);
+  return addJoinPageRoutes(addConsoleRoutes(router, deps.consoleFiles), deps.consoleFiles);
 }

@@ -25,6 +25,7 @@ export interface HttpRoute {
  */
 export class HttpRouter {
   private readonly routes = new Map<string, HttpRoute>();
+  private readonly prefixes: { prefix: string; accepts: (rest: string) => boolean; route: HttpRoute }[] = [];
 
   constructor(private readonly onError: (err: unknown, req: IncomingMessage) => void) {}
 
@@ -40,11 +41,21 @@ export class HttpRouter {
     return this;
   }
 
+  /**
+   * Adds a route for every path `prefix` + one segment that `accepts` (e.g.
+   * `/join/<code>`); other paths under the prefix are 404 like any unknown one.
+   */
+  prefixRoute(prefix: string, accepts: (rest: string) => boolean, route: HttpRoute): this {
+    if (!prefix.endsWith('/') || this.prefixes.some((p) => p.prefix === prefix)) throw new Error(`bad or repeated prefix ${prefix}`);
+    this.prefixes.push({ prefix, accepts, route });
+    return this;
+  }
+
   /** Answers one request. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = parseRequestTarget(req.url);
     if ('refused' in target) return sendText(res, 400, `bad request: ${target.refused}`);
-    const route = this.routes.get(target.path);
+    const route = this.routes.get(target.path) ?? this.prefixed(target.path);
     if (!route) return sendText(res, 404, 'not found');
     const method = req.method === 'HEAD' ? 'GET' : (req.method as HttpMethod);
     const handler = Object.hasOwn(route.handlers, method) ? route.handlers[method] : undefined;
@@ -60,6 +71,11 @@ export class HttpRouter {
       if (!res.headersSent) sendText(res, 500, 'internal error');
       else res.destroy();
     }
+  }
+
+  private prefixed(path: string): HttpRoute | undefined {
+    const match = this.prefixes.find((p) => path.startsWith(p.prefix));
+    return match && match.accepts(path.slice(match.prefix.length)) ? match.route : undefined;
   }
 }
 

@@ -17,7 +17,7 @@ import { deletePeerIn } from './peer-deletes.js';
 import { prepared, query, withTransaction } from './pool.js';
 import { assignRoleIn } from './role-assign.js';
 import { lockRole } from './role-lock.js';
-import { roleIdExists } from './role-rows.js';
+import { roleIdExists, roleTarget } from './role-rows.js';
 import { lockRoom, roomExists } from './room-lock.js';
 
 // The reads and writes of every CreatePeer and VerifyPeerToken, planned once per connection.
@@ -117,7 +117,7 @@ export async function insertPeerIn(client: pg.PoolClient, peer: NewPeer, roomSeq
     throw new DomainError('ERR_DB_CONFLICT', "the identity's ban was lifted during the request; retry it");
   }
   const record = toPeer(rows[0]);
-  auditChange(peer.environment, { type: 'room', id: peer.roomId }, { type: 'peer', id: peer.id });
+  auditChange(peer.environment, { type: 'room', id: peer.roomId }, { type: 'peer', id: peer.id }, ...(peer.roleId === null ? [] : [roleTarget(peer.role)]));
   await appendEvent(client, { environment: peer.environment, roomId: peer.roomId, roomSeq, payload: { type: 'peer_created', peer: record } });
   return record;
 }

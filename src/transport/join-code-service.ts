@@ -7,7 +7,7 @@ import { toPeer } from './mappers.js';
 import { publicUnary, unary, type UnaryDeps } from './unary.js';
 
 /** JoinCodeService's join code methods; the join settings methods are served apart. */
-export type JoinCodeMethods = Omit<JoinCodeServiceServer, 'getJoinSettings' | 'updateJoinSettings'>;
+export type JoinCodeMethods = Pick<JoinCodeServiceServer, 'createJoinCode' | 'getJoinCode' | 'listJoinCodes' | 'revokeJoinCode' | 'redeemJoinCode'>;
 
 const OUTCOMES: Partial<Record<ErrorCode, string>> = {
   ERR_JOIN_CODE_INVALID: 'invalid_code',

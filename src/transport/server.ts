@@ -11,6 +11,7 @@ import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import type { AuditManager } from '../domain/audit-manager.js';
 import type { BanManager } from '../domain/ban-manager.js';
 import type { JoinCodeManager } from '../domain/join-code-manager.js';
+import type { JoinSettingsManager } from '../domain/join-settings-manager.js';
 import type { PeerManager } from '../domain/peer-manager.js';
 import type { RoleManager } from '../domain/role-manager.js';
 import type { RoomManager } from '../domain/room-manager.js';
@@ -20,6 +21,7 @@ import { clientAddressInterceptor, TRUST_NO_ONE, type CallAddressTrust } from '.
 import { eventService, type EventServiceManagers } from './event-service.js';
 import { HEALTH_SERVICE_NAME, ServerHealth } from './health.js';
 import { joinCodeService } from './join-code-service.js';
+import { joinSettingsService } from './join-settings-service.js';
 import { peerService } from './peer-service.js';
 import { addReflectionService, REFLECTION_SERVICE_NAMES } from './reflection-service.js';
 import { roleService } from './role-service.js';
@@ -50,6 +52,7 @@ export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServic
   callAddresses?: CallAddressTrust;
   roles: RoleManager;
   joinCodes: JoinCodeManager;
+  joinSettings: JoinSettingsManager;
   watchEvents: grpc.handleServerStreamingCall<eventMessages.WatchEventsRequest, eventMessages.WatchEventsResponse>;
 }
 
@@ -100,8 +103,10 @@ export function createRoomgateServer(deps: ServerDeps, options?: ServerOptions):
   server.addService(withStrictUtf8(banMessages.BanServiceService, banMessages), banService(deps, deps.bans));
   server.addService(withStrictUtf8(auditMessages.AuditServiceService, auditMessages), auditService(deps, deps.auditLog));
   server.addService(withStrictUtf8(roleMessages.RoleServiceService, roleMessages), roleService(deps, deps.roles));
-  // GetJoinSettings and UpdateJoinSettings are not served yet: grpc-js answers UNIMPLEMENTED for them.
-  const joinCodeMethods = { ...joinCodeService(deps, deps.joinCodes) } as joinCodeMessages.JoinCodeServiceServer;
+  const joinCodeMethods: joinCodeMessages.JoinCodeServiceServer = {
+    ...joinCodeService(deps, deps.joinCodes),
+    ...joinSettingsService(deps, deps.joinSettings),
+  };
   server.addService(withStrictUtf8(joinCodeMessages.JoinCodeServiceService, joinCodeMessages), joinCodeMethods);
   const health = new ServerHealth(ROOMGATE_SERVICE_NAMES, 'SERVING');
   health.addToServer(server);

@@ -44,12 +44,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoomgateClient, type RoomgateClient } from '../../src/client/index.js';
 import { HealthCheckRequest, HealthCheckResponse, HealthCheckResponse_ServingStatus } from '../../src/gen/grpc/health/v1/health.js';
 import * as auditMessages from '../../src/gen/roomgate/v1/audit_service.js';
+import * as roleMessages from '../../src/gen/roomgate/v1/role_service.js';
 import * as banMessages from '../../src/gen/roomgate/v1/ban_service.js';
 import * as eventMessages from '../../src/gen/roomgate/v1/event_service.js';
 import * as joinCodeMessages from '../../src/gen/roomgate/v1/join_code_service.js';
 import * as peerMessages from '../../src/gen/roomgate/v1/peer_service.js';
 import { ManagementScope } from '../../src/gen/roomgate/v1/resources.js';
-import * as roleMessages from '../../src/gen/roomgate/v1/role_service.js';
 import * as roomMessages from '../../src/gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../../src/gen/roomgate/v1/token_service.js';
 import { ROOMGATE_SERVICE_NAMES } from '../../src/transport/server.js';
@@ -102,7 +102,7 @@ function roomgateMethods(): { services: string[]; methods: Method[] } {
   const registry = descriptorRegistry();
   const services: string[] = [];
   const methods: Method[] = [];
-  for (const module of [roomMessages, peerMessages, tokenMessages, eventMessages, banMessages, auditMessages, roleMessages, joinCodeMessages] as Record<string, unknown>[]) {
+  for (const module of [roomMessages, peerMessages, tokenMessages, eventMessages, banMessages, auditMessages, joinCodeMessages, roleMessages] as Record<string, unknown>[]) {
     for (const [name, value] of Object.entries(module)) {
       if (!name.endsWith('Service') || typeof value !== 'object' || value === null) continue;
       const service = withStrictUtf8(value as Parameters<typeof withStrictUtf8>[0], module);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditServiceClient, type ListAuditEventsResponse } from '../../src/gen/roomgate/v1/audit_service.js';
 import { EventType } from '../../src/gen/roomgate/v1/events.js';
 import { AuditActorKind, JoinCodeKind } from '../../src/gen/roomgate/v1/resources.js';
-import { inSeconds, joinCodeClient, setAppUrls, type JoinCodeCalls } from '../support/join-codes.js';
+import { inSeconds, joinCodeClient, setAppUrls, UNLIMITED_JOINS, type JoinCodeCalls } from '../support/join-codes.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { waitUntil } from '../support/wait-until.js';
 import { Watch } from '../support/watch.js';
@@ -25,12 +25,10 @@ let codes: JoinCodeCalls;
 let receiver: WebhookReceiver;
 const SPEAKER = { canPublish: true, canSubscribe: true, canUpdateMetadata: true, canUpdateRoom: false, canRemoveParticipants: false };
 const INVALID = /^the join code is not valid/;
-// Every call here comes from 127.0.0.1: the rate limits are tested in their own file.
-const UNLIMITED = { ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS: '1000000', ROOMGATE_JOIN_RATE_LIMIT_PER_CODE: '1000000' };
 
 beforeAll(async () => {
   t = await startTestRoomgate({
-    ...UNLIMITED,
+    ...UNLIMITED_JOINS,
     ROOMGATE_PURGE_INTERVAL_MS: '3600000',
     ROOMGATE_PUBLIC_URL: 'https://rooms.example.com/',
     ROOMGATE_WEBHOOK_ALLOW_HTTP: 'true',
@@ -283,6 +281,7 @@ describe('a redemption as events and audit', () => {
       targets: [
         { type: 'room', id: roomId },
         { type: 'peer', id: r.peer!.id },
+        { type: 'role', id: 'speaker' },
         { type: 'join_code', id: made.joinCode!.id },
       ],
     });

@@ -13,7 +13,7 @@ import { PurgeScheduler } from '../../src/domain/purge-scheduler.js';
 import { JoinCodeKind } from '../../src/gen/roomgate/v1/resources.js';
 import { PgJoinCodeStore } from '../../src/store/join-code-store.js';
 import { PgPurgeStore } from '../../src/store/purge-store.js';
-import { inSeconds, joinCodeClient, setAppUrls, type JoinCodeCalls } from '../support/join-codes.js';
+import { inSeconds, joinCodeClient, setAppUrls, UNLIMITED_JOINS, type JoinCodeCalls } from '../support/join-codes.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 
 let t: TestRoomgate;
@@ -26,15 +26,13 @@ let reader: string;
 let verifier: string;
 let production: string;
 const MISSING = '00000000-0000-4000-8000-00000000dead';
-// Every call here comes from 127.0.0.1: the rate limits are tested in their own file.
-const UNLIMITED = { ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS: '1000000', ROOMGATE_JOIN_RATE_LIMIT_PER_CODE: '1000000' };
 /** Every code any test was given, to look for where it must not be. */
 const issued: string[] = [];
 
 beforeAll(async () => {
-  t = await startTestRoomgate({ ...UNLIMITED, ROOMGATE_PURGE_INTERVAL_MS: '3600000' });
+  t = await startTestRoomgate({ ...UNLIMITED_JOINS, ROOMGATE_PURGE_INTERVAL_MS: '3600000' });
   small = await startTestRoomgate(
-    { ...UNLIMITED, ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_RELAY_ENABLED: 'false', ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT: '3' },
+    { ...UNLIMITED_JOINS, ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_RELAY_ENABLED: 'false', ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT: '3' },
     { sharing: t },
   );
   codes = joinCodeClient(t.address);

@@ -150,7 +150,7 @@ describe('JoinRateLimits on Postgres', () => {
         throw err;
       },
     });
-    // Batches of twenty (maxPerRun × 10), ten batches at most per run: more than the file's rows.
+    // Batches of 200 (maxPerRun × 100), ten batches at most per run: more than the file's rows.
     expect((await purge.runOnce()).joinRateLimits).toBeGreaterThanOrEqual(50);
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM join_rate_limits WHERE window_start <= now() - interval '60 seconds'`)).rows[0].n).toBe(0);
     expect(await row(`address:${live}`)).toEqual({ attempts: 1 });

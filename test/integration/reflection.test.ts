@@ -43,6 +43,7 @@ const ROOMGATE_SERVICES = [
   'roomgate.v1.EventService',
   'roomgate.v1.BanService',
   'roomgate.v1.AuditService',
+  'roomgate.v1.RoleService',
 ];
 const LISTED = [...ROOMGATE_SERVICES, HEALTH_SERVICE_NAME, ...REFLECTION_SERVICE_NAMES];
 const JWKS = '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}';

@@ -270,6 +270,27 @@ describe('audit', () => {
     }
   });
 
+  it('names the role in the records of CreatePeer and IssuePeerToken with a role', async () => {
+    const name = unique('audited-peer');
+    await roles().createRole({ name, permissions: { ...NONE, canSubscribe: true } }, { token });
+    const roomId = await newRoom();
+    const created = `roles-audit-${++r}-${randomUUID()}`;
+    const peer = (await t.client.peers.createPeer({ roomId, role: name }, as(created))).peer!;
+    expect((await auditRowsOf(t.db.pool, created))[0]).toMatchObject({
+      method: 'roomgate.v1.PeerService/CreatePeer',
+      targets: [{ type: 'room', id: roomId }, { type: 'peer', id: peer.id }, { type: 'role', id: name }],
+    });
+    const other = (await t.client.peers.createPeer({ roomId, permissions: SPEAKER }, { token })).peer!;
+    const issued = `roles-audit-${++r}-${randomUUID()}`;
+    await t.client.tokens.issuePeerToken({ roomId, peerId: other.id, role: name }, as(issued));
+    const rows = await auditRowsOf(t.db.pool, issued);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      method: 'roomgate.v1.TokenService/IssuePeerToken',
+      targets: [{ type: 'room', id: roomId }, { type: 'peer', id: other.id }, { type: 'role', id: name }],
+    });
+  });
+
   it('records nothing for reads and refused writes that changed nothing', async () => {
     const name = unique('quiet');
     await roles().createRole({ name }, { token });

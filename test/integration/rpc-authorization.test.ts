@@ -203,6 +203,8 @@ const REQUESTS: Record<string, (f: Fixture) => Promise<JsonValue>> = {
   ListJoinCodes: async () => ({}),
   RevokeJoinCode: async (f) => ({ id: (await joinCode(f)).id }),
   RedeemJoinCode: async (f) => ({ code: (await joinCode(f)).code, displayName: 'matrix' }),
+  GetJoinSettings: async () => ({}),
+  UpdateJoinSettings: async () => ({ settings: { appUrls: ['https://app.example.com/join'] } }),
 };
 
 /** A role made by an admin, named after the fixture's peer. */

@@ -15,3 +15,4 @@ export * from './join-rate-limiter.js';
 export * from './join-rate-limit-store.js';
 export * from './role-store.js';
 export * from './join-code-store.js';
+export * from './join-settings-store.js';

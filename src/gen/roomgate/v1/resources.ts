@@ -642,10 +642,10 @@ export interface AuditActor {
 export interface AuditTarget {
   /**
    * Kind of resource: room, peer, ban, webhook_endpoint, event,
-   * management_token or signing_key.
+   * management_token, signing_key or role.
    */
   type: string;
-  /** Its identifier (for a signing key, the kid). */
+  /** Its identifier (for a signing key, the kid; for a role, its name). */
   id: string;
 }
 

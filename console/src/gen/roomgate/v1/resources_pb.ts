@@ -822,14 +822,14 @@ export const AuditActorSchema: GenMessage<AuditActor> = /*@__PURE__*/
 export type AuditTarget = Message<"roomgate.v1.AuditTarget"> & {
   /**
    * Kind of resource: room, peer, ban, webhook_endpoint, event,
-   * management_token or signing_key.
+   * management_token, signing_key or role.
    *
    * @generated from field: string type = 1;
    */
   type: string;
 
   /**
-   * Its identifier (for a signing key, the kid).
+   * Its identifier (for a signing key, the kid; for a role, its name).
    *
    * @generated from field: string id = 2;
    */
