@@ -112,7 +112,7 @@ export async function insertPeerIn(client: pg.PoolClient, peer: NewPeer, roomSeq
   if (!rows[0]) {
     const ban = await activeBanOf(client, peer.environment, peer.identity, peer.roomId);
     if (ban) throw identityBanned(ban);
-    if (peer.roleId !== null && !(await roleIdExists(client, peer.roleId))) throw roleNotFound(peer.role);
+    if (peer.roleId !== null && !(await roleIdExists(client, peer.environment, peer.roleId))) throw roleNotFound(peer.role);
     // The ban was lifted between the two statements (a lift takes no identity lock).
     throw new DomainError('ERR_DB_CONFLICT', "the identity's ban was lifted during the request; retry it");
   }
