@@ -10,7 +10,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../support/cluster.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { inSeconds, joinCodeClient, type JoinCodeCalls } from '../support/join-codes.js';
+import { inSeconds, joinCodeClient, UNLIMITED_JOINS, type JoinCodeCalls } from '../support/join-codes.js';
 
 const SIZE = 3;
 const RACERS = 50;
@@ -24,8 +24,7 @@ beforeAll(async () => {
     databaseUrl: db.connectionString,
     size: SIZE,
     deadlineMs: 20_000,
-    // Every racer comes from 127.0.0.1: the rate limits are tested elsewhere.
-    env: { ROOMGATE_JOIN_RATE_LIMIT_PER_ADDRESS: '1000000', ROOMGATE_JOIN_RATE_LIMIT_PER_CODE: '1000000', ROOMGATE_HTTP_ADDRESS: 'off' },
+    env: { ...UNLIMITED_JOINS, ROOMGATE_HTTP_ADDRESS: 'off' },
   });
   codes = cluster.instances.map((p) => joinCodeClient(p.address));
   await cluster.client(0).roles.createRole({ name: 'racer', permissions: { canSubscribe: true } });

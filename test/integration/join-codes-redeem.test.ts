@@ -10,9 +10,11 @@
 // rate-limited second instance shares.
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../src/domain/audit-verifier.js';
 import { AuditServiceClient, type ListAuditEventsResponse } from '../../src/gen/roomgate/v1/audit_service.js';
 import { EventType } from '../../src/gen/roomgate/v1/events.js';
 import { AuditActorKind, JoinCodeKind } from '../../src/gen/roomgate/v1/resources.js';
+import { PgAuditStore } from '../../src/store/audit-store.js';
 import { inSeconds, joinCodeClient, setAppUrls, UNLIMITED_JOINS, type JoinCodeCalls } from '../support/join-codes.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { waitUntil } from '../support/wait-until.js';
@@ -25,7 +27,6 @@ let codes: JoinCodeCalls;
 let receiver: WebhookReceiver;
 const SPEAKER = { canPublish: true, canSubscribe: true, canUpdateMetadata: true, canUpdateRoom: false, canRemoveParticipants: false };
 const INVALID = /^the join code is not valid/;
-// Every call here comes from 127.0.0.1: the rate limits are tested in their own file.
 
 beforeAll(async () => {
   t = await startTestRoomgate({
@@ -276,6 +277,9 @@ describe('a redemption as events and audit', () => {
     );
     audit.close();
     expect(listed.auditEvents).toHaveLength(1);
+    // The chain holds with the new kind of actor in it (what `roomgate audit verify` walks).
+    const verdict = await new PgAuditStore(t.db.pool).inSnapshot((s) => verifyChain(s, 'sandbox'));
+    expect(verdict).toMatchObject({ ok: true });
     expect(listed.auditEvents[0]).toMatchObject({
       actor: { kind: AuditActorKind.AUDIT_ACTOR_KIND_JOIN_CODE, joinCodeId: made.joinCode!.id },
       method: 'roomgate.v1.JoinCodeService/RedeemJoinCode',

@@ -26,7 +26,6 @@ let reader: string;
 let verifier: string;
 let production: string;
 const MISSING = '00000000-0000-4000-8000-00000000dead';
-// Every call here comes from 127.0.0.1: the rate limits are tested in their own file.
 /** Every code any test was given, to look for where it must not be. */
 const issued: string[] = [];
 

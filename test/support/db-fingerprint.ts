@@ -18,8 +18,8 @@
 // test/integration/audit-recording*.test.ts assert, row by row.
 //
 // So are RedeemJoinCode's rate limit counters (join_rate_limits): every
-// attempt is counted before the code is looked up, a refused one too, by
-// design (docs/join-codes.md, "Rate limits").
+// attempt counts, refused or not, by design (docs/join-codes.md), and
+// test/integration/join-rate-limits*.test.ts assert them.
 //
 // Isolation: each test file has a database of its own (database.ts) and runs
 // its tests one at a time, so between two fingerprints only the call under
