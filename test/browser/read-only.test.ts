@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { expectNoSeriousAxeViolations } from '../support/browser-axe.js';
 import { describeBrowser, useConsole } from '../support/browser-console.js';
+import { joinCodeClient } from '../support/join-codes.js';
 
 // The seeded endpoint points at a closed loopback port: creating it needs these; no delivery has to succeed.
 const c = useConsole(import.meta.url, { ROOMGATE_WEBHOOK_ALLOW_HTTP: 'true', ROOMGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
@@ -13,10 +14,11 @@ const READ_ONLY = 'Read-only: this token cannot make changes';
 const WRITE_BUTTONS = [
   'Create room', 'Create', 'Save room', 'Kick', 'Kick and ban', 'Issue token', 'Create endpoint', 'Disable', 'Enable',
   'Rotate secret', 'Send test event', 'Redeliver', 'Create token', 'Revoke', 'Rotate signing key', 'Lift ban',
+  'Create role', 'Edit', 'Delete', 'Save role', 'Delete role', 'Create join code', 'Revoke join code', 'Save app URLs',
 ];
 
 /** The data every page shows to an admin, so that each page has rows where write buttons would be. */
-async function seed(): Promise<{ roomId: string; roomName: string; peerId: string; identity: string; banned: string; endpointId: string }> {
+async function seed(): Promise<{ roomId: string; roomName: string; peerId: string; identity: string; banned: string; endpointId: string; role: string; joinCode: string }> {
   const token = { token: c.root };
   const roomName = `ro-${randomBytes(4).toString('hex')}`;
   const { room } = await c.t.client.rooms.createRoom({ name: roomName }, token);
@@ -25,7 +27,12 @@ async function seed(): Promise<{ roomId: string; roomName: string; peerId: strin
   const banned = `banned-${randomBytes(3).toString('hex')}`;
   await c.t.client.bans.createBan({ identity: banned, roomId: room!.id, reason: 'seeded' }, token);
   const { endpoint } = await c.t.client.events.createWebhookEndpoint({ url: 'http://127.0.0.1:9/roomgate' }, token);
-  return { roomId: room!.id, roomName, peerId: peer!.id, identity, banned, endpointId: endpoint!.id };
+  const role = `ro-role-${randomBytes(3).toString('hex')}`;
+  await c.t.client.roles.createRole({ name: role, permissions: { canSubscribe: true } }, token);
+  const joinCode = `ro-code-${randomBytes(3).toString('hex')}`;
+  const codes = joinCodeClient(c.t.address);
+  await codes.create({ roomId: room!.id, role, expireTime: new Date(Date.now() + 3_600_000), description: joinCode }, c.root).finally(() => codes.close());
+  return { roomId: room!.id, roomName, peerId: peer!.id, identity, banned, endpointId: endpoint!.id, role, joinCode };
 }
 
 /**
@@ -77,6 +84,8 @@ describeBrowser('read-only console', { timeout: 90_000 }, () => {
     const pages: { route: string; heading: string; ready: () => Promise<unknown> }[] = [
       { route: '#/rooms', heading: 'Rooms', ready: () => page.getByRole('row').filter({ hasText: data.roomName }).waitFor() },
       { route: `#/rooms/${data.roomId}`, heading: data.roomName, ready: () => page.getByRole('row').filter({ hasText: data.identity }).waitFor() },
+      { route: '#/roles', heading: 'Roles', ready: () => page.getByRole('row').filter({ hasText: data.role }).waitFor() },
+      { route: '#/join-codes', heading: 'Join codes', ready: () => page.getByRole('row').filter({ hasText: data.joinCode }).waitFor() },
       { route: '#/events', heading: 'Events', ready: () => page.getByRole('table', { name: 'Events', exact: true }).waitFor() },
       { route: '#/webhooks', heading: 'Webhooks', ready: () => page.getByRole('table', { name: 'Webhook endpoints' }).or(page.getByRole('alert')).first().waitFor() },
       { route: `#/webhooks/${data.endpointId}`, heading: 'Deliveries', ready: () => page.getByRole('table', { name: 'Deliveries' }).or(page.getByRole('alert')).first().waitFor() },
