@@ -9,7 +9,7 @@ import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JoinCodeServiceClient, RedeemJoinCodeRequest, type RedeemJoinCodeResponse } from '../../src/gen/roomgate/v1/join_code_service.js';
 import { JoinCodeKind } from '../../src/gen/roomgate/v1/resources.js';
-import { inSeconds, insertRole, joinCodeClient, type JoinCodeCalls } from '../support/join-codes.js';
+import { inSeconds, joinCodeClient, type JoinCodeCalls } from '../support/join-codes.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { statusDetailsOf } from '../support/status-details.js';
 
@@ -24,7 +24,7 @@ beforeAll(async () => {
   token = await t.managementToken();
   codes = joinCodeClient(t.address);
   client = new JoinCodeServiceClient(t.address, credentials.createInsecure());
-  await insertRole(t.db.pool, { name: 'guest', permissions: { canSubscribe: true } });
+  await t.client.roles.createRole({ name: 'guest', permissions: { canSubscribe: true } }, { token });
 });
 afterAll(async () => {
   codes?.close();

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RetryInfo } from '../../src/gen/google/rpc/error_details.js';
 import { Status } from '../../src/gen/google/rpc/status.js';
 import { JoinCodeServiceClient, RedeemJoinCodeRequest, type RedeemJoinCodeResponse } from '../../src/gen/roomgate/v1/join_code_service.js';
-import { inSeconds, insertRole, joinCodeClient, type JoinCodeCalls } from '../support/join-codes.js';
+import { inSeconds, joinCodeClient, type JoinCodeCalls } from '../support/join-codes.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 import { statusDetailsOf } from '../support/status-details.js';
 
@@ -31,7 +31,7 @@ beforeAll(async () => {
   u = await startTestRoomgate({ ...LIMITS, ROOMGATE_TRUSTED_PROXIES: '192.0.2.1' }, { sharing: t });
   token = await t.managementToken();
   codes = joinCodeClient(t.address);
-  await insertRole(t.db.pool, { name: 'guest', permissions: { canSubscribe: true } });
+  await t.client.roles.createRole({ name: 'guest', permissions: { canSubscribe: true } }, { token });
 });
 afterAll(async () => {
   codes?.close();
