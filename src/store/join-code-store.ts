@@ -32,7 +32,7 @@ const COUNT_USE = `UPDATE join_codes c SET use_count = c.use_count + 1,
     used_up_at = CASE WHEN c.use_count + 1 = c.max_uses THEN now() END
   WHERE c.id = $1 AND ${JOIN_CODE_REDEEMABLE} RETURNING ${JOIN_CODE_COLUMNS}`;
 
-/** When a code stopped working; the expression of join_codes_dead_at_idx (migration 0012). */
+/** When a code stopped working; the expression of join_codes_dead_at_idx (migration 0011). */
 const DEAD_AT = "LEAST(expires_at, COALESCE(revoked_at, 'infinity'), COALESCE(used_up_at, 'infinity'))";
 
 const joinCodeTarget = (id: string) => ({ type: 'join_code', id }) as const;

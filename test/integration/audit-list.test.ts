@@ -64,6 +64,8 @@ describe('ListAuditEvents', () => {
     const a = await appendAuditRecord(t.db.pool, { actor: mgmt, targets: [{ type: 'room', id: roomId }, { type: 'peer', id: randomUUID() }], requestId: 'req-1' });
     const b = await appendAuditRecord(t.db.pool, { actor: peer, method: 'roomgate.v1.PeerService/DeletePeer', result: 'PERMISSION_DENIED', errorReason: 'ERR_PERMISSION_DENIED' });
     const c = await appendAuditRecord(t.db.pool, { actor: cli, method: 'cli token create', targets: [] });
+    const code = { kind: 'join_code' as const, joinCodeId: randomUUID() };
+    const d = await appendAuditRecord(t.db.pool, { actor: code, method: 'roomgate.v1.JoinCodeService/RedeemJoinCode' });
 
     const [got] = (await list({ actorId: mgmt.tokenId }, admin)).auditEvents;
     expect(got).toEqual({
@@ -79,6 +81,7 @@ describe('ListAuditEvents', () => {
         peerId: '',
         roomId: '',
         osUser: '',
+        joinCodeId: '',
       },
       method: 'roomgate.v1.RoomService/CreateRoom',
       targets: a.targets,
@@ -97,7 +100,13 @@ describe('ListAuditEvents', () => {
     });
     const [byCli] = (await list({ actorId: cli.osUser }, admin)).auditEvents;
     expect(byCli).toMatchObject({ id: c.id, actor: { kind: AuditActorKind.AUDIT_ACTOR_KIND_CLI, osUser: cli.osUser }, method: 'cli token create', targets: [] });
-    expect(BigInt(c.sequence)).toBe(BigInt(a.sequence) + 2n);
+    const [byCode] = (await list({ actorId: code.joinCodeId }, admin)).auditEvents;
+    expect(byCode).toMatchObject({
+      id: d.id,
+      actor: { kind: AuditActorKind.AUDIT_ACTOR_KIND_JOIN_CODE, joinCodeId: code.joinCodeId, managementTokenId: '', peerId: '', osUser: '' },
+      method: 'roomgate.v1.JoinCodeService/RedeemJoinCode',
+    });
+    expect(BigInt(d.sequence)).toBe(BigInt(a.sequence) + 3n);
   });
 
   it('filters by actor, target, method and time range, newest first, and the filters combine', async () => {
