@@ -17,7 +17,6 @@ import { KeyEncryptor } from './domain/key-encryption.js';
 import { LastUsedTracker } from './domain/last-used-tracker.js';
 import { ManagementTokenManager } from './domain/management-token-manager.js';
 import { PageTokens } from './domain/pagination.js';
-import type { JoinRateLimiter } from './domain/ports/index.js';
 import { PeerManager } from './domain/peer-manager.js';
 import { PeerTokens } from './domain/peer-token.js';
 import { PurgeScheduler } from './domain/purge-scheduler.js';
@@ -218,7 +217,6 @@ export async function startRoomgate(
       joinCodes,
       bans: new BanManager(new PgBanStore(pool), config.limits, invalidate, pages),
       auditLog: new AuditManager(auditStore, config.limits, pages),
-      joinRateLimiter,
       callAddresses: { proxies: trustedProxies, bridgeKey: socket?.key },
       joinSettings: new JoinSettingsManager(new PgJoinSettingsStore(pool)),
       tokens,

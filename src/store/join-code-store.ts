@@ -5,7 +5,6 @@ import { joinCodeInvalid, type JoinCodeRecord, type RedeemableJoinCode } from '.
 import type { Environment } from '../domain/principal.js';
 import type { PeerRecord, TokenStamp } from '../domain/records.js';
 import type { JoinCodeFilter, JoinCodePurgeStore, JoinCodeStore, NewJoinCode, NewPeer } from '../domain/ports/index.js';
-import { lockIdentity } from './ban-rows.js';
 import {
   JOIN_CODE_COLUMNS,
   JOIN_CODE_REDEEMABLE,
@@ -16,7 +15,7 @@ import {
   type JoinRoleRow,
 } from './join-code-rows.js';
 import { appendEvent, nextRoomSeq } from './outbox.js';
-import { insertPeerIn, reserveSeat } from './peer-store.js';
+import { insertPeerIn, lockNewPeer, reserveSeat } from './peer-store.js';
 import { query, withTransaction } from './pool.js';
 import { roomExists } from './room-lock.js';
 
@@ -142,16 +141,20 @@ export class PgJoinCodeStore implements JoinCodeStore, JoinCodePurgeStore {
     // record names, known only now that the code is found.
     setAuditActor(code.environment, { kind: 'join_code', joinCodeId: code.id });
     const made = await withTransaction(this.pool, async (client) => {
-      // CreatePeer's locks, in CreatePeer's order: identity, room; then the
-      // role (the peer's foreign key) and last the code's row.
-      await lockIdentity(client, peer.environment, peer.identity);
+      // CreatePeer's locks, in CreatePeer's order (identity, role, room),
+      // and last the code's row.
+      await lockNewPeer(client, peer);
       const roomSeq = await reserveSeat(client, peer);
       if (roomSeq === undefined) {
         // A deleted room took its codes with it.
         if (!(await roomExists(client, peer.environment, peer.roomId))) throw joinCodeInvalid();
         throw new DomainError('ERR_ROOM_FULL', 'the room is full: it already has max_peers peers');
       }
-      const record = await insertPeerIn(client, peer, roomSeq);
+      // A role deleted since the look-up took the code's role with it (a
+      // role that live codes use cannot be deleted, so the code had died).
+      const record = await insertPeerIn(client, peer, roomSeq).catch((err: unknown) => {
+        throw err instanceof DomainError && err.code === 'ERR_ROLE_NOT_FOUND' ? joinCodeInvalid() : err;
+      });
       const used = await query<JoinCodeRow>(client, COUNT_USE, [code.id]);
       if (!used.rows[0]) throw joinCodeInvalid();
       const after = toJoinCode(used.rows[0]);

@@ -72,9 +72,20 @@ const roomNotFound = () => new DomainError('ERR_ROOM_NOT_FOUND', 'room not found
 const REPLAY = new Error('idempotent replay');
 
 /**
+ * Takes a new peer's first locks, before any row lock: its identity's, as
+ * every ban of the identity takes it; then its role's, shared, so that
+ * UpdateRole's apply_to_existing_peers waits for this peer, or this peer
+ * reads the role it wrote (see lockRole).
+ */
+export async function lockNewPeer(client: pg.PoolClient, peer: NewPeer): Promise<void> {
+  await lockIdentity(client, peer.environment, peer.identity);
+  if (peer.roleId !== null) await lockRole(client, peer.environment, peer.role, 'shared');
+}
+
+/**
  * Takes a seat in the room for `peer` (see RESERVE_SEAT), locking the room:
  * the room's next event sequence number, or undefined when the room is full
- * or not in the environment. The identity's lock (lockIdentity) comes first.
+ * or not in the environment. lockNewPeer's locks come first.
  */
 export async function reserveSeat(client: pg.PoolClient, peer: Pick<NewPeer, 'roomId' | 'environment'>): Promise<string | undefined> {
   const reserved = await query<{ event_seq: string }>(client, RESERVE_SEAT, [peer.roomId, peer.environment]);
@@ -83,9 +94,9 @@ export async function reserveSeat(client: pg.PoolClient, peer: Pick<NewPeer, 'ro
 
 /**
  * Inserts `peer` into its reserved seat (`roomSeq`, from reserveSeat) with
- * its audit targets and peer_created event, or fails with ERR_IDENTITY_BANNED
- * (or ERR_PEER_IDENTITY_TAKEN, from the unique key): the one insert of
- * CreatePeer and RedeemJoinCode.
+ * its audit targets and peer_created event, or fails with ERR_IDENTITY_BANNED,
+ * ERR_ROLE_NOT_FOUND (its role was deleted) or ERR_PEER_IDENTITY_TAKEN (from
+ * the unique key): the one insert of CreatePeer and RedeemJoinCode.
  */
 export async function insertPeerIn(client: pg.PoolClient, peer: NewPeer, roomSeq: string): Promise<PeerRecord> {
   const p = peer.permissions;
@@ -101,7 +112,7 @@ export async function insertPeerIn(client: pg.PoolClient, peer: NewPeer, roomSeq
   if (!rows[0]) {
     const ban = await activeBanOf(client, peer.environment, peer.identity, peer.roomId);
     if (ban) throw identityBanned(ban);
-    if (peer.roleId !== null && !(await roleIdExists(client, peer.roleId))) throw roleNotFound(peer.role);
+    if (peer.roleId !== null && !(await roleIdExists(client, peer.environment, peer.roleId))) throw roleNotFound(peer.role);
     // The ban was lifted between the two statements (a lift takes no identity lock).
     throw new DomainError('ERR_DB_CONFLICT', "the identity's ban was lifted during the request; retry it");
   }
@@ -121,11 +132,7 @@ export class PgPeerStore implements PeerStore {
   ): Promise<{ peer: PeerRecord; stamp: TokenStamp; replayed: boolean }> {
     let replayOf: { peerId: string; stamp: TokenStamp } | undefined;
     const created = await withTransaction(this.pool, async (client) => {
-      // Before any row lock, as every ban of the identity takes it.
-      await lockIdentity(client, peer.environment, peer.identity);
-      // Then the role's, shared: UpdateRole's apply_to_existing_peers waits
-      // for this peer, or this peer reads the role it wrote (see lockRole).
-      if (peer.roleId !== null) await lockRole(client, peer.environment, peer.role, 'shared');
+      await lockNewPeer(client, peer);
       // The room's lock comes next, before anything takes a transaction id:
       // the event stream is ordered by transaction id, so whoever holds the
       // room's next sequence number must also get the later id (see

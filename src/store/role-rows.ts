@@ -54,8 +54,8 @@ export function roleTarget(name: string): AuditTarget {
   return { type: 'role', id: name };
 }
 
-/** Whether the role with this id still exists. */
-export async function roleIdExists(db: pg.Pool | pg.PoolClient, roleId: string): Promise<boolean> {
-  const { rowCount } = await query(db, 'SELECT 1 FROM roles WHERE id = $1', [roleId]);
+/** Whether the environment's role with this id still exists. */
+export async function roleIdExists(db: pg.Pool | pg.PoolClient, environment: Environment, roleId: string): Promise<boolean> {
+  const { rowCount } = await query(db, 'SELECT 1 FROM roles WHERE id = $1 AND environment = $2', [roleId, environment]);
   return rowCount === 1;
 }

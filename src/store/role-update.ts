@@ -75,11 +75,12 @@ async function updateIn(
 /**
  * Locks, in id order, the rooms of the role's peers whose permissions
  * differ: each gets a peer_token_revoked event. As for an environment-wide
- * ban, a room that took events while this transaction (which has its id
- * from its first row lock) waited for it would get this transaction's
- * events after them with an earlier id, so the rooms' event_seq are read
- * before the locks and compared after, and the transaction is retried if
- * one moved.
+ * ban, a room that took events while this transaction (which may have its
+ * id by then) waited for it would get this transaction's events after them
+ * with an earlier id, so the rooms' event_seq are read before the locks,
+ * while the transaction has no id yet, and compared after, and the
+ * transaction is retried if one moved. Every room is compared, the first
+ * too: a waiter behind two others takes its id while it waits.
  */
 async function lockRooms(client: pg.PoolClient, roleId: string, p: PeerPermissions): Promise<string[]> {
   const seen = await query<{ id: string; event_seq: string }>(

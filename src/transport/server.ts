@@ -10,7 +10,6 @@ import * as roomMessages from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import type { AuditManager } from '../domain/audit-manager.js';
 import type { BanManager } from '../domain/ban-manager.js';
-import type { JoinRateLimiter } from '../domain/ports/index.js';
 import type { JoinCodeManager } from '../domain/join-code-manager.js';
 import type { JoinSettingsManager } from '../domain/join-settings-manager.js';
 import type { PeerManager } from '../domain/peer-manager.js';
@@ -49,8 +48,6 @@ export interface ServerDeps extends UnaryDeps, TokenServiceManagers, EventServic
   peers: PeerManager;
   bans: BanManager;
   auditLog: AuditManager;
-  /** Counts RedeemJoinCode attempts per client address and per code, across instances. */
-  joinRateLimiter: JoinRateLimiter;
   /** Whom to believe about a call's client address (callClientKey); no one when unset. */
   callAddresses?: CallAddressTrust;
   roles: RoleManager;

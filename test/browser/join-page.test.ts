@@ -2,7 +2,8 @@
 // a name entered, the token handed to a stub app in the URL fragment and
 // verified with VerifyPeerToken; a used-up, a revoked and an unknown link each
 // show one clear message; a link whose app URL was taken off the allow-list is
-// refused without navigating or using the code; a redirect target in the
+// refused without navigating or using the code; a full room, a banned invitee
+// and too many attempts each get their own message; a redirect target in the
 // page's own query is ignored. The stub app (test/support/stub-app.ts) records
 // what reached it: never the token, never the code. Setup goes through the
 // gRPC API, as a backend's would.
@@ -54,7 +55,7 @@ async function allowAppUrls(urls: string[]): Promise<void> {
 }
 
 /** A new room and a link code for it with the test role; `appUrl` empty means the environment's first. */
-async function joinCode(options: { maxUses?: number; appUrl?: string } = {}): Promise<{ roomId: string; id: string; code: string }> {
+async function joinCode(options: { maxUses?: number; appUrl?: string; identity?: string } = {}): Promise<{ roomId: string; id: string; code: string }> {
   const { room } = await c.t.client.rooms.createRoom({}, { token: c.root });
   const created = await call<CreateJoinCodeResponse>(
     joinCodes,
@@ -65,6 +66,7 @@ async function joinCode(options: { maxUses?: number; appUrl?: string } = {}): Pr
       expireTime: new Date(Date.now() + 3_600_000),
       maxUses: options.maxUses ?? 1,
       appUrl: options.appUrl ?? '',
+      identity: options.identity ?? '',
     }),
   );
   secrets.push(created.code);
@@ -207,6 +209,14 @@ describeBrowser('the join page', { timeout: 90_000 }, () => {
     await join(created.code, 'Latecomer');
     await expectRefused(created.code, 'The room is full. Try again later, or ask the person who invited you.');
     expect(await useCount(created.joinCode!.id)).toBe(1);
+  });
+
+  it('tells a banned invitee they cannot join, without using the code', async () => {
+    const { roomId, id, code } = await joinCode({ maxUses: 2, identity: 'banned-invitee' });
+    await c.t.client.bans.createBan({ identity: 'banned-invitee', roomId }, { token: c.root });
+    await join(code, 'Banned');
+    await expectRefused(code, 'You cannot join this room: you have been banned from it.');
+    expect(await useCount(id)).toBe(0);
   });
 
   it('says when too many attempts were made, and in how many seconds to try again', async () => {

@@ -13,7 +13,7 @@ import { PurgeScheduler } from '../../src/domain/purge-scheduler.js';
 import { JoinCodeKind } from '../../src/gen/roomgate/v1/resources.js';
 import { PgJoinCodeStore } from '../../src/store/join-code-store.js';
 import { PgPurgeStore } from '../../src/store/purge-store.js';
-import { inSeconds, insertRole, joinCodeClient, setAppUrls, UNLIMITED_JOINS, type JoinCodeCalls } from '../support/join-codes.js';
+import { inSeconds, joinCodeClient, setAppUrls, UNLIMITED_JOINS, type JoinCodeCalls } from '../support/join-codes.js';
 import { expectStatus, startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 
 let t: TestRoomgate;
@@ -26,13 +26,14 @@ let reader: string;
 let verifier: string;
 let production: string;
 const MISSING = '00000000-0000-4000-8000-00000000dead';
+// Every call here comes from 127.0.0.1: the rate limits are tested in their own file.
 /** Every code any test was given, to look for where it must not be. */
 const issued: string[] = [];
 
 beforeAll(async () => {
-  t = await startTestRoomgate({ ROOMGATE_PURGE_INTERVAL_MS: '3600000', ...UNLIMITED_JOINS });
+  t = await startTestRoomgate({ ...UNLIMITED_JOINS, ROOMGATE_PURGE_INTERVAL_MS: '3600000' });
   small = await startTestRoomgate(
-    { ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_RELAY_ENABLED: 'false', ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT: '3' },
+    { ...UNLIMITED_JOINS, ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_RELAY_ENABLED: 'false', ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT: '3' },
     { sharing: t },
   );
   codes = joinCodeClient(t.address);
@@ -42,8 +43,8 @@ beforeAll(async () => {
   reader = await t.managementToken('sandbox', ['read']);
   verifier = await t.managementToken('sandbox', ['verify']);
   production = await t.managementToken('production');
-  await insertRole(t.db.pool, { name: 'guest', permissions: { canSubscribe: true } });
-  await insertRole(t.db.pool, { name: 'producer', environment: 'production' });
+  await t.client.roles.createRole({ name: 'guest', permissions: { canSubscribe: true } }, { token: admin });
+  await t.client.roles.createRole({ name: 'producer' }, { token: production });
 });
 afterAll(async () => {
   codes?.close();

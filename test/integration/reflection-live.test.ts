@@ -67,6 +67,8 @@ describe('grpcurl list', () => {
         'roomgate.v1.EventService',
         'roomgate.v1.BanService',
         'roomgate.v1.AuditService',
+        'roomgate.v1.RoleService',
+        'roomgate.v1.JoinCodeService',
         'grpc.health.v1.Health',
         'grpc.reflection.v1.ServerReflection',
         'grpc.reflection.v1alpha.ServerReflection',

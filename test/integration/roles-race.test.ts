@@ -4,7 +4,8 @@
 // key, some holding the insert's transaction open a moment) must never leave
 // such a code without its role; CreatePeer and IssuePeerToken racing
 // UpdateRole with apply_to_existing_peers must never leave a peer of the
-// role with the old permissions or an old token that still verifies. Each
+// role with the old permissions or an old token that still verifies, while
+// other peers join the same rooms. Each
 // round uses a role and room of its own on this file's database (see
 // test/support/roomgate.ts).
 import { status, type ServiceError } from '@grpc/grpc-js';
@@ -12,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenInvalidReason } from '../../src/gen/roomgate/v1/token_service.js';
+import { inSeconds, joinCodeClient, UNLIMITED_JOINS, type JoinCodeCalls } from '../support/join-codes.js';
 import { insertJoinCode, roleIdOf } from '../support/role-join-codes.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 
@@ -20,6 +22,7 @@ let other: TestRoomgate;
 let token: string;
 let verifier: string;
 let side: pg.Pool;
+let codes: JoinCodeCalls;
 const NONE = { canPublish: false, canSubscribe: false, canUpdateMetadata: false, canUpdateRoom: false, canRemoveParticipants: false };
 const SPEAKER = { ...NONE, canPublish: true, canSubscribe: true };
 const HOST = { canPublish: true, canSubscribe: true, canUpdateMetadata: true, canUpdateRoom: true, canRemoveParticipants: true };
@@ -27,14 +30,16 @@ let n = 0;
 const unique = (prefix: string) => `${prefix}-${Date.now()}-${++n}`;
 
 beforeAll(async () => {
-  t = await startTestRoomgate({ ROOMGATE_PURGE_INTERVAL_MS: '3600000' });
+  t = await startTestRoomgate({ ROOMGATE_PURGE_INTERVAL_MS: '3600000', ...UNLIMITED_JOINS });
   other = await startTestRoomgate({ ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_RELAY_ENABLED: 'false' }, { sharing: t });
   token = await t.managementToken('sandbox');
   verifier = await t.managementToken('sandbox', ['verify']);
   // The codes' inserts run on connections of their own, as another instance's would.
   side = new pg.Pool({ connectionString: t.db.connectionString, max: 20 });
+  codes = joinCodeClient(t.address);
 });
 afterAll(async () => {
+  codes?.close();
   await side?.end();
   await other?.close();
   await t?.close();
@@ -105,10 +110,14 @@ describe('peers made while UpdateRole applies', () => {
       const creates = Array.from({ length: 16 }, (_, i) =>
         sleep(i * 2).then(() => t.client.peers.createPeer({ roomId: rooms[i % 2]!, identity: `p${i}`, role }, { token })),
       );
+      // Peers without the role join the same rooms meanwhile: they take no role lock, only the rooms'.
+      const plain = Array.from({ length: 16 }, (_, i) =>
+        sleep(i * 2).then(() => t.client.peers.createPeer({ roomId: rooms[i % 2]!, identity: `x${i}`, permissions: SPEAKER }, { token })),
+      );
       const update = sleep(10).then(() =>
         (round % 2 === 0 ? t : other).client.roles.updateRole({ name: role, permissions: HOST, applyToExistingPeers: true }, { token }),
       );
-      const [made, updated] = await Promise.all([Promise.all(creates), update]);
+      const [made, updated] = await Promise.all([Promise.all(creates), update, Promise.all(plain)]);
       const { rows } = await t.db.pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM peers p JOIN roles r ON r.id = p.role_id
          WHERE r.name = $1 AND (p.can_publish, p.can_subscribe, p.can_update_metadata, p.can_update_room, p.can_remove_participants)
@@ -143,6 +152,26 @@ describe('peers made while UpdateRole applies', () => {
       const res = await t.client.tokens.verifyPeerToken({ token: issued[i]!.peerToken }, { token: verifier });
       if (res.valid) expect(res.claims!.permissions).toEqual(HOST);
       else expect(res.reason).toBe(TokenInvalidReason.TOKEN_INVALID_REASON_SUPERSEDED);
+    }
+  });
+
+  it('RedeemJoinCode racing apply_to_existing_peers: every peer the code made ends with the new permissions', async () => {
+    for (let round = 0; round < 4; round++) {
+      const role = unique('redeemed');
+      await t.client.roles.createRole({ name: role, permissions: SPEAKER }, { token });
+      const roomId = await newRoom();
+      const { code } = await codes.create({ roomId, role, maxUses: 20, expireTime: inSeconds(600) }, token);
+      const redeems = Array.from({ length: 12 }, (_, i) => sleep(i * 2).then(() => codes.redeem({ code, displayName: `guest ${i}` })));
+      const update = sleep(8).then(() => t.client.roles.updateRole({ name: role, permissions: HOST, applyToExistingPeers: true }, { token }));
+      const [made] = await Promise.all([Promise.all(redeems), update]);
+      expect(made).toHaveLength(12);
+      const { rows } = await t.db.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM peers p JOIN roles r ON r.id = p.role_id
+         WHERE r.name = $1 AND (p.can_publish, p.can_subscribe, p.can_update_metadata, p.can_update_room, p.can_remove_participants)
+           IS DISTINCT FROM (r.can_publish, r.can_subscribe, r.can_update_metadata, r.can_update_room, r.can_remove_participants)`,
+        [role],
+      );
+      expect(rows[0]!.n, `round ${round}: peers left with the old permissions`).toBe(0);
     }
   });
 });

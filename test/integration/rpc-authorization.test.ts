@@ -16,7 +16,7 @@ import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILE_DESCRIPTOR_SET_BASE64 } from '../../src/gen/descriptor-set.js';
 import type { Scope } from '../../src/domain/principal.js';
-import { inSeconds, insertRole } from '../support/join-codes.js';
+import { inSeconds } from '../support/join-codes.js';
 import { callUnary, leadingComment, registryFrom } from '../support/reflection-client.js';
 import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
 
@@ -213,7 +213,7 @@ async function role(f: Fixture): Promise<string> {
   return (created.role as Record<string, string>).name!;
 }
 
-/** The role join codes name here, inserted with SQL (test/support/join-codes.ts). */
+/** The role join codes name here, made in beforeAll. */
 const JOIN_ROLE = 'matrix';
 
 /** A join code made by an admin for the fixture's room: its id and the code. */
@@ -252,7 +252,7 @@ beforeAll(async () => {
   });
   client = new grpc.Client(t.address, grpc.credentials.createInsecure());
   admin = await t.managementToken('sandbox');
-  await insertRole(t.db.pool, { name: JOIN_ROLE });
+  await invoke('CreateRole', { name: JOIN_ROLE });
   for (const scope of SCOPES) scoped.set(scope, await t.managementToken('sandbox', [scope]));
 });
 

@@ -17,6 +17,10 @@
 // PERMISSION_DENIED is recorded there by design, and that record is what
 // test/integration/audit-recording*.test.ts assert, row by row.
 //
+// So are RedeemJoinCode's rate limit counters (join_rate_limits): every
+// attempt is counted before the code is looked up, a refused one too, by
+// design (docs/join-codes.md, "Rate limits").
+//
 // Isolation: each test file has a database of its own (database.ts) and runs
 // its tests one at a time, so between two fingerprints only the call under
 // test, or the server's own background work, can change anything.
@@ -28,7 +32,7 @@ const VOLATILE_COLUMNS: Record<string, string[]> = {
   management_tokens: ['last_used_at'],
 };
 
-const IGNORED_TABLES = ['schema_migrations', 'audit_events', 'audit_chain_heads'];
+const IGNORED_TABLES = ['schema_migrations', 'audit_events', 'audit_chain_heads', 'join_rate_limits'];
 
 /** Per table, its row count and an md5 of all its rows; per sequence, its state. */
 export type DbFingerprint = Record<string, string>;

@@ -1,12 +1,10 @@
 // Join codes for integration tests: a promise client of JoinCodeService, and
-// the rows a test needs that other services own (roles, the environment's
-// allowed app URLs), written with SQL into the test file's own database (see
-// database.ts), as RoleService and UpdateJoinSettings would write them.
-import { randomUUID } from 'node:crypto';
+// the environment's allowed app URLs written with SQL into the test file's
+// own database (see database.ts), as UpdateJoinSettings would write them.
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type pg from 'pg';
 import * as messages from '../../src/gen/roomgate/v1/join_code_service.js';
-import type { Environment, PeerPermissions } from '../../src/domain/principal.js';
+import type { Environment } from '../../src/domain/principal.js';
 
 type Partial<T> = messages.DeepPartial<T>;
 
@@ -16,7 +14,8 @@ export interface JoinCodeCalls {
   get(req: Partial<messages.GetJoinCodeRequest>, token: string | null): Promise<messages.GetJoinCodeResponse>;
   list(req: Partial<messages.ListJoinCodesRequest>, token: string | null): Promise<messages.ListJoinCodesResponse>;
   revoke(req: Partial<messages.RevokeJoinCodeRequest>, token: string | null): Promise<messages.RevokeJoinCodeResponse>;
-  redeem(req: Partial<messages.RedeemJoinCodeRequest>, token?: string | null): Promise<messages.RedeemJoinCodeResponse>;
+  /** `forwardedFor` is sent as x-forwarded-for, which a server that trusts 127.0.0.1 as a proxy believes. */
+  redeem(req: Partial<messages.RedeemJoinCodeRequest>, token?: string | null, forwardedFor?: string): Promise<messages.RedeemJoinCodeResponse>;
   close(): void;
 }
 
@@ -27,10 +26,11 @@ export function joinCodeClient(address: string): JoinCodeCalls {
   const client = new messages.JoinCodeServiceClient(address, credentials.createInsecure());
   const call =
     <Req, Res>(method: Method<Req, Res>, type: { fromPartial(p: unknown): Req }) =>
-    (req: unknown, token: string | null = null) =>
+    (req: unknown, token: string | null = null, forwardedFor?: string) =>
       new Promise<Res>((resolve, reject) => {
         const md = new Metadata();
         if (token !== null) md.set('authorization', `Bearer ${token}`);
+        if (forwardedFor !== undefined) md.set('x-forwarded-for', forwardedFor);
         method.call(client, type.fromPartial(req), md, { deadline: Date.now() + 20_000 }, (err, res) => (err ? reject(err) : resolve(res)));
       });
   return {
@@ -41,31 +41,6 @@ export function joinCodeClient(address: string): JoinCodeCalls {
     redeem: call(client.redeemJoinCode as Method<messages.RedeemJoinCodeRequest, messages.RedeemJoinCodeResponse>, messages.RedeemJoinCodeRequest),
     close: () => client.close(),
   };
-}
-
-/** A role as a test makes it. */
-export interface TestRole {
-  name: string;
-  permissions?: Partial<PeerPermissions>;
-  tokenTtlSeconds?: number;
-  metadata?: string;
-  environment?: Environment;
-}
-
-/** Inserts a role with SQL, as CreateRole would store it; returns its internal id. */
-export async function insertRole(pool: pg.Pool, role: TestRole): Promise<string> {
-  const p = role.permissions ?? {};
-  const id = randomUUID();
-  await pool.query(
-    `INSERT INTO roles (id, environment, name, can_publish, can_subscribe, can_update_metadata, can_update_room,
-       can_remove_participants, token_ttl_seconds, metadata)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      id, role.environment ?? 'sandbox', role.name, p.canPublish ?? false, p.canSubscribe ?? false, p.canUpdateMetadata ?? false,
-      p.canUpdateRoom ?? false, p.canRemoveParticipants ?? false, role.tokenTtlSeconds ?? 3600, role.metadata ?? '{}',
-    ],
-  );
-  return id;
 }
 
 /** Replaces the environment's allowed app URLs with SQL, as UpdateJoinSettings would store them. */

@@ -10,7 +10,8 @@ import { handOffUrl } from './hand-off.js';
 import { messageFor } from './messages.js';
 import './join.css';
 
-const CODE = /^\/join\/([A-Za-z0-9_-]{6,128})$/;
+// The last segment of /join/<code>, as the server's route accepts it (src/http/join-page-routes.ts).
+const CODE = /\/join\/([A-Za-z0-9_-]{6,128})$/;
 const CALL_TIMEOUT_MS = 15_000;
 
 const form = document.getElementById('join-form') as HTMLFormElement;
