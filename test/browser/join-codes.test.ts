@@ -98,6 +98,7 @@ describeBrowser('console join codes', { timeout: 120_000 }, () => {
     expect(drawn.data).toEqual(Array.from(expected.data, (v) => (v ? 1 : 0)));
     expect(drawn.data.filter((v) => v === 1).length).toBeGreaterThan(expected.size * 4);
     expect(await page.getByRole('alert').allTextContents(), 'alerts on the page').toEqual([]);
+    expect(await c.watch.cspViolations(), 'the QR code is drawn within the CSP').toEqual([]);
     await c.shot('join-code-created');
     await expectNoSeriousAxeViolations(page, 'the Join codes page with a new code');
 
@@ -154,6 +155,16 @@ describeBrowser('console join codes', { timeout: 120_000 }, () => {
     await joinPage.close();
     const row = codeRow(description);
     await row.filter({ hasText: 'Short code' }).filter({ hasText: '0 / 1' }).waitFor();
+
+    // Filtered by its room, the table holds this room's codes only.
+    await page.getByRole('combobox', { name: 'Filter by room', exact: true }).fill(roomId);
+    await page.getByRole('button', { name: 'Apply filter', exact: true }).click();
+    await eventually(async () => {
+      const rooms = await codesTable().getByRole('row').locator('td:first-child').allTextContents();
+      expect(rooms.length).toBeGreaterThan(0);
+      expect(rooms.filter((r) => r !== roomId)).toEqual([]);
+    });
+    await row.waitFor();
 
     // Typed in capitals without its dashes, as a person might.
     await codes().redeem({ code: code.replace(/-/g, '').toUpperCase(), displayName: 'Cy' });
