@@ -3,11 +3,10 @@
 // roles, as CreateRole would store them (for tests about something else, such
 // as the rate limits), and the environment's allowed app URLs, as
 // UpdateJoinSettings would.
-import { randomUUID } from 'node:crypto';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type pg from 'pg';
 import * as messages from '../../src/gen/roomgate/v1/join_code_service.js';
-import type { Environment, PeerPermissions } from '../../src/domain/principal.js';
+import type { Environment } from '../../src/domain/principal.js';
 
 type Partial<T> = messages.DeepPartial<T>;
 
@@ -44,31 +43,6 @@ export function joinCodeClient(address: string): JoinCodeCalls {
     redeem: call(client.redeemJoinCode as Method<messages.RedeemJoinCodeRequest, messages.RedeemJoinCodeResponse>, messages.RedeemJoinCodeRequest),
     close: () => client.close(),
   };
-}
-
-/** A role as a test makes it. */
-export interface TestRole {
-  name: string;
-  permissions?: Partial<PeerPermissions>;
-  tokenTtlSeconds?: number;
-  metadata?: string;
-  environment?: Environment;
-}
-
-/** Inserts a role with SQL, as CreateRole would store it; returns its internal id. */
-export async function insertRole(pool: pg.Pool, role: TestRole): Promise<string> {
-  const p = role.permissions ?? {};
-  const id = randomUUID();
-  await pool.query(
-    `INSERT INTO roles (id, environment, name, can_publish, can_subscribe, can_update_metadata, can_update_room,
-       can_remove_participants, token_ttl_seconds, metadata)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      id, role.environment ?? 'sandbox', role.name, p.canPublish ?? false, p.canSubscribe ?? false, p.canUpdateMetadata ?? false,
-      p.canUpdateRoom ?? false, p.canRemoveParticipants ?? false, role.tokenTtlSeconds ?? 3600, role.metadata ?? '{}',
-    ],
-  );
-  return id;
 }
 
 /** Replaces the environment's allowed app URLs with SQL, as UpdateJoinSettings would store them. */
