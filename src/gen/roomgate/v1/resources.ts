@@ -642,17 +642,20 @@ export interface AuditActor {
 export interface AuditTarget {
   /**
    * Kind of resource: room, peer, ban, webhook_endpoint, event,
-   * management_token, signing_key or role.
+   * management_token, signing_key, role, join_code or join_settings.
    */
   type: string;
-  /** Its identifier (for a signing key, the kid; for a role, its name). */
+  /**
+   * Its identifier (for a signing key, the kid; for a role, its name; for
+   * join settings, the environment).
+   */
   id: string;
 }
 
 /**
  * One record of the audit log: a change made with a management token, a
- * peer token or the command line, written in the same transaction as the
- * change; or a call refused with PERMISSION_DENIED after authentication.
+ * peer token, the command line or a redeemed join code, written in the same
+ * transaction as the change; or a call refused with PERMISSION_DENIED after authentication.
  * Records of an environment form a hash chain: `hash` is the SHA-256 of the
  * record's content and `previous_hash`, so an edited, inserted or deleted
  * record breaks every hash after it (`roomgate audit verify`).

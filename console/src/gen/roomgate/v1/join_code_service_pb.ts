@@ -24,7 +24,7 @@ export const file_roomgate_v1_join_code_service: GenFile = /*@__PURE__*/
 export type JoinSettings = Message<"roomgate.v1.JoinSettings"> & {
   /**
    * Where the join page may send redeemers, with the peer token in the URL
-   * fragment: absolute https URLs (http only for localhost and 127.0.0.1),
+   * fragment: absolute https URLs (http only for localhost, 127.0.0.1 and [::1]),
    * without a fragment, at most 20, each up to 2048 characters. A join code
    * names one of them exactly; the first is the default. Empty: the join page
    * cannot hand tokens on, and only RedeemJoinCode callers can use codes.
