@@ -10,6 +10,8 @@ import * as banMessages from '../gen/roomgate/v1/ban_service.js';
 import { BanServiceClient } from '../gen/roomgate/v1/ban_service.js';
 import * as eventMessages from '../gen/roomgate/v1/event_service.js';
 import { EventServiceClient } from '../gen/roomgate/v1/event_service.js';
+import * as joinCodeMessages from '../gen/roomgate/v1/join_code_service.js';
+import { JoinCodeServiceClient } from '../gen/roomgate/v1/join_code_service.js';
 import * as peerMessages from '../gen/roomgate/v1/peer_service.js';
 import { PeerServiceClient } from '../gen/roomgate/v1/peer_service.js';
 import * as roleMessages from '../gen/roomgate/v1/role_service.js';
@@ -19,7 +21,7 @@ import { RoomServiceClient } from '../gen/roomgate/v1/room_service.js';
 import * as tokenMessages from '../gen/roomgate/v1/token_service.js';
 import { TokenServiceClient } from '../gen/roomgate/v1/token_service.js';
 
-export { BanServiceClient, EventServiceClient, PeerServiceClient, RoleServiceClient, RoomServiceClient, TokenServiceClient };
+export { BanServiceClient, EventServiceClient, JoinCodeServiceClient, PeerServiceClient, RoleServiceClient, RoomServiceClient, TokenServiceClient };
 export { EventType, DeliveryState, type Event, type WebhookDelivery, type WebhookEndpoint } from '../gen/roomgate/v1/events.js';
 import type { DeepPartial } from '../gen/roomgate/v1/room_service.js';
 export type {
@@ -56,8 +58,14 @@ export type {
   VerifyPeerTokenResponse,
 } from '../gen/roomgate/v1/token_service.js';
 export { Environment } from '../gen/roomgate/v1/resources.js';
-export { PeerStatus } from '../gen/roomgate/v1/resources.js';
-export type { Ban, Peer, PeerPermissions, PeerTokenClaims, Room } from '../gen/roomgate/v1/resources.js';
+export { JoinCodeKind, PeerStatus } from '../gen/roomgate/v1/resources.js';
+export type { Ban, JoinCode, Peer, PeerPermissions, PeerTokenClaims, Role, Room } from '../gen/roomgate/v1/resources.js';
+export type {
+  CreateJoinCodeRequest,
+  CreateJoinCodeResponse,
+  RedeemJoinCodeRequest,
+  RedeemJoinCodeResponse,
+} from '../gen/roomgate/v1/join_code_service.js';
 
 /** Per-call options of the promise-based client. */
 export interface CallSettings {
@@ -107,6 +115,8 @@ export interface RoomgateClient {
   eventStream: EventServiceClient;
   bans: PromiseClient<BanServiceClient>;
   roles: PromiseClient<RoleServiceClient>;
+  /** Join codes and join settings; RedeemJoinCode needs no token (the code is the credential). */
+  joinCodes: PromiseClient<JoinCodeServiceClient>;
   close(): void;
 }
 
@@ -154,6 +164,7 @@ export function createRoomgateClient(address: string, options: RoomgateClientOpt
   const events = new EventServiceClient(address, creds, channelOverride);
   const bans = new BanServiceClient(address, creds, channelOverride);
   const roles = new RoleServiceClient(address, creds, channelOverride);
+  const joinCodes = new JoinCodeServiceClient(address, creds, channelOverride);
   return {
     rooms: promiseClient(rooms, roomMessages, options),
     peers: promiseClient(peers, peerMessages, options),
@@ -162,6 +173,7 @@ export function createRoomgateClient(address: string, options: RoomgateClientOpt
     eventStream: events,
     bans: promiseClient(bans, banMessages, options),
     roles: promiseClient(roles, roleMessages, options),
+    joinCodes: promiseClient(joinCodes, joinCodeMessages, options),
     close: () => rooms.close(),
   };
 }

@@ -1,6 +1,7 @@
 // Hostile data in real Chromium: markup in every field that can hold it
 // (metadata, identities, display names, endpoint descriptions, ban reasons,
-// token names) must be shown as text. Room names cannot hold markup
+// token names, role and join code descriptions, a join code's fixed identity)
+// must be shown as text. Room names cannot hold markup
 // ([A-Za-z0-9_-]). Each page is checked for the exact string as visible text,
 // no dialog, and no element the markup would have made.
 import { expect, it } from 'vitest';
@@ -32,6 +33,11 @@ describeBrowser('hostile data in the console', { timeout: 90_000 }, () => {
     await c.t.client.bans.createBan({ identity: `${IMG} banned`, roomId, reason: `${SCRIPT} ${IMG}` }, token);
     await c.t.client.events.createWebhookEndpoint({ url: 'http://127.0.0.1:9/hostile', description: `${SCRIPT}${IMG}` }, token);
     await c.t.client.tokens.createManagementToken({ name: IMG, scopes: [SCOPES.rooms] }, token);
+    await c.t.client.roles.createRole({ name: 'hostile-role', description: `${SCRIPT}${IMG}`, metadata }, token);
+    await c.t.client.joinCodes.createJoinCode(
+      { roomId, role: 'hostile-role', expireTime: new Date(Date.now() + 3600_000), identity: `${IMG} invited`, description: `${IMG}${SCRIPT}` },
+      token,
+    );
     await c.signIn((await c.token('console-hostile', ['admin'])).token);
 
     // The room page: identities in cells, metadata as JSON text.
@@ -56,6 +62,17 @@ describeBrowser('hostile data in the console', { timeout: 90_000 }, () => {
     await c.go('#/webhooks');
     await page.getByRole('table', { name: 'Webhook endpoints', exact: true }).getByText(`${SCRIPT}${IMG}`, { exact: true }).waitFor();
     await expectInert('the Webhooks page');
+
+    await c.go('#/roles');
+    await page.getByRole('table', { name: 'Roles', exact: true }).getByText(`${SCRIPT}${IMG}`, { exact: true }).waitFor();
+    await expectInert('the Roles page');
+
+    await c.go('#/join-codes');
+    // The description cell also names the code's fixed identity.
+    const described = page.getByRole('table', { name: 'Join codes', exact: true }).getByRole('cell').filter({ hasText: `${IMG}${SCRIPT}` });
+    await described.waitFor();
+    expect(await described.textContent()).toContain(`${IMG} invited`);
+    await expectInert('the Join codes page');
 
     await c.go('#/tokens');
     await page.getByRole('table', { name: 'Management tokens', exact: true }).getByText(IMG, { exact: true }).waitFor();

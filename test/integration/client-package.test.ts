@@ -142,4 +142,18 @@ describe('@roomgate/client installed from its tarball', () => {
     }
     expect(new Set(rooms).size).toBe(2);
   }, 120_000);
+
+  it.each([
+    ['ES module', 'module'],
+    ['CommonJS', 'commonjs'],
+  ])('runs the README invite example as %s: a role, a join code, and its redemption without a token', async (_, type) => {
+    const dir = await compile(`invite-${type}`, type, await readmeExample(2));
+    const { stdout, stderr } = await run(process.execPath, ['out/example.js'], {
+      cwd: dir,
+      env: { ...baseEnv, RG_ADDRESS: server.address, RG_TOKEN: token },
+      timeout: 30_000,
+    });
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/^Ada joined as guest-[0-9a-f]{8}: token valid=true, uses 1\/2\n$/);
+  }, 120_000);
 });
