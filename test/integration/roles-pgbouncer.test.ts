@@ -4,56 +4,21 @@
 // one roomgate and UpdateRole with apply_to_existing_peers on another still
 // leave no peer of the role with the permissions it replaced. Two roomgates
 // serve one database of this file's own through the bouncer
-// (ROOMGATE_DB_TRANSACTION_POOLING=true) and LISTEN on it directly. Without
-// the binary the test skips, saying so; with ROOMGATE_REQUIRE_PGBOUNCER=1 (set
-// by .ci/run) it fails instead.
-import { randomBytes } from 'node:crypto';
+// (ROOMGATE_DB_TRANSACTION_POOLING=true) and LISTEN on it directly; without
+// the binary the test skips (pooled-roomgates.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
-import type { Config } from '../../src/config.js';
+import { expect, it } from 'vitest';
 import { TokenInvalidReason } from '../../src/gen/roomgate/v1/token_service.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { pgbouncerMissing, startPgBouncer, type PgBouncer } from '../support/pgbouncer.js';
-import { startTestRoomgate, type TestRoomgate } from '../support/roomgate.js';
+import { usePooledRoomgates } from '../support/pooled-roomgates.js';
 
-const REQUIRED = process.env.ROOMGATE_REQUIRE_PGBOUNCER === '1';
-const missing = await pgbouncerMissing();
-if (missing !== undefined && !REQUIRED) console.warn(`PgBouncer roles test skipped: needs Debian's pgbouncer: ${missing}`);
+const pooled = await usePooledRoomgates('roles');
 
 const NONE = { canPublish: false, canSubscribe: false, canUpdateMetadata: false, canUpdateRoom: false, canRemoveParticipants: false };
 const SPEAKER = { ...NONE, canPublish: true, canSubscribe: true };
 const HOST = { canPublish: true, canSubscribe: true, canUpdateMetadata: true, canUpdateRoom: true, canRemoveParticipants: true };
 
-let bouncer: PgBouncer;
-let db: TestDatabase;
-const servers: TestRoomgate[] = [];
-
-beforeAll(async () => {
-  if (missing !== undefined) return;
-  bouncer = await startPgBouncer({ serverUrl: inject('databaseAdminUrl'), poolSize: 4 });
-  db = await createTestDatabase();
-  const env = {
-    DATABASE_URL: bouncer.url(db.name),
-    ROOMGATE_DIRECT_DATABASE_URL: db.connectionString,
-    ROOMGATE_DB_TRANSACTION_POOLING: 'true',
-  };
-  const first = await startTestRoomgate(env, { sharing: { db, config: { keyEncryptionKey: randomBytes(32) } as Config } });
-  servers.push(first, await startTestRoomgate(env, { sharing: first }));
-});
-afterAll(async () => {
-  for (const s of servers.reverse()) await s.close();
-  await db?.drop();
-  await bouncer?.stop();
-});
-
-beforeEach((ctx) => {
-  if (missing === undefined) return;
-  if (REQUIRED) throw new Error(`ROOMGATE_REQUIRE_PGBOUNCER=1, but ${missing}`);
-  ctx.skip(`needs Debian's pgbouncer: ${missing}`);
-});
-
 it('never leaves a peer of the role with replaced permissions through a transaction pooler either', async () => {
-  const [a, b] = servers as [TestRoomgate, TestRoomgate];
+  const { servers: [a, b], bouncer, db } = pooled;
   const token = await a.managementToken('sandbox');
   const verifier = await a.managementToken('sandbox', ['verify']);
   const before = await bouncer.stats(db.name);
