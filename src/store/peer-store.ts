@@ -10,8 +10,8 @@ import type { BanTerms } from '../domain/bans.js';
 import { activeBanOf, lockIdentity } from './ban-rows.js';
 import { makeBan } from './ban-writes.js';
 import { claimIdempotencyKey } from './idempotency-keys.js';
-import { notifyRevocation } from './notify.js';
 import { appendEvent, nextRoomSeq } from './outbox.js';
+import { announceSuperseded } from './peer-supersede.js';
 import { PEER_COLUMNS, toPeer, type PeerRow } from './peer-rows.js';
 import { deletePeerIn } from './peer-deletes.js';
 import { prepared, query, withTransaction } from './pool.js';
@@ -309,14 +309,7 @@ export class PgPeerStore implements PeerStore {
       if (!rows[0]) return undefined;
       const peer = toPeer(rows[0]);
       auditChange(environment, { type: 'room', id: roomId }, { type: 'peer', id: peerId });
-      const roomSeq = await nextRoomSeq(client, roomId);
-      await appendEvent(client, {
-        environment,
-        roomId,
-        roomSeq,
-        payload: { type: 'peer_token_revoked', peerId, identity: peer.identity, cause: 'permissions_changed', generation: peer.generation },
-      });
-      await notifyRevocation(client, { kind: 'peer', peerId });
+      await announceSuperseded(client, peer);
       return peer;
     });
   }

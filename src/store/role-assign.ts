@@ -3,8 +3,7 @@ import { auditChange } from '../context/audit-scope.js';
 import type { Environment } from '../domain/principal.js';
 import type { PeerRecord } from '../domain/records.js';
 import { roleNotFound, samePermissions } from '../domain/roles.js';
-import { notifyRevocation } from './notify.js';
-import { appendEvent, nextRoomSeq } from './outbox.js';
+import { announceSuperseded } from './peer-supersede.js';
 import { PEER_COLUMNS, toPeer, type PeerRow } from './peer-rows.js';
 import { query } from './pool.js';
 import { lockRole } from './role-lock.js';
@@ -57,15 +56,6 @@ export async function assignRoleIn(
   );
   const peer = toPeer(rows[0] as PeerRow);
   auditChange(environment, { type: 'room', id: roomId }, { type: 'peer', id: peerId }, roleTarget(current.name));
-  if (changed) {
-    const roomSeq = await nextRoomSeq(client, roomId);
-    await appendEvent(client, {
-      environment,
-      roomId,
-      roomSeq,
-      payload: { type: 'peer_token_revoked', peerId, identity: peer.identity, cause: 'permissions_changed', generation: peer.generation },
-    });
-    await notifyRevocation(client, { kind: 'peer', peerId });
-  }
+  if (changed) await announceSuperseded(client, peer);
   return peer;
 }
