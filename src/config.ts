@@ -139,6 +139,7 @@ const schema = z.object({
   ROOMGATE_JOIN_CODE_MAX_TTL_SECONDS: int(60, 365 * 86_400).default(30 * 86_400),
   ROOMGATE_SHORT_JOIN_CODE_MAX_TTL_SECONDS: int(60, 30 * 86_400).default(86_400),
   ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT: int(1, 10_000_000).default(10_000),
+  ROOMGATE_MAX_SHORT_JOIN_CODES_PER_ENVIRONMENT: int(1, 10_000_000).default(1_000),
   ROOMGATE_JOIN_CODE_RETENTION_DAYS: int(1, 10 * 365).default(30),
 });
 
@@ -220,6 +221,8 @@ export interface JoinCodeConfig {
   shortMaxTtlSeconds: number;
   /** Codes that can still be redeemed one environment may hold. */
   maxPerEnvironment: number;
+  /** Of those, short codes (docs/join-codes.md: their count is what a guesser's odds scale with). */
+  maxShortPerEnvironment: number;
   /** How long a dead code (expired, revoked or used up) is kept before the purge deletes it. */
   retentionSeconds: number;
 }
@@ -411,6 +414,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { needKeys = tr
       maxTtlSeconds: c.ROOMGATE_JOIN_CODE_MAX_TTL_SECONDS,
       shortMaxTtlSeconds: c.ROOMGATE_SHORT_JOIN_CODE_MAX_TTL_SECONDS,
       maxPerEnvironment: c.ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT,
+      maxShortPerEnvironment: c.ROOMGATE_MAX_SHORT_JOIN_CODES_PER_ENVIRONMENT,
       retentionSeconds: c.ROOMGATE_JOIN_CODE_RETENTION_DAYS * 86_400,
     },
   };

@@ -91,7 +91,7 @@ export class JoinCodeManager {
         description: v.description('description', input.description, MAX_JOIN_CODE_DESCRIPTION_LENGTH),
         expiresAt,
       },
-      this.settings.maxPerEnvironment,
+      { all: this.settings.maxPerEnvironment, short: this.settings.maxShortPerEnvironment },
     );
     const base = this.settings.publicUrl.replace(/\/+$/, '');
     return { record, code: minted.code, joinUrl: base === '' ? '' : `${base}/join/${minted.code}` };

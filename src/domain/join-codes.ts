@@ -82,6 +82,8 @@ export interface JoinCodeSettings {
   shortMaxTtlSeconds: number;
   /** Codes that can still be redeemed one environment may hold. */
   maxPerEnvironment: number;
+  /** Of those, short codes: a guesser's odds grow with their number (docs/join-codes.md). */
+  maxShortPerEnvironment: number;
   /** The HTTP listener's externally visible base URL, for join_url; '' when unknown. */
   publicUrl: string;
 }

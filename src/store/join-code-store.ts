@@ -4,7 +4,7 @@ import { DomainError } from '../domain/errors.js';
 import { joinCodeInvalid, type JoinCodeRecord, type RedeemableJoinCode } from '../domain/join-codes.js';
 import type { Environment } from '../domain/principal.js';
 import type { PeerRecord, TokenStamp } from '../domain/records.js';
-import type { JoinCodeFilter, JoinCodePurgeStore, JoinCodeStore, NewJoinCode, NewPeer } from '../domain/ports/index.js';
+import type { JoinCodeFilter, JoinCodePurgeStore, JoinCodeStore, NewJoinCode, NewPeer, RedeemableQuota } from '../domain/ports/index.js';
 import {
   JOIN_CODE_COLUMNS,
   JOIN_CODE_REDEEMABLE,
@@ -41,7 +41,7 @@ const joinCodeTarget = (id: string) => ({ type: 'join_code', id }) as const;
 export class PgJoinCodeStore implements JoinCodeStore, JoinCodePurgeStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async create(code: NewJoinCode, maxRedeemable: number): Promise<JoinCodeRecord> {
+  async create(code: NewJoinCode, maxRedeemable: RedeemableQuota): Promise<JoinCodeRecord> {
     return withTransaction(this.pool, async (client) => {
       await query(client, 'SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))', [QUOTA_LOCK_CLASS, code.environment]);
       if (!(await roomExists(client, code.environment, code.roomId))) throw new DomainError('ERR_ROOM_NOT_FOUND', 'room not found');
@@ -60,15 +60,25 @@ export class PgJoinCodeStore implements JoinCodeStore, JoinCodePurgeStore {
           });
         }
       }
-      const count = await query<{ n: number }>(
+      const count = await query<{ n: number; short: number }>(
         client,
-        `SELECT count(*)::int AS n FROM join_codes c WHERE c.environment = $1 AND ${JOIN_CODE_REDEEMABLE}`,
+        `SELECT count(*)::int AS n, (count(*) FILTER (WHERE c.kind = 'short'))::int AS short
+         FROM join_codes c WHERE c.environment = $1 AND ${JOIN_CODE_REDEEMABLE}`,
         [code.environment],
       );
-      if ((count.rows[0]?.n ?? 0) >= maxRedeemable) {
+      const live = count.rows[0] ?? { n: 0, short: 0 };
+      if (live.n >= maxRedeemable.all) {
         throw new DomainError(
           'ERR_JOIN_CODE_QUOTA_EXCEEDED',
-          `the environment has ${maxRedeemable} join codes that can still be redeemed (ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT); revoke some first`,
+          `the environment has ${maxRedeemable.all} join codes that can still be redeemed (ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT); revoke some first`,
+          { metadata: { limit: String(maxRedeemable.all), kind: 'all' } },
+        );
+      }
+      if (code.kind === 'short' && live.short >= maxRedeemable.short) {
+        throw new DomainError(
+          'ERR_JOIN_CODE_QUOTA_EXCEEDED',
+          `the environment has ${maxRedeemable.short} short codes that can still be redeemed (ROOMGATE_MAX_SHORT_JOIN_CODES_PER_ENVIRONMENT); revoke some, or use link codes, which have no such limit beyond the environment's`,
+          { metadata: { limit: String(maxRedeemable.short), kind: 'short' } },
         );
       }
       const { rows } = await query<JoinCodeRow>(

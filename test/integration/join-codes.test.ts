@@ -154,6 +154,30 @@ describe('CreateJoinCode', () => {
     const sandbox = (await codes.list({ pageSize: 100 }, admin)).joinCodes.filter((c) => !c.revoked && c.useCount < c.maxUses);
     expect(sandbox.length).toBeGreaterThan(3);
   });
+
+  it('holds ROOMGATE_MAX_SHORT_JOIN_CODES_PER_ENVIRONMENT for short codes only', async () => {
+    // Production holds live link codes only (the test above): a cap of 1 short code leaves room for one.
+    const capped = await startTestRoomgate(
+      { ...UNLIMITED_JOINS, ROOMGATE_PURGE_INTERVAL_MS: '3600000', ROOMGATE_RELAY_ENABLED: 'false', ROOMGATE_MAX_SHORT_JOIN_CODES_PER_ENVIRONMENT: '1' },
+      { sharing: t },
+    );
+    const cappedCodes = joinCodeClient(capped.address);
+    try {
+      const roomId = (await t.client.rooms.createRoom({}, { token: production })).room!.id;
+      const make = (kind: JoinCodeKind) => cappedCodes.create({ roomId, role: 'producer', expireTime: inSeconds(600), kind }, production);
+      const first = await make(JoinCodeKind.JOIN_CODE_KIND_SHORT);
+      issued.push(first.code);
+      const err = await expectStatus(make(JoinCodeKind.JOIN_CODE_KIND_SHORT), status.RESOURCE_EXHAUSTED, /ROOMGATE_MAX_SHORT_JOIN_CODES_PER_ENVIRONMENT/);
+      expect(errorCode(err)).toBe('ERR_JOIN_CODE_QUOTA_EXCEEDED');
+      // A link code is still made; a revoked short code frees its place.
+      issued.push((await make(JoinCodeKind.JOIN_CODE_KIND_LINK)).code);
+      await cappedCodes.revoke({ id: first.joinCode!.id }, production);
+      issued.push((await make(JoinCodeKind.JOIN_CODE_KIND_SHORT)).code);
+    } finally {
+      cappedCodes.close();
+      await capped.close();
+    }
+  });
 });
 
 describe('GetJoinCode, ListJoinCodes and RevokeJoinCode', () => {

@@ -55,7 +55,7 @@ function setup(found?: Partial<RedeemableJoinCode>) {
     },
   } as unknown as PeerManager;
   const clock = new ManualClock(NOW);
-  const settings = { maxTtlSeconds: 3600, shortMaxTtlSeconds: 600, maxPerEnvironment: 10, publicUrl: 'https://rooms.example.com/' };
+  const settings = { maxTtlSeconds: 3600, shortMaxTtlSeconds: 600, maxPerEnvironment: 10, maxShortPerEnvironment: 5, publicUrl: 'https://rooms.example.com/' };
   const manager = new JoinCodeManager(store, peers, hasher, limiter, clock, DEFAULT_LIMITS, settings, new PageTokens(KEK));
   return { manager, calls, hashes, hasher };
 }

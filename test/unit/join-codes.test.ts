@@ -80,7 +80,7 @@ describe('short codes', () => {
 describe('join code configuration', () => {
   it('has the documented defaults', () => {
     const c = loadConfig({});
-    expect(c.joinCodes).toEqual({ maxTtlSeconds: 30 * 86_400, shortMaxTtlSeconds: 86_400, maxPerEnvironment: 10_000, retentionSeconds: 30 * 86_400 });
+    expect(c.joinCodes).toEqual({ maxTtlSeconds: 30 * 86_400, shortMaxTtlSeconds: 86_400, maxPerEnvironment: 10_000, maxShortPerEnvironment: 1_000, retentionSeconds: 30 * 86_400 });
     expect(c.publicUrl).toBeUndefined();
   });
 

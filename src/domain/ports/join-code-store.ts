@@ -25,6 +25,12 @@ export interface JoinCodeFilter {
   roomId?: string;
 }
 
+/** How many codes that can still be redeemed an environment may hold: in all, and of them short ones. */
+export interface RedeemableQuota {
+  all: number;
+  short: number;
+}
+
 /** Join codes of all environments. Only hashes are stored. */
 export interface JoinCodeStore {
   /**
@@ -35,7 +41,7 @@ export interface JoinCodeStore {
    * ERR_JOIN_CODE_QUOTA_EXCEEDED when the environment already has
    * `maxRedeemable` codes that can still be redeemed.
    */
-  create(code: NewJoinCode, maxRedeemable: number): Promise<JoinCodeRecord>;
+  create(code: NewJoinCode, maxRedeemable: RedeemableQuota): Promise<JoinCodeRecord>;
   get(environment: Environment, id: string): Promise<JoinCodeRecord | undefined>;
   /** Codes newest first (highest seq first), below `beforeSeq` when set. */
   list(environment: Environment, filter: JoinCodeFilter, beforeSeq: string | undefined, limit: number): Promise<JoinCodeRecord[]>;

@@ -1575,7 +1575,9 @@ export const JoinCodeServiceService = {
    * expire_time is missing, past or beyond ROOMGATE_JOIN_CODE_MAX_TTL_SECONDS,
    * or app_url is not one of the environment's allowed app URLs;
    * RESOURCE_EXHAUSTED when the environment has
-   * ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT codes.
+   * ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT codes that can still be redeemed,
+   * or, for a short code, ROOMGATE_MAX_SHORT_JOIN_CODES_PER_ENVIRONMENT short
+   * ones.
    * Authorization: management token with scope rooms or admin.
    */
   createJoinCode: {
@@ -1692,7 +1694,9 @@ export interface JoinCodeServiceServer extends UntypedServiceImplementation {
    * expire_time is missing, past or beyond ROOMGATE_JOIN_CODE_MAX_TTL_SECONDS,
    * or app_url is not one of the environment's allowed app URLs;
    * RESOURCE_EXHAUSTED when the environment has
-   * ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT codes.
+   * ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT codes that can still be redeemed,
+   * or, for a short code, ROOMGATE_MAX_SHORT_JOIN_CODES_PER_ENVIRONMENT short
+   * ones.
    * Authorization: management token with scope rooms or admin.
    */
   createJoinCode: handleUnaryCall<CreateJoinCodeRequest, CreateJoinCodeResponse>;
@@ -1742,7 +1746,9 @@ export interface JoinCodeServiceClient extends Client {
    * expire_time is missing, past or beyond ROOMGATE_JOIN_CODE_MAX_TTL_SECONDS,
    * or app_url is not one of the environment's allowed app URLs;
    * RESOURCE_EXHAUSTED when the environment has
-   * ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT codes.
+   * ROOMGATE_MAX_JOIN_CODES_PER_ENVIRONMENT codes that can still be redeemed,
+   * or, for a short code, ROOMGATE_MAX_SHORT_JOIN_CODES_PER_ENVIRONMENT short
+   * ones.
    * Authorization: management token with scope rooms or admin.
    */
   createJoinCode(
